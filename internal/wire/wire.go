@@ -1,0 +1,126 @@
+// Package wire holds the compact binary encoding tickbeam's element coders use.
+// Beam's default schema coder reflects over every field of every element; ticks
+// cross the runner millions of times, so their coders append fixed-width and
+// varint fields by hand instead.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"time"
+)
+
+// ErrShort reports a buffer that ended before the value it should hold.
+var ErrShort = errors.New("wire: truncated buffer")
+
+// AppendString appends a length-prefixed string.
+func AppendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// AppendBytes appends a length-prefixed byte slice.
+func AppendBytes(b []byte, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+// AppendFloat appends a float64 as 8 little-endian bytes.
+func AppendFloat(b []byte, f float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+}
+
+// AppendInt appends a zig-zag varint.
+func AppendInt(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
+
+// AppendTime appends a time as Unix nanoseconds; the zero time round-trips.
+func AppendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, math.MinInt64)
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// Reader consumes values in the order they were appended. The first error
+// sticks; callers check Err once at the end.
+type Reader struct {
+	b   []byte
+	err error
+}
+
+// NewReader reads from b.
+func NewReader(b []byte) *Reader { return &Reader{b: b} }
+
+// Err returns the first decoding error.
+func (r *Reader) Err() error { return r.err }
+
+func (r *Reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *Reader) take(n uint64) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if uint64(len(r.b)) < n {
+		r.err = ErrShort
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+// String reads a length-prefixed string.
+func (r *Reader) String() string { return string(r.take(r.uvarint())) }
+
+// Bytes reads a length-prefixed byte slice (a copy), nil when empty.
+func (r *Reader) Bytes() []byte {
+	p := r.take(r.uvarint())
+	if len(p) == 0 {
+		return nil
+	}
+	return append([]byte(nil), p...)
+}
+
+// Float reads a float64.
+func (r *Reader) Float() float64 {
+	p := r.take(8)
+	if p == nil {
+		return 0
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(p))
+}
+
+// Int reads a zig-zag varint.
+func (r *Reader) Int() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrShort
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Time reads a time written by AppendTime, in UTC.
+func (r *Reader) Time() time.Time {
+	v := r.Int()
+	if v == math.MinInt64 || r.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}

@@ -1,0 +1,178 @@
+package bars
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+// Options choose the bars to compute.
+type Options struct {
+	// Resolutions of the bars; at least one.
+	Resolutions []Resolution
+}
+
+func init() {
+	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, Accumulator)](&preAggregateFn{})
+	register.Emitter3[beam.EventTime, string, Accumulator]()
+	register.DoFn4x1[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, tickbeam.Bar](&barFn{})
+	register.Iter1[Accumulator]()
+	beam.RegisterCoder(reflect.TypeOf(Accumulator{}), encodeAccumulator, decodeAccumulator)
+}
+
+// Compute turns a PCollection<tickbeam.Tick> timestamped by event time into
+// one PCollection<tickbeam.Bar> per resolution, in the order of
+// opts.Resolutions, each in the fixed windows of its resolution (so windowed
+// sinks and later transforms see the bars' own windows). There is one bar per
+// symbol and event-time window [start, start+resolution) holding at least one
+// trade. Windows align to multiples of the resolution since the Unix epoch.
+// Quotes are ignored.
+//
+// Trades are folded into an Accumulator inside each bundle before the shuffle,
+// so only one accumulator per symbol and window crosses the runner from each
+// bundle and memory per window is constant. (Beam Go's own CombinePerKey would
+// do the same, but its combine nodes drop the pane, and bars must say which
+// pane they are.) On bounded input every window fires once, with timing
+// ON_TIME and pane index 0.
+func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollection {
+	s = s.Scope("bars.Compute")
+	if len(opts.Resolutions) == 0 {
+		panic("bars.Compute: no resolutions")
+	}
+	var out []beam.PCollection
+	for _, r := range opts.Resolutions {
+		rs := s.Scope("bars." + r.String())
+		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
+		windowed := beam.WindowInto(rs, window.NewFixedWindows(r.Duration()), partial)
+		out = append(out, beam.ParDo(rs, &barFn{Resolution: r}, beam.GroupByKey(rs, windowed)))
+	}
+	return out
+}
+
+// maxPartials bounds the accumulators a bundle holds before flushing them.
+const maxPartials = 4096
+
+type partialKey struct {
+	symbol string
+	start  int64
+}
+
+// preAggregateFn folds a bundle's trades into one accumulator per symbol and
+// window. Each is emitted timestamped with its last trade's event time, which
+// lies inside the window, so windowing downstream puts it back in its window.
+type preAggregateFn struct {
+	Resolution Resolution
+
+	partials map[partialKey]*Accumulator
+}
+
+func (f *preAggregateFn) StartBundle(_ context.Context, _ func(beam.EventTime, string, Accumulator)) {
+	f.partials = make(map[partialKey]*Accumulator)
+}
+
+func (f *preAggregateFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, Accumulator)) {
+	if t.Kind != tickbeam.Trade {
+		return
+	}
+	ns := t.EventTime.UnixNano()
+	d := int64(f.Resolution)
+	start := ns - ns%d
+	if ns < 0 && ns%d != 0 {
+		start -= d
+	}
+	k := partialKey{t.Symbol, start}
+	a := f.partials[k]
+	if a == nil {
+		if len(f.partials) >= maxPartials {
+			f.FinishBundle(ctx, emit)
+		}
+		a = &Accumulator{}
+		f.partials[k] = a
+	}
+	a.Add(&t)
+}
+
+func (f *preAggregateFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, Accumulator)) {
+	for k, a := range f.partials {
+		emit(mtime.FromTime(time.Unix(0, a.Last.Time)), k.symbol, *a)
+	}
+	clear(f.partials)
+}
+
+type barFn struct {
+	Resolution Resolution
+}
+
+func (f *barFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool) tickbeam.Bar {
+	iw, ok := w.(window.IntervalWindow)
+	if !ok {
+		panic(fmt.Sprintf("bars: window %v is not a fixed window", w))
+	}
+	var a, p Accumulator
+	for partials(&p) {
+		a.Merge(&p)
+	}
+	b := a.Bar(symbol, f.Resolution, iw.Start.ToTime(), iw.End.ToTime())
+	b.Timing = timingOf(pane)
+	b.PaneIndex = pane.Index
+	return b
+}
+
+// timingOf maps Beam's pane timing; a runner that reports no timing fired the
+// window exactly once, which is the on-time pane.
+func timingOf(p typex.PaneInfo) tickbeam.Timing {
+	switch p.Timing {
+	case typex.PaneEarly:
+		return tickbeam.Early
+	case typex.PaneLate:
+		return tickbeam.Late
+	}
+	return tickbeam.OnTime
+}
+
+func encodeAccumulator(a Accumulator) ([]byte, error) {
+	b := make([]byte, 0, 128)
+	b = wire.AppendInt(b, a.Trades)
+	for _, s := range [...]Sum{a.Volume, a.Notional, a.BuyVolume, a.SellVolume} {
+		b = wire.AppendFloat(b, s.S)
+		b = wire.AppendFloat(b, s.C)
+	}
+	b = wire.AppendFloat(b, a.High)
+	b = wire.AppendFloat(b, a.Low)
+	for _, e := range [...]Edge{a.First, a.Last} {
+		b = wire.AppendInt(b, e.Time)
+		b = wire.AppendString(b, e.ID)
+		b = wire.AppendFloat(b, e.Price)
+	}
+	return b, nil
+}
+
+func decodeAccumulator(b []byte) (Accumulator, error) {
+	r := wire.NewReader(b)
+	var a Accumulator
+	a.Trades = r.Int()
+	for _, s := range [...]*Sum{&a.Volume, &a.Notional, &a.BuyVolume, &a.SellVolume} {
+		s.S = r.Float()
+		s.C = r.Float()
+	}
+	a.High = r.Float()
+	a.Low = r.Float()
+	for _, e := range [...]*Edge{&a.First, &a.Last} {
+		e.Time = r.Int()
+		e.ID = r.String()
+		e.Price = r.Float()
+	}
+	if err := r.Err(); err != nil {
+		return Accumulator{}, fmt.Errorf("decode bars.Accumulator: %w", err)
+	}
+	return a, nil
+}
