@@ -2,6 +2,8 @@
 package beamtest
 
 import (
+	"testing"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
@@ -37,4 +39,16 @@ func Any[T any](xs []T) []any {
 // compares in the global window, so col is re-windowed there first.
 func Equals[T any](s beam.Scope, col beam.PCollection, want []T) {
 	passert.Equals(s, beam.WindowInto(s, window.NewGlobalWindows(), col), Any(want)...)
+}
+
+// Counter sums the committed value of a Beam counter across steps.
+func Counter(t testing.TB, r beam.PipelineResult, namespace, name string) int64 {
+	t.Helper()
+	var n int64
+	for _, c := range r.Metrics().AllMetrics().Counters() {
+		if c.Key.Namespace == namespace && c.Key.Name == name {
+			n += c.Committed
+		}
+	}
+	return n
 }
