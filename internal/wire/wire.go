@@ -124,3 +124,14 @@ func (r *Reader) Time() time.Time {
 	}
 	return time.Unix(0, v).UTC()
 }
+
+// Raw fills p with the next len(p) bytes and returns it (zeroed on error).
+func (r *Reader) Raw(p []byte) []byte {
+	q := r.take(uint64(len(p)))
+	if q == nil {
+		clear(p)
+		return p
+	}
+	copy(p, q)
+	return p
+}

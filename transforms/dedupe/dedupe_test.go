@@ -22,13 +22,13 @@ func tick(src, sym, id string, at time.Duration, ingest time.Duration, price flo
 func TestTicks(t *testing.T) {
 	first := tick("binance", "BTCUSDT", "7", time.Second, 2*time.Second, 100)
 	redelivered := first
-	redelivered.IngestTime = t0.Add(time.Hour)
+	// A redelivery is the same message again; ingest time is set after dedupe sees it.
 	otherSource := tick("coinbase", "BTCUSDT", "7", time.Second, 2*time.Second, 100)
 	otherSymbol := tick("binance", "ETHUSDT", "7", time.Second, 2*time.Second, 100)
 	next := tick("binance", "BTCUSDT", "8", 59*time.Second, 60*time.Second, 101)
 	quote := tickbeam.Tick{Source: "alpaca", Symbol: "AAPL", Kind: tickbeam.Quote, EventTime: t0.Add(3 * time.Second), BidPrice: 10, AskPrice: 11}
 	quoteAgain := quote
-	quoteAgain.IngestTime = t0.Add(time.Minute)
+
 	otherQuote := quote
 	otherQuote.AskPrice = 11.5
 

@@ -89,8 +89,6 @@ func (f *linesFn) Setup() error {
 	return nil
 }
 
-func (f *linesFn) StartBundle() { f.n = counts{} }
-
 func (f *linesFn) ProcessElement(ctx context.Context, line string, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) {
 	f.n.messages++
 	if isBlank(line) {
@@ -143,7 +141,7 @@ func (f *linesFn) ProcessElement(ctx context.Context, line string, emit func(bea
 
 // FinishBundle reports counts once per bundle: a metric update per element
 // would cost more than parsing the element.
-func (f *linesFn) FinishBundle(ctx context.Context) {
+func (f *linesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
 	for _, c := range [...]struct {
 		c beam.Counter
 		n int64
@@ -152,6 +150,7 @@ func (f *linesFn) FinishBundle(ctx context.Context) {
 			c.c.Inc(ctx, c.n)
 		}
 	}
+	f.n = counts{}
 }
 
 func isBlank(s string) bool {

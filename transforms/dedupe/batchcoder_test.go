@@ -1,0 +1,62 @@
+package dedupe
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tickbeam/tickbeam"
+)
+
+func TestBatchCoderRoundTrip(t *testing.T) {
+	at := func(ms int64) time.Time { return time.UnixMilli(1768435200000 + ms).UTC() }
+	trade := func(id string, ms int64, side tickbeam.Side) tickbeam.Tick {
+		return tickbeam.Tick{Source: "binance", Symbol: "BTCUSDT", Venue: "BINANCE", Kind: tickbeam.Trade, EventTime: at(ms),
+			IngestTime: at(ms + 40), Price: 97000.12, Size: 0.0012, Side: side, TradeID: id}
+	}
+	q := tickbeam.Tick{Source: "binance", Symbol: "BTCUSDT", Venue: "OTHER", Kind: tickbeam.Quote, EventTime: at(5), IngestTime: at(1),
+		BidPrice: 1, BidSize: 2, AskPrice: 3, AskSize: 4, PrevClose: 96000, Currency: "USDT", Side: tickbeam.Unknown}
+	odd := trade("x", 9, "SIDEWAYS")
+	otherSymbol := trade("12", 3, tickbeam.Buy)
+	otherSymbol.Symbol = "ETHUSDT"
+	zeroIngest := trade("13", 3, tickbeam.Sell)
+	zeroIngest.IngestTime = time.Time{}
+	for _, c := range []struct {
+		name string
+		b    Batch
+	}{
+		{"empty", Batch{}},
+		{"trades", Batch{Ticks: []tickbeam.Tick{trade("100", 0, tickbeam.Buy), trade("99", -5, tickbeam.Sell), trade("007", 7, tickbeam.Unknown),
+			trade("999999999999999999", 8, tickbeam.Buy), trade("9999999999999999999", 8, tickbeam.Buy), trade("", 9, tickbeam.Buy)}}},
+		{"quotes and odd ticks", Batch{Ticks: []tickbeam.Tick{trade("1", 0, tickbeam.Buy), q, odd, otherSymbol, zeroIngest, trade("2", math.MaxInt32, tickbeam.Sell)}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			enc, err := encodeBatch(c.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeBatch(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.b.Ticks, got.Ticks, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" && len(c.b.Ticks) > 0 {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+			if len(enc) > 4 {
+				if _, err := decodeBatch(enc[:len(enc)-3]); err == nil {
+					t.Error("truncated batch decoded without error")
+				}
+			}
+		})
+	}
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	b, _ := encodeBatch(Batch{Ticks: []tickbeam.Tick{{Source: "s", Symbol: "X", Kind: tickbeam.Trade, Side: tickbeam.Buy, TradeID: "1",
+		EventTime: time.Unix(1, 0), IngestTime: time.Unix(2, 0), Price: 1, Size: 1}}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = decodeBatch(data) // must not panic or hang
+	})
+}
