@@ -161,4 +161,3 @@ func cancelRunning(jobs jobpb.JobServiceClient) {
 		_, _ = jobs.Cancel(ctx, &jobpb.CancelJobRequest{JobId: j.GetJobId()})
 	}
 }
-

@@ -15,14 +15,14 @@ import (
 // of the shuffle on prism.
 
 const (
-	flagQuote      = 1 << iota // Kind QUOTE (else TRADE)
-	flagBuy                    // Side BUY
-	flagSell                   // Side SELL (neither: UNKNOWN)
-	flagNumericID              // TradeID is a decimal number: delta follows
-	flagVenue                  // Venue differs from the previous tick's: string follows
-	flagCurrency               // Currency differs from the previous tick's: string follows
-	flagPrevClose              // PrevClose follows
-	flagRaw                    // anything unusual: the whole tick follows
+	flagQuote     = 1 << iota // Kind QUOTE (else TRADE)
+	flagBuy                   // Side BUY
+	flagSell                  // Side SELL (neither: UNKNOWN)
+	flagNumericID             // TradeID is a decimal number: delta follows
+	flagVenue                 // Venue differs from the previous tick's: string follows
+	flagCurrency              // Currency differs from the previous tick's: string follows
+	flagPrevClose             // PrevClose follows
+	flagRaw                   // anything unusual: the whole tick follows
 )
 
 func encodeBatch(b Batch) ([]byte, error) {

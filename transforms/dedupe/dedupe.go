@@ -191,4 +191,3 @@ func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Bat
 		duplicates.Inc(ctx, dupes)
 	}
 }
-

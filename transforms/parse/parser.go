@@ -44,8 +44,10 @@ type Options struct {
 	// CSVColumns names the Tick field in each CSV column, in order; "" or "-"
 	// skips a column. Used by format csv.
 	CSVColumns []string
-	// CSVHeader says the first line of each file is a header to skip (lines
-	// equal to the joined column names are skipped either way).
+	// CSVHeader says files carry a header line: a line whose price and
+	// event_time cells both fail to parse is taken for it and skipped (a
+	// parser sees one line, not its position). Lines whose cells equal their
+	// column names are skipped either way.
 	CSVHeader bool
 	// TimeLayout is the Go time layout of event_time in json and csv. Default:
 	// RFC 3339, or Unix epoch seconds/milliseconds/microseconds/nanoseconds when

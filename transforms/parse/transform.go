@@ -2,6 +2,7 @@ package parse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 	"unsafe"
@@ -101,15 +102,16 @@ func (f *linesFn) ProcessElement(ctx context.Context, line string, emit func(bea
 	payload := unsafe.Slice(unsafe.StringData(line), len(line))
 	if len(payload) > f.Config.MaxPayloadBytes {
 		f.n.dead++
-		d := tickbeam.NewDeadLetter(now, payload[:deadLetterPayloadBytes], nil, tickbeam.StageParse, f.source,
-			fmt.Errorf("payload of %d bytes exceeds the %d-byte limit (first %d bytes kept)", len(payload), f.Config.MaxPayloadBytes, deadLetterPayloadBytes))
+		kept := min(len(payload), deadLetterPayloadBytes)
+		d := tickbeam.NewDeadLetter(now, payload[:kept], nil, tickbeam.StageParse, f.source,
+			fmt.Errorf("payload of %d bytes exceeds the %d-byte limit (first %d bytes kept)", len(payload), f.Config.MaxPayloadBytes, kept))
 		dead(d)
 		return
 	}
 	ticks, err := f.parser.Parse(f.buf[:0], payload)
 	f.buf = ticks[:0]
 	switch {
-	case err == ErrControl:
+	case errors.Is(err, ErrControl):
 		f.n.control++
 		return
 	case err != nil:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickbeam/tickbeam"
 )
@@ -17,6 +18,13 @@ func Validate(t *tickbeam.Tick, l Limits, now time.Time) error {
 	l = l.withDefaults()
 	if t.Symbol == "" {
 		return errors.New("missing symbol")
+	}
+	// Text fields reach BigQuery STRING columns and file names downstream,
+	// which both reject invalid UTF-8.
+	for _, f := range [...]struct{ name, v string }{{"symbol", t.Symbol}, {"trade_id", t.TradeID}, {"venue", t.Venue}, {"currency", t.Currency}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s %q is not valid UTF-8", f.name, f.v)
+		}
 	}
 	switch t.Kind {
 	case tickbeam.Trade:

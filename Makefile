@@ -1,0 +1,34 @@
+# tickbeam's developer entry points. `make test` is what CI runs (.ci/run).
+GO ?= go
+
+.PHONY: test vet quickstart bench bench-parse bench-monitor
+
+# Everything the tests need is in-process (prism, fake-gcs-server) or built
+# by `go test` itself.
+test: vet
+	$(GO) test -count=1 -timeout=30m ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+quickstart:
+	$(GO) run ./examples/quickstart
+
+bench: bench-parse bench-monitor
+
+bench-parse:
+	$(GO) test -run='^$$' -bench=Binance -benchmem ./transforms/parse/
+
+# Generates 1M Binance trades and times `tickbeam monitor` on them beside
+# prism's floor for the same pipeline shape with trivial DoFns.
+BENCH_DIR ?= /tmp/tickbeam-bench
+bench-monitor:
+	@mkdir -p $(BENCH_DIR)
+	$(GO) build -o $(BENCH_DIR)/tickbeam ./cmd/tickbeam
+	$(GO) build -o $(BENCH_DIR)/tickbeam-bench ./cmd/tickbeam-bench
+	@test -f $(BENCH_DIR)/binance-1m.jsonl || $(BENCH_DIR)/tickbeam-bench gen-binance --n=1000000 --out=$(BENCH_DIR)/binance-1m.jsonl
+	@rm -rf $(BENCH_DIR)/bars
+	$(BENCH_DIR)/tickbeam monitor --input=$(BENCH_DIR)/binance-1m.jsonl --format=binance --bar=1m --bars_out=$(BENCH_DIR)/bars 2>/dev/null
+	$(BENCH_DIR)/tickbeam-bench floor --input=$(BENCH_DIR)/binance-1m.jsonl 2>/dev/null

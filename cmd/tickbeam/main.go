@@ -1,0 +1,264 @@
+// Command tickbeam runs tickbeam's ready-made pipelines.
+//
+//	tickbeam monitor --input=FILE|GLOB|synthetic:?symbols=A,B --format=F --bar=1m --bars_out=DIR
+//
+// Beam's own flags (--runner, --project, --region, --staging_location,
+// --dry_run, ...) pass through to the runner. Run `tickbeam monitor -h` for
+// every flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/tickbeam/tickbeam/pipelines/monitor"
+	"github.com/tickbeam/tickbeam/runners"
+	"github.com/tickbeam/tickbeam/transforms/bars"
+	"github.com/tickbeam/tickbeam/transforms/parse"
+)
+
+const usage = `tickbeam runs market-data pipelines on Apache Beam.
+
+Usage:
+  tickbeam monitor [flags]   parse a feed into ticks and event-time bars
+  tickbeam version           print the version
+
+Run 'tickbeam monitor -h' for its flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// monitorFlagSet holds monitor's flags beside Beam's on the process's flag
+// set: Beam registers its runner and Dataflow flags there, so one parse
+// serves both.
+var monitorFlagSet = defineMonitorFlags(flag.CommandLine)
+
+func main() {
+	if workerMode(os.Args[1:]) {
+		// Dataflow starts this same binary as the SDK harness with --worker
+		// and its own flags; beam.Init runs the harness and exits.
+		flag.Parse()
+		beam.Init()
+		return
+	}
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func workerMode(args []string) bool {
+	for _, a := range args {
+		if a == "--worker" || a == "-worker" || strings.HasPrefix(a, "--worker=") || strings.HasPrefix(a, "-worker=") {
+			return true
+		}
+	}
+	return false
+}
+
+// run is main without the process: it returns the exit code (0 done, 1 the
+// run failed, 2 bad usage).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "monitor":
+		return runMonitor(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "tickbeam", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor or version)\n", args[0])
+	return 2
+}
+
+func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.CommandLine
+	fs.Init("tickbeam monitor", flag.ContinueOnError)
+	// Every flag starts from its default, also when run is called twice in
+	// one process (tests). List flags (default "[]") append on Set, so they
+	// cannot be reset this way, and go test's own flags must keep their values.
+	fs.VisitAll(func(fl *flag.Flag) {
+		if !strings.HasPrefix(fl.DefValue, "[") && !strings.HasPrefix(fl.Name, "test.") {
+			_ = fl.Value.Set(fl.DefValue)
+		}
+	})
+	f := monitorFlagSet
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, "Usage: tickbeam monitor [flags]")
+			fs.PrintDefaults()
+			return 0
+		}
+		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tickbeam monitor: unexpected argument %q (flags take the form --name=value)\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := f.config()
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+		return 2
+	}
+	runner := *beamrunners.Runner
+	local := runners.IsLocal(runner)
+	if !local && strings.HasPrefix(cfg.BarsOut, "/") {
+		fmt.Fprintf(stderr, "tickbeam monitor: --bars_out %s is a local path, but --runner=%s writes from remote workers: use gs://\n", cfg.BarsOut, runner)
+		return 2
+	}
+
+	beam.Init()
+	p, s := beam.NewPipelineWithRoot()
+	if err := monitor.Build(s, cfg); err != nil {
+		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+		return 2
+	}
+	opts := runners.Options{Runner: runner, StopOnSignal: true}
+	if cfg.Synthetic() && cfg.Duration > 0 {
+		// The feed ends by itself after --duration of event time; the stop
+		// is a safety net should the runner not drain.
+		opts.Duration = cfg.Duration + time.Minute
+	} else {
+		opts.Duration = cfg.Duration
+	}
+	start := time.Now()
+	res, err := runners.Run(ctx, p, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+		return 1
+	}
+	if res != nil {
+		printSummary(stdout, res, time.Since(start))
+	}
+	return 0
+}
+
+type monitorFlags struct {
+	input, format, bar, barsOut, deadOut, source, timezone, timeLayout, jsonFields, csvColumns string
+	csvHeader, keepDuplicates, gzip                                                            bool
+	shards, maxPayload                                                                         int
+	duration, maxAhead                                                                         time.Duration
+	notBefore                                                                                  string
+}
+
+func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
+	f := &monitorFlags{}
+	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S")
+	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
+	fs.StringVar(&f.bar, "bar", "1m", "bar resolutions, comma-separated, 1s..1d (e.g. 1m,5m,1h)")
+	fs.StringVar(&f.barsOut, "bars_out", "", "a local directory or gs:// prefix receiving *.jsonl Bar rows")
+	fs.StringVar(&f.deadOut, "deadletter_out", "", "a local directory or gs:// prefix receiving DeadLetter rows (default: --bars_out)")
+	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
+	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
+	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
+	fs.IntVar(&f.shards, "shards", 1, "files per window and pane")
+	fs.BoolVar(&f.gzip, "gzip", false, "gzip output files (.jsonl.gz)")
+	fs.IntVar(&f.maxPayload, "max_payload_bytes", parse.DefaultMaxPayloadBytes, "messages larger than this become dead letters")
+	fs.StringVar(&f.notBefore, "not_before", "2000-01-01", "event times before this date (YYYY-MM-DD or RFC 3339) are implausible: dead letters")
+	fs.DurationVar(&f.maxAhead, "max_ahead", 24*time.Hour, "event times further than this ahead of the clock are implausible: dead letters")
+	fs.StringVar(&f.timezone, "timezone", "", "json/csv: time zone of timestamps without an offset (IANA name, default UTC)")
+	fs.StringVar(&f.timeLayout, "time_layout", "", "json/csv: Go time layout of event_time (default RFC 3339 or epoch numbers)")
+	fs.StringVar(&f.jsonFields, "json_fields", "", "json: tick field to JSON path, e.g. symbol=s,price=p,size=q,event_time=T")
+	fs.StringVar(&f.csvColumns, "csv_columns", "", "csv: the tick field of each column in order, e.g. event_time,symbol,price,size,side")
+	fs.BoolVar(&f.csvHeader, "csv_header", false, "csv: files start with a header line")
+	return f
+}
+
+func (f *monitorFlags) config() (monitor.Config, error) {
+	res, err := bars.ParseResolutions(f.bar)
+	if err != nil {
+		return monitor.Config{}, fmt.Errorf("--bar: %w", err)
+	}
+	notBefore, err := parseDate(f.notBefore)
+	if err != nil {
+		return monitor.Config{}, fmt.Errorf("--not_before: %w", err)
+	}
+	if f.maxAhead <= 0 {
+		return monitor.Config{}, fmt.Errorf("--max_ahead %s: want a positive duration", f.maxAhead)
+	}
+	if f.duration < 0 {
+		return monitor.Config{}, fmt.Errorf("--duration %s: want a positive duration", f.duration)
+	}
+	if f.maxPayload <= 0 {
+		return monitor.Config{}, fmt.Errorf("--max_payload_bytes %d: want a positive size", f.maxPayload)
+	}
+	opts := parse.Options{Source: f.source, Location: f.timezone, TimeLayout: f.timeLayout, CSVHeader: f.csvHeader}
+	if f.jsonFields != "" {
+		opts.JSONFields = map[string]string{}
+		for _, kv := range strings.Split(f.jsonFields, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" || v == "" {
+				return monitor.Config{}, fmt.Errorf("--json_fields: %q is not field=path", kv)
+			}
+			opts.JSONFields[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	if f.csvColumns != "" {
+		opts.CSVColumns = strings.Split(f.csvColumns, ",")
+	}
+	return monitor.Config{
+		Input:           f.input,
+		Format:          f.format,
+		ParseOptions:    opts,
+		Limits:          parse.Limits{NotBefore: notBefore, MaxAhead: f.maxAhead},
+		MaxPayloadBytes: f.maxPayload,
+		Bars:            res,
+		BarsOut:         f.barsOut,
+		DeadLetterOut:   f.deadOut,
+		KeepDuplicates:  f.keepDuplicates,
+		Shards:          max(f.shards, 1),
+		Gzip:            f.gzip,
+		Duration:        f.duration,
+	}, nil
+}
+
+func parseDate(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD) or RFC 3339 time", s)
+}
+
+// printSummary prints the run's counters so a user can check that every
+// message is accounted for.
+func printSummary(w io.Writer, res beam.PipelineResult, took time.Duration) {
+	counts := map[string]int64{}
+	for _, c := range res.Metrics().AllMetrics().Counters() {
+		if strings.HasPrefix(c.Key.Namespace, "tickbeam/") {
+			counts[strings.TrimPrefix(c.Key.Namespace, "tickbeam/")+"."+c.Key.Name] += c.Committed
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "tickbeam monitor: finished in %s\n", took.Round(time.Millisecond))
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-24s %d\n", k, counts[k])
+	}
+	if n := counts["parse.ticks"]; n > 0 && took > 0 {
+		fmt.Fprintf(w, "  %-24s %.0f\n", "ticks/s", float64(n)/took.Seconds())
+	}
+}
