@@ -14,11 +14,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
@@ -140,6 +142,15 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	} else {
 		opts.Duration = cfg.Duration
 	}
+	beamlog.SetupLogging(f.logLevel, "text")
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "tickbeam monitor: --cpuprofile: %v\n", err)
+			return 2
+		}
+		defer stopProfile()
+	}
 	start := time.Now()
 	res, err := runners.Run(ctx, p, opts)
 	if err != nil {
@@ -154,6 +165,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, source, timezone, timeLayout, jsonFields, csvColumns string
+	logLevel, cpuProfile                                                                       string
 	csvHeader, keepDuplicates, gzip                                                            bool
 	shards, maxPayload                                                                         int
 	duration, maxAhead                                                                         time.Duration
@@ -180,6 +192,8 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.jsonFields, "json_fields", "", "json: tick field to JSON path, e.g. symbol=s,price=p,size=q,event_time=T")
 	fs.StringVar(&f.csvColumns, "csv_columns", "", "csv: the tick field of each column in order, e.g. event_time,symbol,price,size,side")
 	fs.BoolVar(&f.csvHeader, "csv_header", false, "csv: files start with a header line")
+	fs.StringVar(&f.logLevel, "log_level", "warn", "the runner's log level: debug, info, warn or error")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of a local run to this file (go tool pprof)")
 	return f
 }
 
@@ -197,6 +211,11 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 	}
 	if f.duration < 0 {
 		return monitor.Config{}, fmt.Errorf("--duration %s: want a positive duration", f.duration)
+	}
+	switch f.logLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return monitor.Config{}, fmt.Errorf("--log_level %q: want debug, info, warn or error", f.logLevel)
 	}
 	if f.maxPayload <= 0 {
 		return monitor.Config{}, fmt.Errorf("--max_payload_bytes %d: want a positive size", f.maxPayload)
@@ -261,4 +280,16 @@ func printSummary(w io.Writer, res beam.PipelineResult, took time.Duration) {
 	if n := counts["parse.ticks"]; n > 0 && took > 0 {
 		fmt.Fprintf(w, "  %-24s %.0f\n", "ticks/s", float64(n)/took.Seconds())
 	}
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

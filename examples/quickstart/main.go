@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
@@ -63,6 +64,8 @@ func run(duration time.Duration, out, symbols string, rate float64) error {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { defer close(done); watch(out, stop) }()
+	// Only the runner's warnings and errors: the bars are the show.
+	beamlog.SetupLogging("warn", "text")
 	start := time.Now()
 	result, err := runners.Run(context.Background(), p, runners.Options{Duration: duration + time.Minute, StopOnSignal: true})
 	close(stop)

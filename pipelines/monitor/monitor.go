@@ -123,7 +123,10 @@ func Build(s beam.Scope, c Config) error {
 		dead = append(dead, oversized, d)
 	}
 	if !c.KeepDuplicates {
-		ticks = dedupe.Ticks(s, ticks, dedupe.Options{})
+		// Deduplicated ticks leave each dedupe window when it closes; every
+		// bar window must then still be open, so dedupe windows must tile
+		// every bar window: their length divides every resolution.
+		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars)})
 	}
 	// Bounded runs write one file per day and resolution, not one per bar
 	// window; streaming runs write each bar window's panes as they fire.

@@ -165,3 +165,18 @@ func TestParseResolutions(t *testing.T) {
 		}
 	}
 }
+
+func TestGCD(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want time.Duration
+	}{{"1m", time.Minute}, {"5s,1m", 5 * time.Second}, {"45s,1m", 15 * time.Second}, {"1h,1d,4h", time.Hour}} {
+		rs, err := ParseResolutions(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := GCD(rs); got != c.want {
+			t.Errorf("GCD(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}

@@ -79,3 +79,17 @@ func (r Resolution) String() string {
 	}
 	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
+
+// GCD is the longest duration that divides every resolution: windows of that
+// length, aligned to the epoch, each lie inside one window of every resolution.
+func GCD(rs []Resolution) time.Duration {
+	var g time.Duration
+	for _, r := range rs {
+		a, b := g, r.Duration()
+		for b != 0 {
+			a, b = b, a%b
+		}
+		g = a
+	}
+	return g
+}
