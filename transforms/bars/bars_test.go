@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
@@ -178,5 +179,38 @@ func TestGCD(t *testing.T) {
 		if got := GCD(rs); got != c.want {
 			t.Errorf("GCD(%s) = %s, want %s", c.in, got, c.want)
 		}
+	}
+}
+
+// Ticks arrive out of order on a stream: what decides a bar is event time,
+// and each window fires once the watermark passes its end.
+func TestComputeStreamingOutOfOrder(t *testing.T) {
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	cfg := teststream.NewConfig()
+	cfg.AdvanceWatermark(ms(0))
+	// Second 50 first, then second 10: open is still the 10 s trade.
+	must(t, cfg.AddElements(ms(50*time.Second), trade("AAPL", 50*time.Second, "2", 11, 1, tickbeam.Buy)))
+	must(t, cfg.AddElements(ms(10*time.Second), trade("AAPL", 10*time.Second, "1", 10, 3, tickbeam.Sell)))
+	// A tick of the next window arrives before the first window closes.
+	must(t, cfg.AddElements(ms(70*time.Second), trade("AAPL", 70*time.Second, "4", 12, 2, tickbeam.Buy)))
+	must(t, cfg.AdvanceWatermark(ms(61*time.Second)))
+	must(t, cfg.AddElements(ms(65*time.Second), trade("AAPL", 65*time.Second, "3", 13, 1, tickbeam.Unknown)))
+	must(t, cfg.AdvanceWatermarkToInfinity())
+
+	p, s := beam.NewPipelineWithRoot()
+	got := Compute(s, teststream.Create(s, cfg), Options{Resolutions: []Resolution{Resolution(time.Minute)}})
+	beamtest.Equals(s, got[0], []tickbeam.Bar{
+		// 10 x 3 + 11 x 1 = 41 over volume 4.
+		bar("AAPL", "1m", 0, time.Minute, 10, 11, 10, 11, 4, 41, 2, 1, 3),
+		// 13 x 1 + 12 x 2 = 37 over volume 3; open is the 65 s trade.
+		bar("AAPL", "1m", time.Minute, time.Minute, 13, 13, 12, 12, 3, 37, 2, 2, 0),
+	})
+	ptest.RunAndValidate(t, p)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
