@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds (once, cached) and runs the local emulators tickbeam's
-# tests use: the Pub/Sub emulator (gcloud), the BigQuery emulator
-# (goccy/bigquery-emulator) and fake-gcs-server, all on loopback.
+# tests use, all on loopback: the Pub/Sub emulator (gcloud) and the BigQuery
+# emulator (goccy/bigquery-emulator, version pinned in tools/go.mod).
+# fake-gcs-server runs in-process in the tests.
 #
 #   scripts/emulators.sh install   # apt-get clang if missing, build + cache the binaries
 #   scripts/emulators.sh start     # start all three; prints the env to export
@@ -14,13 +15,12 @@
 set -euo pipefail
 
 BQ_EMULATOR_VERSION=v0.6.6
-FAKE_GCS_VERSION=v1.52.2
 CACHE_DIR=${TICKBEAM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tickbeam}
 BIN_DIR=$CACHE_DIR/bin
 RUN_DIR=${TICKBEAM_EMULATORS_DIR:-${TMPDIR:-/tmp}/tickbeam-emulators}
 PROJECT=${TICKBEAM_TEST_PROJECT:-tickbeam-test}
 BQ_BIN=$BIN_DIR/bigquery-emulator-$BQ_EMULATOR_VERSION
-GCS_BIN=$BIN_DIR/fake-gcs-server-$FAKE_GCS_VERSION
+TOOLS_DIR=$(cd "$(dirname "$0")/../tools" && pwd)
 
 log() { echo "emulators: $*" >&2; }
 
@@ -36,24 +36,9 @@ build_bq() {
   [ -x "$BQ_BIN" ] && return
   install_clang
   log "building bigquery-emulator $BQ_EMULATOR_VERSION with clang (first time only, ~20 min on 2 cores)"
-  local mod; mod=$(mktemp -d)
   mkdir -p "$BIN_DIR"
-  (
-    cd "$mod"
-    go mod init tickbeam-tools >/dev/null 2>&1
-    go get "github.com/goccy/bigquery-emulator@$BQ_EMULATOR_VERSION" >/dev/null 2>&1
-    CGO_ENABLED=1 CC=clang CXX=clang++ go build -o "$BQ_BIN.tmp" github.com/goccy/bigquery-emulator/cmd/bigquery-emulator
-  )
+  (cd "$TOOLS_DIR" && CGO_ENABLED=1 CC=clang CXX=clang++ go build -o "$BQ_BIN.tmp" github.com/goccy/bigquery-emulator/cmd/bigquery-emulator)
   mv "$BQ_BIN.tmp" "$BQ_BIN"
-  rm -rf "$mod"
-}
-
-build_gcs() {
-  [ -x "$GCS_BIN" ] && return
-  log "building fake-gcs-server $FAKE_GCS_VERSION"
-  mkdir -p "$BIN_DIR"
-  GOBIN=$(mktemp -d) go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
-  mv "$GOBIN/fake-gcs-server" "$GCS_BIN" 2>/dev/null || true
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -71,8 +56,8 @@ wait_port() { # host port name seconds
 start() {
   mkdir -p "$RUN_DIR"
   stop >/dev/null 2>&1 || true
-  local ps bq bqg gcs
-  ps=$(free_port); bq=$(free_port); bqg=$(free_port); gcs=$(free_port)
+  local ps bq bqg
+  ps=$(free_port); bq=$(free_port); bqg=$(free_port)
   # setsid: killing gcloud's wrapper leaves the Java emulator running, so
   # each emulator gets its own process group and stop kills the group.
   setsid gcloud beta emulators pubsub start --host-port="127.0.0.1:$ps" --project="$PROJECT" >"$RUN_DIR/pubsub.log" 2>&1 &
@@ -81,19 +66,16 @@ start() {
     setsid "$BQ_BIN" --project="$PROJECT" --host=127.0.0.1 --port="$bq" --grpc-port="$bqg" >"$RUN_DIR/bigquery.log" 2>&1 &
     echo $! >"$RUN_DIR/bigquery.pid"
   fi
-  if [ -x "$GCS_BIN" ]; then
-    setsid "$GCS_BIN" -scheme http -host 127.0.0.1 -port "$gcs" -public-host "127.0.0.1:$gcs" -backend memory >"$RUN_DIR/gcs.log" 2>&1 &
-    echo $! >"$RUN_DIR/gcs.pid"
-  fi
   {
     echo "export PUBSUB_EMULATOR_HOST=127.0.0.1:$ps"
     echo "export TICKBEAM_TEST_PROJECT=$PROJECT"
-    [ -x "$BQ_BIN" ] && echo "export BIGQUERY_EMULATOR_HOST=127.0.0.1:$bq" && echo "export BIGQUERY_STORAGE_EMULATOR_HOST=127.0.0.1:$bqg"
-    [ -x "$GCS_BIN" ] && echo "export STORAGE_EMULATOR_HOST=127.0.0.1:$gcs"
+    if [ -x "$BQ_BIN" ]; then
+      echo "export BIGQUERY_EMULATOR_HOST=127.0.0.1:$bq"
+      echo "export BIGQUERY_STORAGE_EMULATOR_HOST=127.0.0.1:$bqg"
+    fi
   } >"$RUN_DIR/env"
   wait_port 127.0.0.1 "$ps" pubsub 60
-  [ -x "$BQ_BIN" ] && wait_port 127.0.0.1 "$bq" bigquery 60
-  [ -x "$GCS_BIN" ] && wait_port 127.0.0.1 "$gcs" gcs 30
+  if [ -x "$BQ_BIN" ]; then wait_port 127.0.0.1 "$bq" bigquery 60; fi
   cat "$RUN_DIR/env"
 }
 
@@ -109,7 +91,7 @@ stop() {
 }
 
 case "${1:-}" in
-  install) build_bq; build_gcs ;;
+  install) build_bq ;;
   start) start ;;
   stop) stop ;;
   env) cat "$RUN_DIR/env" ;;
