@@ -103,6 +103,11 @@ func TestCoderRoundTrip(t *testing.T) {
 	if got, err := decodeBar(b); err != nil || !cmp.Equal(bar, got) {
 		t.Errorf("bar round trip: %v\n%s", err, cmp.Diff(bar, got))
 	}
+	m := Message{ID: "17", Payload: []byte(`{"e":"trade"}`), Attributes: map[string]string{"format": "binance", "source": "spot"}, PublishTime: at}
+	b, _ = encodeMessage(m)
+	if got, err := decodeMessage(b); err != nil || !cmp.Equal(m, got) {
+		t.Errorf("message round trip: %v\n%s", err, cmp.Diff(m, got))
+	}
 	d := NewDeadLetter(at, []byte{0xff, 'x'}, map[string]string{"b": "2", "a": "1"}, StageValidate, "s", errString("bad"))
 	if d.PayloadString != "" || d.Attributes[0].Key != "a" {
 		t.Errorf("dead letter of invalid UTF-8 payload: %+v", d)
@@ -122,5 +127,6 @@ func FuzzDecode(f *testing.F) {
 		decodeTick(data)
 		decodeBar(data)
 		decodeDeadLetter(data)
+		decodeMessage(data)
 	})
 }

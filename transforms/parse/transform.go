@@ -31,6 +31,7 @@ type Config struct {
 
 func init() {
 	register.DoFn4x0[context.Context, string, func(beam.EventTime, tickbeam.Tick), func(tickbeam.DeadLetter)](&linesFn{})
+	register.DoFn4x0[context.Context, tickbeam.Message, func(beam.EventTime, tickbeam.Tick), func(tickbeam.DeadLetter)](&messagesFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Tick]()
 	register.Emitter1[tickbeam.DeadLetter]()
 }
@@ -52,17 +53,41 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 	if _, err := New(cfg.Format, cfg.Options); err != nil {
 		panic(fmt.Sprintf("parse.Lines: %v", err))
 	}
-	return beam.ParDo2(s, &linesFn{Config: cfg}, lines)
+	return beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
 }
 
-type linesFn struct {
+// Messages is Lines for a PCollection<tickbeam.Message>, e.g. from Pub/Sub.
+// Dead letters keep the message's attributes. When cfg.Format is empty each
+// message names its own format in its "format" attribute (as `tickbeam feed`
+// publishes them), and when cfg.Options.Source is empty its "source"
+// attribute names the source; a message naming no known format is a dead
+// letter.
+func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
+	s = s.Scope("parse.Messages")
+	if cfg.Format != "" {
+		if _, err := New(cfg.Format, cfg.Options); err != nil {
+			panic(fmt.Sprintf("parse.Messages: %v", err))
+		}
+	}
+	return beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
+}
+
+// Attribute names Messages reads.
+const (
+	FormatAttribute = "format"
+	SourceAttribute = "source"
+)
+
+// parseFn is what linesFn and messagesFn share: parsers, limits and counts.
+type parseFn struct {
 	Config Config
 
-	parser Parser
-	buf    []tickbeam.Tick
-	source string
-	n      counts
+	parsers map[parserKey]Parser
+	buf     []tickbeam.Tick
+	n       counts
 }
+
+type parserKey struct{ format, source string }
 
 type counts struct{ messages, ticks, control, blank, dead int64 }
 
@@ -74,63 +99,85 @@ var (
 	cDead     = beam.NewCounter("tickbeam/parse", "dead_letters")
 )
 
-func (f *linesFn) Setup() error {
-	p, err := New(f.Config.Format, f.Config.Options)
-	if err != nil {
-		return err
-	}
-	f.parser = p
-	f.source = f.Config.Options.Source
-	if f.source == "" {
-		f.source = f.Config.Format
-	}
+func (f *parseFn) Setup() {
+	f.parsers = map[parserKey]Parser{}
 	if f.Config.MaxPayloadBytes <= 0 {
 		f.Config.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
-	return nil
 }
 
-func (f *linesFn) ProcessElement(ctx context.Context, line string, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) {
+// parser returns the parser of a format and source, built once.
+func (f *parseFn) parser(format, source string) (Parser, error) {
+	k := parserKey{format, source}
+	if p, ok := f.parsers[k]; ok {
+		return p, nil
+	}
+	opts := f.Config.Options
+	opts.Source = source
+	p, err := New(format, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.parsers) > 64 { // formats x sources named by messages: bounded
+		clear(f.parsers)
+	}
+	f.parsers[k] = p
+	return p, nil
+}
+
+// handle parses one payload. attrs may be nil; they are kept on dead letters.
+func (f *parseFn) handle(payload []byte, attrs map[string]string, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) {
 	f.n.messages++
-	if isBlank(line) {
+	if isBlank(payload) {
 		f.n.blank++
 		return
 	}
 	now := time.Now()
-	// The parser promises not to modify or retain the payload, so the string's
-	// bytes are lent to it rather than copied on the hot path.
-	payload := unsafe.Slice(unsafe.StringData(line), len(line))
-	if len(payload) > f.Config.MaxPayloadBytes {
+	format, source := f.Config.Format, f.Config.Options.Source
+	if format == "" {
+		format = attrs[FormatAttribute]
+	}
+	if source == "" {
+		source = attrs[SourceAttribute]
+	}
+	if source == "" {
+		source = format
+	}
+	fail := func(stage string, p []byte, err error) {
 		f.n.dead++
+		dead(tickbeam.NewDeadLetter(now, p, attrs, stage, source, err))
+	}
+	if len(payload) > f.Config.MaxPayloadBytes {
 		kept := min(len(payload), deadLetterPayloadBytes)
-		d := tickbeam.NewDeadLetter(now, payload[:kept], nil, tickbeam.StageParse, f.source,
+		fail(tickbeam.StageParse, payload[:kept],
 			fmt.Errorf("payload of %d bytes exceeds the %d-byte limit (first %d bytes kept)", len(payload), f.Config.MaxPayloadBytes, kept))
-		dead(d)
 		return
 	}
-	ticks, err := f.parser.Parse(f.buf[:0], payload)
+	p, err := f.parser(format, source)
+	if err != nil {
+		fail(tickbeam.StageParse, payload, err)
+		return
+	}
+	ticks, err := p.Parse(f.buf[:0], payload)
 	f.buf = ticks[:0]
 	switch {
 	case errors.Is(err, ErrControl):
 		f.n.control++
 		return
 	case err != nil:
-		f.n.dead++
-		dead(tickbeam.NewDeadLetter(now, payload, nil, tickbeam.StageParse, f.source, err))
+		fail(tickbeam.StageParse, payload, err)
 		return
 	case len(ticks) == 0:
 		// A parser that found nothing to say must not make a message vanish.
-		f.n.dead++
-		dead(tickbeam.NewDeadLetter(now, payload, nil, tickbeam.StageParse, f.source, fmt.Errorf("%s: no ticks in payload", f.Config.Format)))
+		fail(tickbeam.StageParse, payload, fmt.Errorf("%s: no ticks in payload", format))
 		return
 	}
 	for i := range ticks {
 		if err := Validate(&ticks[i], f.Config.Limits, now); err != nil {
-			f.n.dead++
 			if len(ticks) > 1 {
 				err = fmt.Errorf("record %d of %d: %w", i+1, len(ticks), err)
 			}
-			dead(tickbeam.NewDeadLetter(now, payload, nil, tickbeam.StageValidate, f.source, err))
+			fail(tickbeam.StageValidate, payload, err)
 			return
 		}
 	}
@@ -141,9 +188,9 @@ func (f *linesFn) ProcessElement(ctx context.Context, line string, emit func(bea
 	}
 }
 
-// FinishBundle reports counts once per bundle: a metric update per element
+// flushCounts reports counts once per bundle: a metric update per element
 // would cost more than parsing the element.
-func (f *linesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
+func (f *parseFn) flushCounts(ctx context.Context) {
 	for _, c := range [...]struct {
 		c beam.Counter
 		n int64
@@ -155,9 +202,31 @@ func (f *linesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickb
 	f.n = counts{}
 }
 
-func isBlank(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
+type linesFn struct{ parseFn }
+
+func (f *linesFn) ProcessElement(_ context.Context, line string, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) {
+	// The parser promises not to modify or retain the payload, so the string's
+	// bytes are lent to it rather than copied on the hot path.
+	f.handle(unsafe.Slice(unsafe.StringData(line), len(line)), nil, emit, dead)
+}
+
+func (f *linesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
+	f.flushCounts(ctx)
+}
+
+type messagesFn struct{ parseFn }
+
+func (f *messagesFn) ProcessElement(_ context.Context, m tickbeam.Message, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) {
+	f.handle(m.Payload, m.Attributes, emit, dead)
+}
+
+func (f *messagesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
+	f.flushCounts(ctx)
+}
+
+func isBlank(p []byte) bool {
+	for _, c := range p {
+		switch c {
 		case ' ', '\t', '\r', '\n':
 		default:
 			return false

@@ -20,6 +20,7 @@ func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
 func init() {
 	register.Function2x1[beam.EventTime, tickbeam.Tick, string](checkStamp)
 	register.Function1x1[tickbeam.DeadLetter, string](describeDeadLetter)
+	register.Function1x1[tickbeam.Tick, string](tickSource)
 }
 
 // checkStamp reports a tick whose element timestamp is not its event time.
@@ -74,3 +75,26 @@ func TestLines(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestMessagesFormatFromAttributes(t *testing.T) {
+	now := time.Now().UnixMilli()
+	binance := []byte(`{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"100","q":"1","T":` + itoa(now) + `,"m":true}`)
+	coinbase := []byte(`{"type":"match","trade_id":9,"product_id":"BTC-USD","price":"100.5","size":"2","side":"sell","time":"` +
+		time.UnixMilli(now).UTC().Format(time.RFC3339Nano) + `"}`)
+	msgs := []tickbeam.Message{
+		{ID: "1", Payload: binance, Attributes: map[string]string{"format": "binance", "source": "spot"}},
+		{ID: "2", Payload: coinbase, Attributes: map[string]string{"format": "coinbase"}},
+		{ID: "3", Payload: binance, Attributes: map[string]string{"format": "nasdaq", "source": "x"}},
+		{ID: "4", Payload: binance},
+	}
+	p, s := beam.NewPipelineWithRoot()
+	ticks, dead := Messages(s, Config{}, beam.CreateList(s, msgs))
+	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 7", "BTC-USD 9")
+	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
+		`parse x: parse: unknown format "nasdaq" (known: [alpaca alphavantage binance coinbase csv json kis tradingview])`,
+		`parse : parse: unknown format "" (known: [alpaca alphavantage binance coinbase csv json kis tradingview])`)
+	passert.Equals(s, beam.ParDo(s, tickSource, ticks), "spot", "coinbase")
+	ptest.RunAndValidate(t, p)
+}
+
+func tickSource(t tickbeam.Tick) string { return t.Source }
