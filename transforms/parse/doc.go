@@ -11,6 +11,7 @@
 //	alphavantage  Alpha Vantage TIME_SERIES_* and GLOBAL_QUOTE responses
 //	json          any JSON object (or array of them), fields mapped by Options.JSONFields
 //	csv           CSV lines, columns mapped by Options.CSVColumns
+//	tick          tickbeam's own Tick JSON (the raw archive; keeps each tick's source)
 //
 // Parse appends the ticks of one payload to a slice and returns it. Times
 // are UTC, IngestTime is left zero for the caller to set, and Source is

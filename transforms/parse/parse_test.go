@@ -37,7 +37,7 @@ func optionsFor(format string) Options {
 
 func TestFormats(t *testing.T) {
 	got := strings.Join(Formats(), ",")
-	if want := "alpaca,alphavantage,binance,coinbase,csv,json,kis,tradingview"; got != want {
+	if want := "alpaca,alphavantage,binance,coinbase,csv,json,kis,tick,tradingview"; got != want {
 		t.Errorf("Formats() = %s, want %s", got, want)
 	}
 }
@@ -191,7 +191,7 @@ func TestNewErrors(t *testing.T) {
 		opts   Options
 		want   string
 	}{
-		{"nope", Options{}, `parse: unknown format "nope" (known: [alpaca alphavantage binance coinbase csv json kis tradingview])`},
+		{"nope", Options{}, `parse: unknown format "nope" (known: [alpaca alphavantage binance coinbase csv json kis tick tradingview])`},
 		{"json", Options{}, `parse: format json: Options.JSONFields is empty: map tick fields to dotted JSON paths, e.g. {"symbol": "s", "price": "p", "event_time": "T"}`},
 		{"json", Options{JSONFields: map[string]string{"size": "q"}}, `parse: format json: JSONFields: required fields not mapped: symbol, price, event_time`},
 		{"json", Options{JSONFields: map[string]string{"price": "p", "event_time": "T"}}, `parse: format json: JSONFields: required fields not mapped: symbol`},
@@ -236,6 +236,8 @@ func TestSourceDefault(t *testing.T) {
 			src = p.b.source
 		case *csvParser:
 			src = p.b.source
+		case *tickParser:
+			src = p.source
 		default:
 			t.Fatalf("%s: unexpected parser type %T", f, p)
 		}

@@ -91,8 +91,8 @@ func TestMessagesFormatFromAttributes(t *testing.T) {
 	ticks, dead := Messages(s, Config{}, beam.CreateList(s, msgs))
 	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 7", "BTC-USD 9")
 	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
-		`parse x: parse: unknown format "nasdaq" (known: [alpaca alphavantage binance coinbase csv json kis tradingview])`,
-		`parse : parse: unknown format "" (known: [alpaca alphavantage binance coinbase csv json kis tradingview])`)
+		`parse x: parse: unknown format "nasdaq" (known: [alpaca alphavantage binance coinbase csv json kis tick tradingview])`,
+		`parse : parse: unknown format "" (known: [alpaca alphavantage binance coinbase csv json kis tick tradingview])`)
 	passert.Equals(s, beam.ParDo(s, tickSource, ticks), "spot", "coinbase")
 	ptest.RunAndValidate(t, p)
 }
