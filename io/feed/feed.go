@@ -1,0 +1,283 @@
+// Package feed replays recorded market data, or the synthetic feed, into a
+// message sink such as a Pub/Sub topic, at the recorded pace, N times faster,
+// or as fast as the sink takes it. It is what `tickbeam feed` runs, so a
+// pipeline reading Pub/Sub can be fed real captures on a laptop.
+//
+// Every message carries the attributes "format" (the parser name) and
+// "source", which parse.Messages uses when the pipeline is not told a format.
+package feed
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/transforms/parse"
+)
+
+// Sink takes messages. Publish may buffer; Flush returns once everything
+// published so far is accepted, or the first error.
+type Sink interface {
+	Publish(ctx context.Context, payload []byte, attrs map[string]string) error
+	Flush(ctx context.Context) error
+}
+
+// Speed is how fast to replay: 0 means as fast as possible, otherwise a
+// multiple of the recorded pace (1 = real time).
+type Speed float64
+
+// ParseSpeed reads "max" or a positive multiple such as "1", "10", "0.5"
+// (a trailing "x", as in "10x", is allowed).
+func ParseSpeed(s string) (Speed, error) {
+	if s == "max" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "x"), 64)
+	if err != nil || !(v > 0 && v <= 1e6) {
+		return 0, fmt.Errorf("--speed %q: want max or a positive multiple of the recorded pace, like 1 or 10", s)
+	}
+	return Speed(v), nil
+}
+
+// Options configure Run.
+type Options struct {
+	// Input is a file path or glob (.gz read transparently), or a synthetic
+	// feed "synthetic:?symbols=...".
+	Input string
+	// Format of file lines (a parse format name); the synthetic feed is
+	// published as "tick" JSON.
+	Format string
+	// Source is the "source" attribute; default the format.
+	Source string
+	// Speed of the replay.
+	Speed Speed
+	// Progress, when set, is called about every 200ms and at the end.
+	Progress func(Progress)
+}
+
+// Progress reports a replay under way.
+type Progress struct {
+	Published int64
+	Total     int64 // lines in the input files; 0 when unknown (synthetic)
+	Elapsed   time.Duration
+	Done      bool
+}
+
+// Run publishes every message of the input to sink and returns how many it
+// published. Blank lines are skipped.
+func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
+	if o.Source == "" {
+		o.Source = o.Format
+	}
+	r := &runner{sink: sink, o: o, start: time.Now()}
+	var err error
+	if strings.HasPrefix(o.Input, "synthetic:") {
+		err = r.synthetic(ctx)
+	} else {
+		err = r.files(ctx)
+	}
+	if ferr := sink.Flush(ctx); err == nil && ferr != nil {
+		err = fmt.Errorf("flush: %w", ferr)
+	}
+	r.report(true)
+	return r.published, err
+}
+
+type runner struct {
+	sink       Sink
+	o          Options
+	start      time.Time
+	firstEvent time.Time
+	published  int64
+	total      int64
+	lastReport time.Time
+}
+
+// pace sleeps until an event at time t is due at the replay speed.
+func (r *runner) pace(ctx context.Context, t time.Time) error {
+	if r.o.Speed == 0 || t.IsZero() {
+		return nil
+	}
+	if r.firstEvent.IsZero() {
+		r.firstEvent = t
+	}
+	due := r.start.Add(time.Duration(float64(t.Sub(r.firstEvent)) / float64(r.o.Speed)))
+	if wait := time.Until(due); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	return nil
+}
+
+func (r *runner) publish(ctx context.Context, payload []byte, attrs map[string]string) error {
+	if err := r.sink.Publish(ctx, payload, attrs); err != nil {
+		return fmt.Errorf("publish message %d: %w", r.published+1, err)
+	}
+	r.published++
+	r.report(false)
+	return nil
+}
+
+func (r *runner) report(done bool) {
+	if r.o.Progress == nil || (!done && time.Since(r.lastReport) < 200*time.Millisecond) {
+		return
+	}
+	r.lastReport = time.Now()
+	r.o.Progress(Progress{Published: r.published, Total: r.total, Elapsed: time.Since(r.start), Done: done})
+}
+
+func (r *runner) files(ctx context.Context) error {
+	paths, err := filepath.Glob(r.o.Input)
+	if err != nil {
+		return fmt.Errorf("--input %q: %w", r.o.Input, err)
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("--input %q matches no files", r.o.Input)
+	}
+	sort.Strings(paths)
+	parser, err := parse.New(r.o.Format, parse.Options{Source: r.o.Source})
+	if err != nil {
+		return err
+	}
+	if r.o.Progress != nil {
+		for _, p := range paths {
+			n, err := countLines(p)
+			if err != nil {
+				return err
+			}
+			r.total += n
+		}
+	}
+	attrs := map[string]string{parse.FormatAttribute: r.o.Format, parse.SourceAttribute: r.o.Source}
+	var buf []tickbeam.Tick
+	for _, p := range paths {
+		err := eachLine(p, func(line []byte) error {
+			if len(strings.TrimSpace(string(line))) == 0 {
+				return nil
+			}
+			// The event time paces the replay; a line that does not parse is
+			// still published (the pipeline dead-letters it) without a pause.
+			var at time.Time
+			if ticks, err := parser.Parse(buf[:0], line); err == nil && len(ticks) > 0 {
+				at = ticks[0].EventTime
+				buf = ticks[:0]
+			}
+			if err := r.pace(ctx, at); err != nil {
+				return err
+			}
+			return r.publish(ctx, append([]byte(nil), line...), attrs)
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func (r *runner) synthetic(ctx context.Context) error {
+	cfg, err := synthetic.ParseURI(r.o.Input)
+	if err != nil {
+		return fmt.Errorf("--input: %w", err)
+	}
+	if cfg.Count == 0 && cfg.Duration == 0 && r.o.Speed == 0 {
+		return errors.New("--input: a synthetic feed at --speed=max needs count= or duration=, or it never ends")
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Now()
+	}
+	g, err := synthetic.NewGenerator(cfg)
+	if err != nil {
+		return err
+	}
+	source := r.o.Source
+	if source == "" || source == r.o.Format {
+		source = synthetic.Source
+	}
+	attrs := map[string]string{parse.FormatAttribute: "tick", parse.SourceAttribute: source}
+	for {
+		t, ok := g.Next()
+		if !ok {
+			return nil
+		}
+		if err := r.pace(ctx, t.EventTime); err != nil {
+			return err
+		}
+		payload, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		if err := r.publish(ctx, payload, attrs); err != nil {
+			return err
+		}
+	}
+}
+
+func open(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		return f, nil
+	}
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{z, f}, nil
+}
+
+// maxLine bounds one message, as Pub/Sub bounds a message (10 MB).
+const maxLine = 10 << 20
+
+func eachLine(path string, fn func([]byte) error) error {
+	rc, err := open(path)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	for sc.Scan() {
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("a line is longer than Pub/Sub's %d-byte message limit", maxLine)
+		}
+		return err
+	}
+	return nil
+}
+
+func countLines(path string) (int64, error) {
+	var n int64
+	err := eachLine(path, func(line []byte) error {
+		if len(strings.TrimSpace(string(line))) > 0 {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
