@@ -53,7 +53,17 @@ func main() {
 		beam.Init()
 		return
 	}
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(context.Background(), withDefaultArgs(os.Args[1:], os.Getenv("TICKBEAM_DEFAULT_ARGS")), os.Stdout, os.Stderr))
+}
+
+// withDefaultArgs puts defaults (e.g. "monitor --runner=dataflow", set by the
+// Flex Template image, whose launcher passes only --flags) before args that
+// name no command; later flags win, so the launcher's parameters override.
+func withDefaultArgs(args []string, defaults string) []string {
+	if defaults == "" || (len(args) > 0 && !strings.HasPrefix(args[0], "-")) {
+		return args
+	}
+	return append(strings.Fields(defaults), args...)
 }
 
 func workerMode(args []string) bool {

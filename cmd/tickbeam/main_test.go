@@ -153,3 +153,20 @@ func TestMonitorDataflowDryRun(t *testing.T) {
 		t.Errorf("local --bars_out on dataflow: exit %d, stderr %q; want 2 and a hint to use gs://", code, stderr2.String())
 	}
 }
+
+func TestWithDefaultArgs(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		defaults string
+		want     []string
+	}{
+		{[]string{"--input=x"}, "monitor --runner=dataflow", []string{"monitor", "--runner=dataflow", "--input=x"}},
+		{[]string{"monitor", "--input=x"}, "monitor --runner=dataflow", []string{"monitor", "--input=x"}},
+		{[]string{"--input=x"}, "", []string{"--input=x"}},
+		{nil, "monitor", []string{"monitor"}},
+	} {
+		if diff := cmp.Diff(c.want, withDefaultArgs(c.args, c.defaults)); diff != "" {
+			t.Errorf("withDefaultArgs(%q, %q) (-want +got):\n%s", c.args, c.defaults, diff)
+		}
+	}
+}
