@@ -1,0 +1,107 @@
+package monitor
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/transforms/bars"
+)
+
+func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+
+func TestValidate(t *testing.T) {
+	res := []bars.Resolution{bars.Resolution(time.Minute)}
+	ok := Config{Input: "a.jsonl", Format: "binance", Bars: res, BarsOut: t.TempDir()}
+	with := func(f func(*Config)) Config { c := ok; f(&c); return c }
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{ok, ""},
+		{with(func(c *Config) { c.Input = "" }), "--input is required"},
+		{with(func(c *Config) { c.Format = "" }), "--format is required for file input"},
+		{with(func(c *Config) { c.Format = "nyse" }), `--format: parse: unknown format "nyse"`},
+		{with(func(c *Config) { c.Bars = nil }), "--bar: at least one resolution is required"},
+		{with(func(c *Config) { c.BarsOut = "" }), "--bars_out is required"},
+		{with(func(c *Config) { c.BarsOut = "out/../../etc" }), "--bars_out: "},
+		{with(func(c *Config) { c.Input = "synthetic:?symbols=A&rate=0" }), "--input: "},
+		{with(func(c *Config) { c.Input, c.Format = "synthetic:?symbols=A,B&rate=10", "" }), ""},
+	} {
+		err := c.cfg.Validate()
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("Validate(%+v) = %v, want nil", c.cfg, err)
+			}
+			continue
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want prefix %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+// Volume is conserved: the bars of every resolution add up to the synthetic
+// feed's own ticks, computed here with the same generator.
+func TestSyntheticVolumeConserved(t *testing.T) {
+	uri := "synthetic:?symbols=AAA,BBB,CCC&rate=500&seed=11&count=3000&start=2026-01-15T14:29:50Z&paced=false"
+	cfg, err := synthetic.ParseURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := synthetic.NewGenerator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{}
+	wantNotional := map[string]float64{}
+	for tk, ok := g.Next(); ok; tk, ok = g.Next() {
+		want[tk.Symbol] += tk.Size
+		wantNotional[tk.Symbol] += tk.Price * tk.Size
+	}
+	res, _ := bars.ParseResolutions("1s,1m")
+	out := t.TempDir()
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	ptest.RunAndValidate(t, p)
+	for _, r := range []string{"1s", "1m"} {
+		got := map[string]float64{}
+		gotNotional := map[string]float64{}
+		files, _ := filepath.Glob(filepath.Join(out, "bars-"+r+"-*.jsonl"))
+		if len(files) == 0 {
+			t.Fatalf("no %s bar files in %s", r, out)
+		}
+		for _, f := range files {
+			fh, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(fh)
+			for sc.Scan() {
+				var b tickbeam.Bar
+				if err := json.Unmarshal(sc.Bytes(), &b); err != nil {
+					t.Fatal(err)
+				}
+				got[b.Symbol] += b.Volume
+				gotNotional[b.Symbol] += b.Notional
+			}
+			fh.Close()
+		}
+		for sym, v := range want {
+			if got[sym] != v || math.Abs(gotNotional[sym]-wantNotional[sym]) > 1e-6*wantNotional[sym] {
+				t.Errorf("%s %s: bars hold volume %v notional %v, ticks %v and %v", r, sym, got[sym], gotNotional[sym], v, wantNotional[sym])
+			}
+		}
+	}
+}
