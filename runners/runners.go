@@ -107,9 +107,10 @@ func Run(ctx context.Context, p *beam.Pipeline, opts Options) (beam.PipelineResu
 }
 
 var local struct {
-	once sync.Once
-	jobs jobpb.JobServiceClient
-	err  error
+	once     sync.Once
+	jobs     jobpb.JobServiceClient
+	endpoint string
+	err      error
 }
 
 // localJobService starts prism's job service once per process and points
@@ -126,12 +127,14 @@ func localJobService() (jobpb.JobServiceClient, error) {
 			local.err = fmt.Errorf("start prism job service: %w", err)
 			return
 		}
-		*jobopts.Endpoint = fmt.Sprintf("localhost:%d", port)
-		if *jobopts.EnvironmentType == "" {
-			*jobopts.EnvironmentType = "loopback"
-		}
-		local.jobs = jobs
+		local.jobs, local.endpoint = jobs, fmt.Sprintf("localhost:%d", port)
 	})
+	// Set on every run: flags may have been reset since (the CLI resets them
+	// between runs in one process).
+	*jobopts.Endpoint = local.endpoint
+	if *jobopts.EnvironmentType == "" {
+		*jobopts.EnvironmentType = "loopback"
+	}
 	return local.jobs, local.err
 }
 

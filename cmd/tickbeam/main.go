@@ -174,12 +174,12 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 type monitorFlags struct {
-	input, format, bar, barsOut, deadOut, source, timezone, timeLayout, jsonFields, csvColumns string
-	logLevel, cpuProfile                                                                       string
-	csvHeader, keepDuplicates, gzip                                                            bool
-	shards, maxPayload                                                                         int
-	duration, maxAhead                                                                         time.Duration
-	notBefore                                                                                  string
+	input, format, bar, barsOut, deadOut, rawOut, source, timezone, timeLayout, jsonFields, csvColumns string
+	logLevel, cpuProfile                                                                               string
+	csvHeader, keepDuplicates, gzip                                                                    bool
+	shards, maxPayload                                                                                 int
+	duration, maxAhead                                                                                 time.Duration
+	notBefore                                                                                          string
 }
 
 func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
@@ -188,6 +188,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
 	fs.StringVar(&f.bar, "bar", "1m", "bar resolutions, comma-separated, 1s..1d (e.g. 1m,5m,1h)")
 	fs.StringVar(&f.barsOut, "bars_out", "", "a local directory or gs:// prefix receiving *.jsonl Bar rows")
+	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
 	fs.StringVar(&f.deadOut, "deadletter_out", "", "a local directory or gs:// prefix receiving DeadLetter rows (default: --bars_out)")
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
@@ -253,6 +254,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Bars:            res,
 		BarsOut:         f.barsOut,
 		DeadLetterOut:   f.deadOut,
+		RawOut:          f.rawOut,
 		KeepDuplicates:  f.keepDuplicates,
 		Shards:          max(f.shards, 1),
 		Gzip:            f.gzip,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
 )
 
@@ -167,6 +168,36 @@ func TestWithDefaultArgs(t *testing.T) {
 	} {
 		if diff := cmp.Diff(c.want, withDefaultArgs(c.args, c.defaults)); diff != "" {
 			t.Errorf("withDefaultArgs(%q, %q) (-want +got):\n%s", c.args, c.defaults, diff)
+		}
+	}
+}
+
+// The raw archive replays into the same bars: the archive holds Tick JSON,
+// which --format=tick reads back with each tick's source, so dedupe and bars
+// see the same trades.
+func TestRawArchiveReplaysIdenticalBars(t *testing.T) {
+	first, raw, replay := t.TempDir(), t.TempDir(), t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"monitor", "--input=testdata/binance-small.jsonl", "--format=binance",
+		"--bar=1m,5m", "--bars_out=" + first, "--raw_out=" + raw}, &out, &errb); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errb.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(raw, "dt=2026-01-15", "hour=00", "ticks-*.jsonl"))
+	if len(files) == 0 {
+		t.Fatalf("no raw archive files under %s/dt=2026-01-15/hour=00", raw)
+	}
+	if code := run(context.Background(), []string{"monitor", "--input=" + filepath.Join(raw, "dt=*", "hour=*", "*.jsonl"), "--format=tick",
+		"--bar=1m,5m", "--bars_out=" + replay}, &out, &errb); code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errb.String())
+	}
+	for _, prefix := range []string{"bars-1m-", "bars-5m-"} {
+		a, b := readRows[tickbeam.Bar](t, first, prefix), readRows[tickbeam.Bar](t, replay, prefix)
+		byKey := func(x, y tickbeam.Bar) bool { return x.Symbol+x.WindowStart.String() < y.Symbol+y.WindowStart.String() }
+		if len(a) == 0 {
+			t.Fatalf("no %s bars", prefix)
+		}
+		if diff := cmp.Diff(a, b, cmpopts.SortSlices(byKey)); diff != "" {
+			t.Errorf("%s bars after replay (-first +replay):\n%s", prefix, diff)
 		}
 	}
 }

@@ -48,6 +48,10 @@ type Config struct {
 	// DeadLetterOut is a local directory or gs:// prefix receiving DeadLetter
 	// rows; default BarsOut (the files are named deadletters-*, apart from bars).
 	DeadLetterOut string
+	// RawOut, when set, is a local directory or gs:// prefix receiving the
+	// deduplicated ticks as Tick JSON under hive-style dt=/hour= partitions:
+	// the raw archive, which replays with --format=tick.
+	RawOut string
 	// KeepDuplicates turns deduplication of redelivered trades off.
 	KeepDuplicates bool
 	// Shards is the number of files per window and pane; default 1.
@@ -88,7 +92,7 @@ func (c Config) Validate() error {
 	if c.Shards < 0 || c.Shards > 1000 {
 		return fmt.Errorf("--shards %d: want 1..1000", c.Shards)
 	}
-	for _, o := range []struct{ flag, v string }{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}} {
+	for _, o := range []struct{ flag, v string }{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}} {
 		if o.v == "" {
 			continue
 		}
@@ -131,8 +135,12 @@ func Build(s beam.Scope, c Config) error {
 	// Bounded runs write one file per day and resolution, not one per bar
 	// window; streaming runs write each bar window's panes as they fire.
 	var fileWindow time.Duration
+	rawWindow := time.Minute
 	if bounded {
-		fileWindow = 24 * time.Hour
+		fileWindow, rawWindow = 24*time.Hour, time.Hour
+	}
+	if c.RawOut != "" {
+		lake.Write(s, c.RawOut, ticks, lake.Options{Name: "ticks", Shards: c.Shards, Gzip: c.Gzip, Window: rawWindow, Partition: true})
 	}
 	for i, b := range bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars}) {
 		r := c.Bars[i].String()

@@ -1,0 +1,411 @@
+package pubsubx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+func init() {
+	register.DoFn6x2[context.Context, *sdf.ManualWatermarkEstimator, beam.BundleFinalization, *sdf.LockRTracker, []byte,
+		func(beam.EventTime, tickbeam.Message), sdf.ProcessContinuation, error](&readFn{})
+	register.Emitter2[beam.EventTime, tickbeam.Message]()
+	rt := reflect.TypeOf(restriction{})
+	beam.RegisterType(rt)
+	beam.RegisterCoder(rt, encodeRestriction, decodeRestriction)
+}
+
+// Namespace is the Beam metrics namespace of this package's counters.
+const Namespace = "tickbeam/pubsub"
+
+var (
+	receivedCounter   = beam.NewCounter(Namespace, "received")
+	ackedCounter      = beam.NewCounter(Namespace, "acked")
+	nackedCounter     = beam.NewCounter(Namespace, "nacked")
+	duplicatesCounter = beam.NewCounter(Namespace, "duplicates")
+	badTimeCounter    = beam.NewCounter(Namespace, "bad_timestamps")
+)
+
+// Defaults of ReadOptions.
+const (
+	DefaultIdleTimeout            = 5 * time.Second
+	DefaultMaxBatch               = 1000
+	DefaultMaxBatchWait           = 250 * time.Millisecond
+	DefaultMaxOutstandingMessages = 10_000
+	DefaultMaxOutstandingBytes    = 100 << 20
+	DefaultFinalizeTimeout        = time.Minute
+	DefaultDedupeWindow           = 10 * time.Minute
+)
+
+// ReadOptions configure Read. Zero values take the defaults above.
+type ReadOptions struct {
+	// Subscription is "projects/P/subscriptions/S". Required.
+	Subscription string
+	// TimestampAttribute, if set, names the attribute holding each
+	// message's event time (Unix milliseconds or RFC 3339, as Beam's Java
+	// and Dataflow Pub/Sub I/O read it). Messages without it, or with a
+	// value that is not a timestamp (counted as bad_timestamps), take their
+	// publish time.
+	TimestampAttribute string
+	// IDAttribute, if set, names the attribute whose value identifies a
+	// message for deduplication, as Dataflow's id attribute: a message whose
+	// id was already committed within DedupeWindow is dropped (counted as
+	// duplicates) and acked. Messages without it, and all messages when it
+	// is empty, are deduplicated by Pub/Sub message id.
+	IDAttribute string
+	// IdleTimeout: after this long without messages the watermark advances
+	// to the wall clock, so the last windows close.
+	IdleTimeout time.Duration
+	// MaxOutstandingMessages and MaxOutstandingBytes bound what is pulled
+	// and not yet acked (flow control): at the limit, pulling pauses until
+	// committed bundles have been acked.
+	MaxOutstandingMessages int
+	MaxOutstandingBytes    int
+	// A bundle holds at most MaxBatch messages, pulled within MaxBatchWait.
+	MaxBatch     int
+	MaxBatchWait time.Duration
+	// FinalizeTimeout bounds the wait for a bundle to commit: messages of a
+	// bundle that has not committed by then (it failed, or the job stopped)
+	// are nacked, so Pub/Sub redelivers them. Until then their leases are
+	// extended.
+	FinalizeTimeout time.Duration
+	// DedupeWindow is how long committed ids are remembered (10 minutes,
+	// as on Dataflow; at most about a million ids).
+	DedupeWindow time.Duration
+	// Native uses Beam's Pub/Sub read (beam:transform:pubsub_read:v1),
+	// which only Dataflow implements; prism rejects it. Set it when the
+	// pipeline runs on Dataflow, e.g. Native: !runners.IsLocal(runner).
+	// Only Subscription, TimestampAttribute and IDAttribute apply then.
+	Native bool
+}
+
+// Validate reports what is wrong with o, or nil.
+func (o ReadOptions) Validate() error {
+	if _, _, err := ParseSubscription(o.Subscription); err != nil {
+		return fmt.Errorf("pubsubx.Read: %w", err)
+	}
+	for name, v := range map[string]string{"TimestampAttribute": o.TimestampAttribute, "IDAttribute": o.IDAttribute} {
+		if len(v) > 256 {
+			return fmt.Errorf("pubsubx.Read: %s is %d bytes, Pub/Sub attribute keys have at most 256", name, len(v))
+		}
+	}
+	for name, v := range map[string]time.Duration{"IdleTimeout": o.IdleTimeout, "MaxBatchWait": o.MaxBatchWait,
+		"FinalizeTimeout": o.FinalizeTimeout, "DedupeWindow": o.DedupeWindow} {
+		if v < 0 {
+			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %v", name, v)
+		}
+	}
+	for name, v := range map[string]int{"MaxBatch": o.MaxBatch, "MaxOutstandingMessages": o.MaxOutstandingMessages,
+		"MaxOutstandingBytes": o.MaxOutstandingBytes} {
+		if v < 0 {
+			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %d", name, v)
+		}
+	}
+	return nil
+}
+
+func (o ReadOptions) withDefaults() ReadOptions {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	def(&o.MaxBatchWait, DefaultMaxBatchWait)
+	def(&o.FinalizeTimeout, DefaultFinalizeTimeout)
+	def(&o.DedupeWindow, DefaultDedupeWindow)
+	defInt(&o.MaxBatch, DefaultMaxBatch)
+	defInt(&o.MaxOutstandingMessages, DefaultMaxOutstandingMessages)
+	defInt(&o.MaxOutstandingBytes, DefaultMaxOutstandingBytes)
+	return o
+}
+
+// Read returns an unbounded PCollection<tickbeam.Message> of the messages of
+// opts.Subscription, each timestamped with its event time (see
+// ReadOptions.TimestampAttribute).
+//
+// On the local runner (prism) a splittable DoFn pulls the subscription and
+// acks a message only after the runner has committed the bundle that emitted
+// it (bundle finalization); messages of a bundle that fails are redelivered.
+// Delivery is at least once; redeliveries within DedupeWindow are dropped.
+// The watermark follows the data (the oldest event time of each batch, never
+// going back, never ahead of the wall clock), so a backlog waiting in the
+// subscription is processed on time, and moves to the wall clock when the
+// subscription has been idle for IdleTimeout. Messages older than the
+// watermark when they arrive are late.
+//
+// With opts.Native, Read uses Dataflow's Pub/Sub source instead.
+//
+// Read panics if opts is not valid; check it first with ReadOptions.Validate.
+func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
+	s = s.Scope("pubsubx.Read")
+	if err := opts.Validate(); err != nil {
+		panic(err.Error())
+	}
+	if opts.Native {
+		return readNative(s, opts)
+	}
+	o := opts.withDefaults()
+	fn := &readFn{
+		Subscription:           o.Subscription,
+		TimestampAttribute:     o.TimestampAttribute,
+		IDAttribute:            o.IDAttribute,
+		IdleTimeout:            o.IdleTimeout,
+		MaxBatch:               o.MaxBatch,
+		MaxBatchWait:           o.MaxBatchWait,
+		MaxOutstandingMessages: o.MaxOutstandingMessages,
+		MaxOutstandingBytes:    o.MaxOutstandingBytes,
+		FinalizeTimeout:        o.FinalizeTimeout,
+		DedupeWindow:           o.DedupeWindow,
+	}
+	return beam.ParDo(s, fn, beam.Impulse(s))
+}
+
+// readFn is the splittable DoFn behind Read on the local runner. Each call
+// of ProcessElement pulls one batch, emits it, and checkpoints, so every
+// batch is its own bundle, committed (and then acked) on its own.
+type readFn struct {
+	Subscription           string
+	TimestampAttribute     string
+	IDAttribute            string
+	IdleTimeout            time.Duration
+	MaxBatch               int
+	MaxBatchWait           time.Duration
+	MaxOutstandingMessages int
+	MaxOutstandingBytes    int
+	FinalizeTimeout        time.Duration
+	DedupeWindow           time.Duration
+
+	rd *reader
+}
+
+func (fn *readFn) Setup(ctx context.Context) error {
+	rd, err := getReader(ctx, fn.Subscription, fn.IDAttribute, fn.DedupeWindow)
+	if err != nil {
+		return err
+	}
+	fn.rd = rd
+	return nil
+}
+
+// CreateInitialRestriction starts a run: its token keys the run's ack and
+// nack tallies.
+func (fn *readFn) CreateInitialRestriction(_ []byte) restriction {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return restriction{Token: hex.EncodeToString(b[:]), LastActive: time.Now()}
+}
+
+// SplitRestriction does not split: one reader pulls the subscription.
+func (fn *readFn) SplitRestriction(_ []byte, r restriction) []restriction {
+	return []restriction{r}
+}
+
+// RestrictionSize is 1 while reading.
+func (fn *readFn) RestrictionSize(_ []byte, r restriction) float64 {
+	if r.Done {
+		return 0
+	}
+	return 1
+}
+
+// CreateTracker returns a thread-safe tracker of r.
+func (fn *readFn) CreateTracker(r restriction) *sdf.LockRTracker {
+	return sdf.NewLockRTracker(&tracker{rest: r})
+}
+
+// TruncateRestriction stops reading when a pipeline drains.
+func (fn *readFn) TruncateRestriction(rt *sdf.LockRTracker, _ []byte) restriction {
+	r := rt.GetRestriction().(restriction)
+	r.Done = true
+	return r
+}
+
+// InitialWatermarkEstimatorState is the minimum timestamp, in Unix
+// milliseconds: nothing is late before the first batch.
+func (fn *readFn) InitialWatermarkEstimatorState(_ beam.EventTime, _ restriction, _ []byte) int64 {
+	return int64(mtime.MinTimestamp)
+}
+
+// CreateWatermarkEstimator restores a manual estimator at ms.
+func (fn *readFn) CreateWatermarkEstimator(ms int64) *sdf.ManualWatermarkEstimator {
+	return &sdf.ManualWatermarkEstimator{State: mtime.Time(ms).ToTime()}
+}
+
+// WatermarkEstimatorState saves the estimator's watermark in Unix milliseconds.
+func (fn *readFn) WatermarkEstimatorState(we *sdf.ManualWatermarkEstimator) int64 {
+	return int64(mtime.FromTime(we.State))
+}
+
+// ProcessElement pulls one batch, emits it, asks for its acks once the
+// bundle has committed, moves the watermark and checkpoints.
+func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, bf beam.BundleFinalization,
+	rt *sdf.LockRTracker, _ []byte, emit func(beam.EventTime, tickbeam.Message)) (sdf.ProcessContinuation, error) {
+	r := rt.GetRestriction().(restriction)
+	t := tallyOf(r.Token)
+	// Acks and nacks happen outside bundles; count them in this one.
+	ackedCounter.Inc(ctx, t.unackedRep.Swap(0))
+	nackedCounter.Inc(ctx, t.unnackRep.Swap(0))
+	if !rt.TryClaim(time.Time{}) {
+		return sdf.StopProcessing(), rt.GetError()
+	}
+
+	b, err := fn.rd.pull(ctx, pullLimits{
+		maxBatch:        fn.MaxBatch,
+		maxWait:         fn.MaxBatchWait,
+		maxOutstanding:  int64(fn.MaxOutstandingMessages),
+		maxOutstandingB: int64(fn.MaxOutstandingBytes),
+		finalizeTimeout: fn.FinalizeTimeout,
+	}, t)
+	if err != nil {
+		return sdf.StopProcessing(), err
+	}
+	receivedCounter.Inc(ctx, int64(b.received))
+	duplicatesCounter.Inc(ctx, int64(b.duplicates))
+	now := time.Now()
+
+	if b.received == 0 {
+		if b.throttled {
+			// Not idle: waiting for committed bundles to be acked.
+			return sdf.ResumeProcessingIn(pollEvery), nil
+		}
+		if now.Sub(r.LastActive) >= fn.IdleTimeout {
+			advance(we, now)
+		}
+		return sdf.ResumeProcessingIn(0), nil
+	}
+	if !rt.TryClaim(now) {
+		if b.lease != nil {
+			fn.rd.abandon(b.lease)
+		}
+		return sdf.StopProcessing(), rt.GetError()
+	}
+	if b.lease != nil {
+		l, rd := b.lease, fn.rd
+		// Never an error: prism panics on a failed finalization, and an
+		// ack that fails only means a redelivery, dropped as a duplicate.
+		bf.RegisterCallback(fn.FinalizeTimeout, func() error { rd.commit(l); return nil })
+	}
+	oldest := now
+	var bad int64
+	for _, rm := range b.msgs {
+		m := toMessage(rm.GetMessage())
+		if m.PublishTime.IsZero() {
+			m.PublishTime = now
+		}
+		ts, ok := eventTime(m, fn.TimestampAttribute)
+		if !ok {
+			if bad == 0 {
+				log.Warnf(ctx, "pubsubx: message %s on %s: attribute %s=%q is not a timestamp; using its publish time",
+					m.ID, fn.Subscription, fn.TimestampAttribute, m.Attributes[fn.TimestampAttribute])
+			}
+			bad++
+		}
+		if ts.Before(oldest) {
+			oldest = ts
+		}
+		emit(mtime.FromTime(ts), m)
+	}
+	badTimeCounter.Inc(ctx, bad)
+	if len(b.msgs) > 0 {
+		advance(we, oldest)
+	}
+	return sdf.ResumeProcessingIn(0), nil
+}
+
+// advance moves the watermark forward to t, never back.
+func advance(we *sdf.ManualWatermarkEstimator, t time.Time) {
+	if t.After(we.State) {
+		we.UpdateWatermark(t)
+	}
+}
+
+// restriction is a reader's run: Token identifies it, LastActive is when
+// messages last arrived (for IdleTimeout), Done ends it.
+type restriction struct {
+	Token      string
+	LastActive time.Time
+	Done       bool
+}
+
+func encodeRestriction(r restriction) ([]byte, error) {
+	b := wire.AppendString(nil, r.Token)
+	b = wire.AppendTime(b, r.LastActive)
+	var done int64
+	if r.Done {
+		done = 1
+	}
+	return wire.AppendInt(b, done), nil
+}
+
+func decodeRestriction(b []byte) (restriction, error) {
+	rd := wire.NewReader(b)
+	r := restriction{Token: rd.String(), LastActive: rd.Time(), Done: rd.Int() != 0}
+	if err := rd.Err(); err != nil {
+		return restriction{}, fmt.Errorf("decode pubsubx restriction: %w", err)
+	}
+	return r, nil
+}
+
+// tracker tracks a run. A claim is the time messages arrived (zero: just
+// checking the run is live). It splits only to checkpoint (fraction 0): the
+// primary is done and the residual carries the run on.
+type tracker struct {
+	rest restriction
+	err  error
+}
+
+func (t *tracker) TryClaim(pos any) bool {
+	if t.err != nil || t.rest.Done {
+		return false
+	}
+	at, ok := pos.(time.Time)
+	if !ok {
+		t.err = fmt.Errorf("pubsubx: claim of a %T, want time.Time", pos)
+		return false
+	}
+	if at.After(t.rest.LastActive) {
+		t.rest.LastActive = at
+	}
+	return true
+}
+
+func (t *tracker) GetError() error { return t.err }
+
+func (t *tracker) TrySplit(fraction float64) (primary, residual any, err error) {
+	if t.err != nil || fraction > 0 || t.rest.Done {
+		return t.rest, nil, nil
+	}
+	res := t.rest
+	t.rest.Done = true
+	return t.rest, res, nil
+}
+
+func (t *tracker) GetProgress() (done, remaining float64) {
+	if t.rest.Done {
+		return 1, 0
+	}
+	return 0, 1
+}
+
+func (t *tracker) IsDone() bool { return t.err != nil || t.rest.Done }
+
+func (t *tracker) GetRestriction() any { return t.rest }
+
+func (t *tracker) IsBounded() bool { return false }
