@@ -9,7 +9,6 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +29,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 )
 
 // -update is taken by the Dataflow runner's flags (linked in through beamx).
@@ -317,7 +317,7 @@ func TestWriteIdempotent(t *testing.T) {
 }
 
 func TestWriteGCS(t *testing.T) {
-	srv := startFakeGCS(t)
+	srv := testenv.FakeGCS(t)
 	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "lake-bucket"})
 
 	rows := bars(6)
@@ -356,29 +356,6 @@ func TestWriteGCS(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
-}
-
-// startFakeGCS runs an in-process fake-gcs-server and points the GCS
-// clients of this process (prism runs the SDK in-process) at it.
-func startFakeGCS(t *testing.T) *fakestorage.Server {
-	t.Helper()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
-		Scheme: "http",
-		Host:   "127.0.0.1",
-		// Without a port the public host matches 127.0.0.1 on any port,
-		// so the listener can pick one.
-		PublicHost: "127.0.0.1",
-	})
-	if err != nil {
-		t.Fatalf("fake GCS: %v", err)
-	}
-	t.Cleanup(srv.Stop)
-	u, err := url.Parse(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
-	return srv
 }
 
 func TestTryWriteErrors(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -216,7 +216,7 @@ func TestReadNoMatch(t *testing.T) {
 }
 
 func TestReadGCS(t *testing.T) {
-	startFakeGCS(t,
+	testenv.FakeGCS(t,
 		fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "ticks", Name: "raw/2026-01-15/a.jsonl"}, Content: []byte("a1\na2\n")},
 		fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "ticks", Name: "raw/2026-01-15/b.jsonl.gz"}, Content: gz(t, "b1\r\n\nb2\n")},
 		fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "ticks", Name: "raw/2026-01-16/c.jsonl"}, Content: []byte("c1\n")},
@@ -226,30 +226,6 @@ func TestReadGCS(t *testing.T) {
 	passert.Equals(s, lines, "a1", "a2", "b1", "b2")
 	passert.Empty(s, oversized)
 	ptest.RunAndValidate(t, p)
-}
-
-// startFakeGCS serves objects from an in-process fake-gcs-server and points
-// the GCS clients of this process (prism runs the SDK in-process) at it.
-func startFakeGCS(t *testing.T, objects ...fakestorage.Object) *fakestorage.Server {
-	t.Helper()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
-		InitialObjects: objects,
-		Scheme:         "http",
-		Host:           "127.0.0.1",
-		// Reads go to the "public" host; without a port it matches
-		// 127.0.0.1 on any port, so the listener can pick one.
-		PublicHost: "127.0.0.1",
-	})
-	if err != nil {
-		t.Fatalf("fake GCS: %v", err)
-	}
-	t.Cleanup(srv.Stop)
-	u, err := url.Parse(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("STORAGE_EMULATOR_HOST", u.Host)
-	return srv
 }
 
 // TestReadGzipLongerThanFile guards against textio's defect: it bounds a .gz
@@ -286,7 +262,7 @@ func TestReadSplits(t *testing.T) {
 
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string][]byte{"f.txt": []byte(data)})
-	startFakeGCS(t, fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "b", Name: "f.txt"}, Content: []byte(data)})
+	testenv.FakeGCS(t, fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "b", Name: "f.txt"}, Content: []byte(data)})
 
 	for _, src := range []struct {
 		name, path string
