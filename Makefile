@@ -1,12 +1,17 @@
 # tickbeam's developer entry points. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: test vet quickstart bench bench-parse bench-monitor
+.PHONY: test emulators vet quickstart bench bench-parse bench-monitor
 
-# Everything the tests need is in-process (prism, fake-gcs-server) or built
-# by `go test` itself.
-test: vet
-	$(GO) test -count=1 -timeout=30m ./...
+# The tests start what they need themselves (internal/testenv): prism and
+# fake-gcs-server in-process, the Pub/Sub emulator from gcloud, and the
+# BigQuery emulator that `emulators` builds once into ~/.cache/tickbeam
+# (clang from apt on a fresh machine; ~20 minutes the first time).
+test: emulators vet
+	$(GO) test -count=1 -timeout=45m ./...
+
+emulators:
+	bash scripts/emulators.sh install
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
