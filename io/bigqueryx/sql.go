@@ -102,7 +102,9 @@ var lakePartitionColumns = []string{"dt DATE", "hour INT64"}
 // reader of files written elsewhere cannot promise more; unknown JSON fields
 // are ignored, so files written by a newer tickbeam stay readable. It is
 // CREATE OR REPLACE: an external table holds no data, and replacing it picks
-// up a new schema.
+// up a new schema. Write the lake from windowed rows: io/lake puts rows of
+// the global window under dt=__HIVE_DEFAULT_PARTITION__, Hive's NULL, which
+// is no DATE that BigQuery can be relied on to parse.
 func ExternalTableDDL(table Table, gcsURIPrefix string, schema bigquery.Schema, opts ExternalOptions) (string, error) {
 	if err := table.Validate(); err != nil {
 		return "", err
@@ -126,7 +128,8 @@ func ExternalTableDDL(table Table, gcsURIPrefix string, schema bigquery.Schema, 
 		if err != nil {
 			return "", err
 		}
-		b.WriteString("  " + f.Name + " " + typ)
+		// Quoted: a column may be named like a reserved word (end, range).
+		b.WriteString("  `" + f.Name + "` " + typ)
 		if i < len(schema)-1 {
 			b.WriteString(",")
 		}
@@ -200,7 +203,7 @@ func ddlType(f *bigquery.FieldSchema, depth int) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			parts = append(parts, sub.Name+" "+st)
+			parts = append(parts, "`"+sub.Name+"` "+st)
 		}
 		typ = "STRUCT<" + strings.Join(parts, ", ") + ">"
 	default:

@@ -44,8 +44,8 @@ type Table struct {
 // this package refuses so that a name can never need quoting beyond backticks.
 var (
 	projectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,1024}$`)
-	tableRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,1024}$`)
+	datasetRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)  // and at most 1024
+	tableRE   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`) // and at most 1024 bytes
 	columnRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,299}$`)
 	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$`)
 )
@@ -79,9 +79,9 @@ func (t Table) Validate() error {
 	switch {
 	case !projectRE.MatchString(t.Project):
 		return fmt.Errorf("bigqueryx: project %q: want 6-30 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen", t.Project)
-	case !datasetRE.MatchString(t.Dataset):
+	case !datasetRE.MatchString(t.Dataset) || len(t.Dataset) > 1024:
 		return fmt.Errorf("bigqueryx: dataset %q: want 1-1024 letters, digits or underscores", t.Dataset)
-	case !tableRE.MatchString(t.Table):
+	case !tableRE.MatchString(t.Table) || len(t.Table) > 1024:
 		return fmt.Errorf("bigqueryx: table %q: want 1-1024 ASCII letters, digits, underscores or hyphens", t.Table)
 	case len(t.Table)+len(ErrorTableSuffix) > 1024:
 		return fmt.Errorf("bigqueryx: table %q: too long to name its error table", t.Table)
@@ -140,6 +140,11 @@ func (o Options) Resolved() Options {
 	}
 	return o
 }
+
+// Validate checks the options as the clients would use them, endpoints
+// resolved from the environment, e.g. to reject bad flags before a pipeline
+// is built.
+func (o Options) Validate() error { return o.Resolved().validate() }
 
 // validate checks resolved options. Error messages name the setting, never
 // its value, in case a URL carries secrets.

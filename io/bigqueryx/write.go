@@ -111,16 +111,16 @@ func (o WriteOptions) withDefaults() WriteOptions {
 
 func (o WriteOptions) validate() error {
 	switch {
-	case o.Shards < 0 || o.Shards > 10000:
+	case o.Shards < 1 || o.Shards > 10000:
 		return fmt.Errorf("bigqueryx: Shards %d: want 1..10000", o.Shards)
-	case o.MaxBatchRows < 0:
-		return fmt.Errorf("bigqueryx: MaxBatchRows %d < 0", o.MaxBatchRows)
-	case o.MaxBatchBytes < 0 || o.MaxBatchBytes > maxRowBytes:
+	case o.MaxBatchRows < 1:
+		return fmt.Errorf("bigqueryx: MaxBatchRows %d < 1", o.MaxBatchRows)
+	case o.MaxBatchBytes < 1 || o.MaxBatchBytes > maxRowBytes:
 		return fmt.Errorf("bigqueryx: MaxBatchBytes %d: want at most %d (BigQuery takes 10 MB per request)", o.MaxBatchBytes, maxRowBytes)
 	case o.MaxRetries < 0:
 		return fmt.Errorf("bigqueryx: MaxRetries %d < 0", o.MaxRetries)
-	case o.InitialBackoff < 0 || o.MaxBackoff < 0:
-		return errors.New("bigqueryx: negative backoff")
+	case o.InitialBackoff < 0 || o.MaxBackoff < o.InitialBackoff:
+		return fmt.Errorf("bigqueryx: backoff %v..%v: want 0 <= InitialBackoff <= MaxBackoff", o.InitialBackoff, o.MaxBackoff)
 	case o.Window < 0 || o.Window%time.Millisecond != 0:
 		return fmt.Errorf("bigqueryx: Window %v: want a non-negative whole number of milliseconds", o.Window)
 	}
@@ -157,11 +157,10 @@ func TryWrite(s beam.Scope, table string, rows beam.PCollection, opts WriteOptio
 	if err != nil {
 		return beam.PCollection{}, err
 	}
-	if err := opts.validate(); err != nil {
-		return beam.PCollection{}, err
-	}
+	// Endpoints are resolved here, from this process's environment: workers
+	// (on Dataflow, other machines) get them with the DoFn.
 	opts = opts.withDefaults()
-	if err := opts.Options.validate(); err != nil {
+	if err := opts.validate(); err != nil {
 		return beam.PCollection{}, err
 	}
 	elem := rows.Type().Type()
@@ -244,13 +243,23 @@ type writeFn struct {
 	client *managedwriter.Client
 	enc    *encoder
 	dlEnc  *encoder
-	main   *appender
-	errs   *appender
+	main   rowAppender
+	errs   rowAppender
+}
+
+// rowAppender sends one append request; *appender is the real one.
+type rowAppender interface {
+	append(ctx context.Context, rows [][]byte) (*storagepb.AppendRowsResponse, error)
+	destination() Table
+	close()
 }
 
 func (fn *writeFn) options() Options {
 	return Options{Endpoint: fn.Endpoint, StorageEndpoint: fn.StorageEndpoint}
 }
+
+// emulated reports whether the Storage API is an emulator's.
+func (fn *writeFn) emulated() bool { return fn.StorageEndpoint != "" }
 
 func (fn *writeFn) Setup(ctx context.Context) error {
 	schema, err := bigquery.SchemaFromJSON([]byte(fn.Schema))
@@ -275,13 +284,19 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 		fn.cancel()
 		return err
 	}
-	fn.errs = &appender{base: fn.ctx, client: fn.client, table: fn.Table.ErrorTable(), descriptor: fn.dlEnc.descriptor}
+	errTable := fn.Table.ErrorTable()
+	if fn.Table.isErrorTable() {
+		// Writing dead letters to an error table: its own refusals go to
+		// itself (once; what it refuses again is logged and counted).
+		errTable = fn.Table
+	}
+	fn.errs = &appender{base: fn.ctx, client: fn.client, table: errTable, descriptor: fn.dlEnc.descriptor, oneShot: fn.emulated()}
 	return nil
 }
 
 func (fn *writeFn) Teardown() error {
 	var err error
-	for _, a := range []*appender{fn.main, fn.errs} {
+	for _, a := range []rowAppender{fn.main, fn.errs} {
 		if a != nil {
 			a.close()
 		}
@@ -359,7 +374,7 @@ func (fn *writeFn) encode(row any) ([]byte, error) {
 			return nil, err
 		}
 		fn.enc = enc
-		fn.main = &appender{base: fn.ctx, client: fn.client, table: fn.Table, descriptor: enc.descriptor}
+		fn.main = &appender{base: fn.ctx, client: fn.client, table: fn.Table, descriptor: enc.descriptor, oneShot: fn.emulated()}
 	}
 	data, err := fn.enc.encode(nil, row)
 	if err == nil && len(data) > maxRowBytes {
@@ -380,7 +395,7 @@ func (fn *writeFn) deadLetter(ctx context.Context, fails []failure, emit func(ti
 		if err != nil {
 			// Cannot happen with the payload made valid below; never drop silently.
 			errorRowsLost.Inc(ctx, 1)
-			log.Errorf(ctx, "bigqueryx: %s: dead letter not written: %v", fn.Table.ErrorTable(), err)
+			log.Errorf(ctx, "bigqueryx: %s: dead letter not written: %v", fn.errs.destination(), err)
 			continue
 		}
 		dls[i] = d
@@ -405,7 +420,7 @@ func (fn *writeFn) deadLetter(ctx context.Context, fails []failure, emit func(ti
 		delete(dls, i)
 		errorRowsLost.Inc(ctx, 1)
 		// The reason, never the payload: it may hold anything.
-		log.Errorf(ctx, "bigqueryx: %s rejected a dead letter of %s: %s", fn.Table.ErrorTable(), fn.Table, f.msg)
+		log.Errorf(ctx, "bigqueryx: %s rejected a dead letter of %s: %s", fn.errs.destination(), fn.Table, f.msg)
 	}
 	for i := range fails {
 		if d, ok := dls[i]; ok {
@@ -495,7 +510,7 @@ func classify(ctx context.Context, err error) errClass {
 // resolved by halving the batch until single rows fail. Errors that may be
 // transient are retried with backoff first: MaxRetries times for the whole
 // batch, once for its halves, so a failing row costs O(log n) appends.
-func (fn *writeFn) appendRows(ctx context.Context, a *appender, batch []pending, depth int, main bool) ([]failure, error) {
+func (fn *writeFn) appendRows(ctx context.Context, a rowAppender, batch []pending, depth int, main bool) ([]failure, error) {
 	data := make([][]byte, len(batch))
 	for i, p := range batch {
 		data[i] = p.data
@@ -528,9 +543,9 @@ func (fn *writeFn) appendRows(ctx context.Context, a *appender, batch []pending,
 		}
 		switch {
 		case class == fatal:
-			return nil, fmt.Errorf("bigqueryx: append to %s: %w", a.table, err)
+			return nil, fmt.Errorf("bigqueryx: append to %s: %w", a.destination(), err)
 		case class == transient && attempt >= limit:
-			return nil, fmt.Errorf("bigqueryx: append to %s failed %d times: %w", a.table, attempt+1, err)
+			return nil, fmt.Errorf("bigqueryx: append to %s failed %d times: %w", a.destination(), attempt+1, err)
 		case class == rejected || (class == ambiguous && attempt >= limit):
 			if len(batch) == 1 {
 				return []failure{{row: batch[0].row, msg: errMessage(err)}}, nil
@@ -607,11 +622,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 // appender appends to one table's default stream, opening it on first use
 // and again after any failure: a failed stream may be half-closed (the
 // emulator closes it after every refusal), and a fresh one costs one RPC.
+//
+// With oneShot the stream is closed after every append. That is for the
+// emulator: the client names the stream only in the first request of a
+// connection, and the emulator routes a request that names none to an
+// arbitrary stream of any table (v0.6.6, storage_handler.go appendRows), so
+// a second append on a connection may land in another table.
 type appender struct {
 	base       context.Context // outlives bundles, as the stream's connection must
 	client     *managedwriter.Client
 	table      Table
 	descriptor *descriptorpb.DescriptorProto
+	oneShot    bool
 
 	ms *managedwriter.ManagedStream
 }
@@ -637,11 +659,13 @@ func (a *appender) append(ctx context.Context, rows [][]byte) (*storagepb.Append
 		return nil, err
 	}
 	resp, err := res.FullResponse(ctx)
-	if err != nil {
+	if err != nil || a.oneShot {
 		a.close()
 	}
 	return resp, err
 }
+
+func (a *appender) destination() Table { return a.table }
 
 func (a *appender) close() {
 	if a.ms != nil {
