@@ -22,6 +22,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
@@ -133,9 +134,14 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	runner := *beamrunners.Runner
 	local := runners.IsLocal(runner)
-	if !local && strings.HasPrefix(cfg.BarsOut, "/") {
-		fmt.Fprintf(stderr, "tickbeam monitor: --bars_out %s is a local path, but --runner=%s writes from remote workers: use gs://\n", cfg.BarsOut, runner)
-		return 2
+	if !local {
+		for _, o := range []struct{ flag, v string }{{"--bars_out", cfg.BarsOut}, {"--deadletter_out", cfg.DeadLetterOut}, {"--raw_out", cfg.RawOut}} {
+			if o.v != "" && !remoteOutput(o.v) {
+				fmt.Fprintf(stderr, "tickbeam monitor: %s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:\n", o.flag, o.v, runner)
+				return 2
+			}
+		}
+		cfg.NativePubSub = true
 	}
 
 	beam.Init()
@@ -174,22 +180,25 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 type monitorFlags struct {
-	input, format, bar, barsOut, deadOut, rawOut, source, timezone, timeLayout, jsonFields, csvColumns string
-	logLevel, cpuProfile                                                                               string
-	csvHeader, keepDuplicates, gzip                                                                    bool
-	shards, maxPayload                                                                                 int
-	duration, maxAhead                                                                                 time.Duration
-	notBefore                                                                                          string
+	input, format, bar, barsOut, deadOut, rawOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
+	logLevel, cpuProfile                                                                                                                             string
+	csvHeader, keepDuplicates, gzip                                                                                                                  bool
+	shards, maxPayload                                                                                                                               int
+	duration, maxAhead                                                                                                                               time.Duration
+	notBefore                                                                                                                                        string
 }
 
 func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	f := &monitorFlags{}
-	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S")
+	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S")
+	fs.StringVar(&f.timestampAttr, "timestamp_attribute", monitor.DefaultTimestampAttribute, "Pub/Sub input: the attribute holding each message's event time (RFC 3339 or Unix ms); messages without it use their publish time")
+	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
+	fs.StringVar(&f.bqStorageEndpoint, "bigquery_storage_endpoint", "", "BigQuery Storage Write gRPC endpoint HOST:PORT (default $BIGQUERY_STORAGE_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
 	fs.StringVar(&f.bar, "bar", "1m", "bar resolutions, comma-separated, 1s..1d (e.g. 1m,5m,1h)")
-	fs.StringVar(&f.barsOut, "bars_out", "", "a local directory or gs:// prefix receiving *.jsonl Bar rows")
+	fs.StringVar(&f.barsOut, "bars_out", "", "Bar rows: a local directory or gs:// prefix (*.jsonl files), bq:P.D.T or pubsub:projects/P/topics/T")
 	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
-	fs.StringVar(&f.deadOut, "deadletter_out", "", "a local directory or gs:// prefix receiving DeadLetter rows (default: --bars_out)")
+	fs.StringVar(&f.deadOut, "deadletter_out", "", "DeadLetter rows, one per failed message: as --bars_out (default: --bars_out when that is a directory or prefix)")
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
 	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
@@ -246,20 +255,31 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		opts.CSVColumns = strings.Split(f.csvColumns, ",")
 	}
 	return monitor.Config{
-		Input:           f.input,
-		Format:          f.format,
-		ParseOptions:    opts,
-		Limits:          parse.Limits{NotBefore: notBefore, MaxAhead: f.maxAhead},
-		MaxPayloadBytes: f.maxPayload,
-		Bars:            res,
-		BarsOut:         f.barsOut,
-		DeadLetterOut:   f.deadOut,
-		RawOut:          f.rawOut,
-		KeepDuplicates:  f.keepDuplicates,
-		Shards:          max(f.shards, 1),
-		Gzip:            f.gzip,
-		Duration:        f.duration,
+		Input:              f.input,
+		Format:             f.format,
+		ParseOptions:       opts,
+		Limits:             parse.Limits{NotBefore: notBefore, MaxAhead: f.maxAhead},
+		MaxPayloadBytes:    f.maxPayload,
+		Bars:               res,
+		BarsOut:            f.barsOut,
+		DeadLetterOut:      f.deadOut,
+		RawOut:             f.rawOut,
+		TimestampAttribute: f.timestampAttr,
+		BigQuery:           bigqueryx.Options{Endpoint: f.bqEndpoint, StorageEndpoint: f.bqStorageEndpoint},
+		KeepDuplicates:     f.keepDuplicates,
+		Shards:             max(f.shards, 1),
+		Gzip:               f.gzip,
+		Duration:           f.duration,
 	}, nil
+}
+
+func remoteOutput(out string) bool {
+	for _, p := range []string{"gs://", monitor.BigQueryScheme, monitor.PubSubScheme} {
+		if strings.HasPrefix(out, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseDate(s string) (time.Time, error) {

@@ -124,7 +124,7 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--format=binance", "--bars_out=" + out}, "tickbeam monitor: --input is required: a file path or glob, or synthetic:?symbols=...\n"},
 		{[]string{"monitor", "--input=x.jsonl", "--format=nasdaq", "--bars_out=" + out}, "tickbeam monitor: --format: parse: unknown format \"nasdaq\""},
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance", "--bar=7m", "--bars_out=" + out}, "tickbeam monitor: --bar: bar resolution \"7m\": must divide a day evenly so bars align to midnight UTC\n"},
-		{[]string{"monitor", "--input=x.jsonl", "--format=binance"}, "tickbeam monitor: --bars_out is required: a local directory or gs:// prefix\n"},
+		{[]string{"monitor", "--input=x.jsonl", "--format=binance"}, "tickbeam monitor: --bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T\n"},
 		{[]string{"monitor", "--nope=1"}, "tickbeam monitor: flag provided but not defined: -nope\n"},
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
 		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor or version)\n"},
@@ -149,7 +149,7 @@ func TestMonitorDataflowDryRun(t *testing.T) {
 		t.Fatalf("dry run exit %d, stderr:\n%s", code, stderr.String())
 	}
 	var stdout2, stderr2 bytes.Buffer
-	if code := run(context.Background(), []string{"monitor", "--input=x.jsonl", "--format=binance", "--bars_out=/tmp/bars",
+	if code := run(context.Background(), []string{"monitor", "--input=x.jsonl", "--format=binance", "--bars_out=gs://b/bars", "--deadletter_out=/tmp/dead",
 		"--runner=dataflow", "--dry_run"}, &stdout2, &stderr2); code != 2 || !strings.Contains(stderr2.String(), "use gs://") {
 		t.Errorf("local --bars_out on dataflow: exit %d, stderr %q; want 2 and a hint to use gs://", code, stderr2.String())
 	}

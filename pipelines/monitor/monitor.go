@@ -1,7 +1,8 @@
 // Package monitor is tickbeam's ready-made market-monitoring pipeline: raw
-// messages from files or a synthetic feed are parsed into ticks, redelivered
-// trades are dropped, and event-time bars are written as JSONL, with every
-// message that could not be used written as a dead letter.
+// messages from files, Pub/Sub or a synthetic feed are parsed into ticks,
+// redelivered trades are dropped, and event-time bars are written to JSONL
+// files (local or GCS), BigQuery or Pub/Sub, with every message that could
+// not be used written as a dead letter.
 //
 //	input --> parse --> dedupe --> bars (one or more resolutions) --> bars_out
 //	              \--> dead letters ------------------------------> deadletter_out
@@ -17,24 +18,53 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
-// SyntheticScheme prefixes an Input naming the synthetic feed.
-const SyntheticScheme = "synthetic:"
+// Schemes of inputs and outputs.
+const (
+	// SyntheticScheme prefixes an Input naming the synthetic feed.
+	SyntheticScheme = "synthetic:"
+	// PubSubScheme prefixes a subscription (input) or a topic (output):
+	// pubsub:projects/P/subscriptions/S, pubsub:projects/P/topics/T.
+	PubSubScheme = "pubsub:"
+	// BigQueryScheme prefixes a table: bq:P.D.T.
+	BigQueryScheme = "bq:"
+)
+
+// DefaultTimestampAttribute is the Pub/Sub attribute `tickbeam feed` sets to
+// the earliest event time of a message's ticks, so the source's watermark
+// follows event time and no tick is behind it.
+const DefaultTimestampAttribute = "ts"
 
 // Config is what the monitor pipeline reads, computes and writes.
 type Config struct {
 	// Input is a file path or glob, local or gs:// (.gz read transparently),
-	// or a synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S".
+	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", or a
+	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S".
 	Input string
-	// Format names the parser of file input (see parse.Formats).
+	// Format names the parser of file input (see parse.Formats). For Pub/Sub
+	// it may be empty: each message's "format" attribute names its parser.
 	Format string
+	// TimestampAttribute is the Pub/Sub attribute holding a message's event
+	// time (RFC 3339 or Unix milliseconds); default DefaultTimestampAttribute.
+	// Messages without it are stamped with their publish time.
+	TimestampAttribute string
+	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
+	// of tickbeam's own reader (the local runner).
+	NativePubSub bool
+	// BigQuery says where BigQuery is for bq: outputs (emulator endpoints);
+	// empty fields fall back to BIGQUERY_EMULATOR_HOST and
+	// BIGQUERY_STORAGE_EMULATOR_HOST, then to Google Cloud.
+	BigQuery bigqueryx.Options
 	// ParseOptions configure the parser (source name, json/csv fields).
 	ParseOptions parse.Options
 	// Limits bound plausible event times.
@@ -43,10 +73,13 @@ type Config struct {
 	MaxPayloadBytes int
 	// Bars are the bar resolutions; at least one.
 	Bars []bars.Resolution
-	// BarsOut is a local directory or gs:// prefix receiving Bar rows as JSONL.
+	// BarsOut receives Bar rows: a local directory or gs:// prefix (JSONL
+	// files), bq:P.D.T (a table; all resolutions in one, told apart by the
+	// resolution column) or pubsub:projects/P/topics/T.
 	BarsOut string
-	// DeadLetterOut is a local directory or gs:// prefix receiving DeadLetter
-	// rows; default BarsOut (the files are named deadletters-*, apart from bars).
+	// DeadLetterOut receives DeadLetter rows, in the same forms as BarsOut;
+	// default BarsOut when that is a directory or prefix (files named
+	// deadletters-*), else required.
 	DeadLetterOut string
 	// RawOut, when set, is a local directory or gs:// prefix receiving the
 	// deduplicated ticks as Tick JSON under hive-style dt=/hour= partitions:
@@ -65,17 +98,43 @@ type Config struct {
 // Synthetic reports whether the input is the synthetic feed.
 func (c Config) Synthetic() bool { return strings.HasPrefix(c.Input, SyntheticScheme) }
 
+// PubSub reports whether the input is a Pub/Sub subscription.
+func (c Config) PubSub() bool { return strings.HasPrefix(c.Input, PubSubScheme) }
+
+// Bounded reports whether the input ends by itself: files, and a synthetic
+// feed that is not paced and has a count or duration.
+func (c Config) Bounded() bool {
+	switch {
+	case c.PubSub():
+		return false
+	case c.Synthetic():
+		sc, err := synthetic.ParseURI(c.Input)
+		return err == nil && !sc.Paced && (sc.Count > 0 || sc.Duration > 0 || c.Duration > 0)
+	}
+	return true
+}
+
 // Validate checks the configuration before a pipeline is built, so bad flags
 // fail fast with one clear reason.
 func (c Config) Validate() error {
 	if c.Input == "" {
 		return errors.New("--input is required: a file path or glob, or synthetic:?symbols=...")
 	}
-	if c.Synthetic() {
+	switch {
+	case c.Synthetic():
 		if _, err := synthetic.ParseURI(c.Input); err != nil {
 			return fmt.Errorf("--input: %w", err)
 		}
-	} else {
+	case c.PubSub():
+		if _, _, err := pubsubx.ParseSubscription(strings.TrimPrefix(c.Input, PubSubScheme)); err != nil {
+			return fmt.Errorf("--input: %w", err)
+		}
+		if c.Format != "" {
+			if _, err := parse.New(c.Format, c.ParseOptions); err != nil {
+				return fmt.Errorf("--format: %w", err)
+			}
+		}
+	default:
 		if c.Format == "" {
 			return fmt.Errorf("--format is required for file input (one of %s)", strings.Join(parse.Formats(), ", "))
 		}
@@ -87,7 +146,7 @@ func (c Config) Validate() error {
 		return errors.New("--bar: at least one resolution is required")
 	}
 	if c.BarsOut == "" {
-		return errors.New("--bars_out is required: a local directory or gs:// prefix")
+		return errors.New("--bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T")
 	}
 	if c.Shards < 0 || c.Shards > 1000 {
 		return fmt.Errorf("--shards %d: want 1..1000", c.Shards)
@@ -96,11 +155,32 @@ func (c Config) Validate() error {
 		if o.v == "" {
 			continue
 		}
-		if err := lake.ValidatePrefix(o.v); err != nil {
+		if err := c.validateOutput(o.v); err != nil {
 			return fmt.Errorf("%s: %w", o.flag, err)
 		}
 	}
+	if c.DeadLetterOut == "" && isTableOrTopic(c.BarsOut) {
+		return errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
+	}
 	return nil
+}
+
+func isTableOrTopic(out string) bool {
+	return strings.HasPrefix(out, BigQueryScheme) || strings.HasPrefix(out, PubSubScheme)
+}
+
+func (c Config) validateOutput(out string) error {
+	switch {
+	case strings.HasPrefix(out, BigQueryScheme):
+		if _, err := bigqueryx.ParseTable(strings.TrimPrefix(out, BigQueryScheme)); err != nil {
+			return err
+		}
+		return c.BigQuery.Validate()
+	case strings.HasPrefix(out, PubSubScheme):
+		_, _, err := pubsubx.ParseTopic(strings.TrimPrefix(out, PubSubScheme))
+		return err
+	}
+	return lake.ValidatePrefix(out)
 }
 
 // Build adds the monitor pipeline to s.
@@ -111,18 +191,27 @@ func Build(s beam.Scope, c Config) error {
 	s = s.Scope("monitor")
 	var ticks beam.PCollection
 	var dead []beam.PCollection
-	bounded := true
-	if c.Synthetic() {
+	bounded := c.Bounded()
+	pc := parse.Config{Format: c.Format, Options: c.ParseOptions, Limits: c.Limits, MaxPayloadBytes: c.maxPayload()}
+	switch {
+	case c.Synthetic():
 		sc, _ := synthetic.ParseURI(c.Input)
 		if c.Duration > 0 && (sc.Duration == 0 || c.Duration < sc.Duration) {
 			sc.Duration = c.Duration
 		}
-		// A paced feed is live: its bars are written window by window.
-		bounded = !sc.Paced && (sc.Count > 0 || sc.Duration > 0)
 		ticks = synthetic.Ticks(s, sc)
-	} else {
+	case c.PubSub():
+		ts := c.TimestampAttribute
+		if ts == "" {
+			ts = DefaultTimestampAttribute
+		}
+		msgs := pubsubx.Read(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme), TimestampAttribute: ts, Native: c.NativePubSub})
+		t, d := parse.Messages(s, pc, msgs)
+		ticks = t
+		dead = append(dead, d)
+	default:
 		raw, oversized := lines.Read(s, c.Input, lines.MaxLineBytes(c.maxPayload()))
-		t, d := parse.Lines(s, parse.Config{Format: c.Format, Options: c.ParseOptions, Limits: c.Limits, MaxPayloadBytes: c.maxPayload()}, raw)
+		t, d := parse.Lines(s, pc, raw)
 		ticks = t
 		dead = append(dead, oversized, d)
 	}
@@ -140,20 +229,73 @@ func Build(s beam.Scope, c Config) error {
 		fileWindow, rawWindow = 24*time.Hour, time.Hour
 	}
 	if c.RawOut != "" {
-		lake.Write(s, c.RawOut, ticks, lake.Options{Name: "ticks", Shards: c.Shards, Gzip: c.Gzip, Window: rawWindow, Partition: true})
+		if err := c.write(s, c.RawOut, "ticks", ticks, rawWindow, true); err != nil {
+			return fmt.Errorf("--raw_out: %w", err)
+		}
 	}
-	for i, b := range bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars}) {
-		r := c.Bars[i].String()
-		lake.Write(s, c.BarsOut, b, lake.Options{Name: "bars-" + r, Shards: c.Shards, Gzip: c.Gzip, Window: fileWindow})
+	perResolution := bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars})
+	if isTableOrTopic(c.BarsOut) {
+		// One table or topic takes every resolution; the resolution column
+		// tells them apart. Flatten needs one windowing: the file window, or
+		// (streaming) the finest bars' windows re-assigned by timestamp.
+		w := fileWindow
+		if w == 0 {
+			w = bars.GCD(c.Bars)
+		}
+		var rewindowed []beam.PCollection
+		for _, b := range perResolution {
+			rewindowed = append(rewindowed, beam.WindowInto(s, window.NewFixedWindows(w), b))
+		}
+		if err := c.write(s, c.BarsOut, "bars", beam.Flatten(s, rewindowed...), 0, false); err != nil {
+			return fmt.Errorf("--bars_out: %w", err)
+		}
+	} else {
+		for i, b := range perResolution {
+			if err := c.write(s, c.BarsOut, "bars-"+c.Bars[i].String(), b, fileWindow, false); err != nil {
+				return fmt.Errorf("--bars_out: %w", err)
+			}
+		}
 	}
 	if len(dead) > 0 {
 		out := c.DeadLetterOut
 		if out == "" {
 			out = c.BarsOut
 		}
-		lake.Write(s, out, beam.Flatten(s, dead...), lake.Options{Name: "deadletters", Shards: c.Shards, Gzip: c.Gzip})
+		// Dead letters keep their input's windowing, the global window for
+		// unbounded input: give them windows so a streaming sink can fire.
+		w := time.Duration(0)
+		if !bounded {
+			w = time.Minute
+		}
+		if err := c.write(s, out, "deadletters", beam.Flatten(s, dead...), w, false); err != nil {
+			return fmt.Errorf("--deadletter_out: %w", err)
+		}
 	}
 	return nil
+}
+
+// write sends rows to out: a BigQuery table, a Pub/Sub topic, or files named
+// name-* under a directory or prefix. window > 0 re-windows rows first.
+func (c Config) write(s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) error {
+	switch {
+	case strings.HasPrefix(out, BigQueryScheme):
+		opts := bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: c.BigQuery}, Window: window}
+		if c.Shards > 1 {
+			opts.Shards = c.Shards
+		}
+		_, err := bigqueryx.TryWrite(s, strings.TrimPrefix(out, BigQueryScheme), rows, opts)
+		return err
+	case strings.HasPrefix(out, PubSubScheme):
+		topic := strings.TrimPrefix(out, PubSubScheme)
+		opts := pubsubx.WriteOptions{Attributes: map[string]string{"kind": name}}
+		if err := opts.Validate(topic); err != nil {
+			return err
+		}
+		pubsubx.Write(s, topic, rows, opts)
+		return nil
+	}
+	_, err := lake.TryWrite(s, out, rows, lake.Options{Name: name, Shards: c.Shards, Gzip: c.Gzip, Window: window, Partition: partition})
+	return err
 }
 
 func (c Config) maxPayload() int {
