@@ -33,10 +33,14 @@ const usage = `tickbeam runs market-data pipelines on Apache Beam.
 
 Usage:
   tickbeam monitor [flags]   parse a feed into ticks and event-time bars
+  tickbeam feed [flags]      publish a capture or the synthetic feed to Pub/Sub
   tickbeam version           print the version
 
-Run 'tickbeam monitor -h' for its flags.
+Run 'tickbeam monitor -h' or 'tickbeam feed -h' for their flags.
 `
+
+// progressOut receives feed's progress bar when it is a terminal.
+var progressOut = os.Stderr
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -86,6 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "monitor":
 		return runMonitor(ctx, args[1:], stdout, stderr)
+	case "feed":
+		return runFeed(ctx, args[1:], stdout, stderr, progressOut)
 	case "version":
 		fmt.Fprintln(stdout, "tickbeam", version)
 		return 0
@@ -93,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor or version)\n", args[0])
+	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed or version)\n", args[0])
 	return 2
 }
 

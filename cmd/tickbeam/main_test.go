@@ -127,7 +127,7 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance"}, "tickbeam monitor: --bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T\n"},
 		{[]string{"monitor", "--nope=1"}, "tickbeam monitor: flag provided but not defined: -nope\n"},
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
-		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor or version)\n"},
+		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed or version)\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)

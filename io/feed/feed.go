@@ -4,7 +4,10 @@
 // pipeline reading Pub/Sub can be fed real captures on a laptop.
 //
 // Every message carries the attributes "format" (the parser name) and
-// "source", which parse.Messages uses when the pipeline is not told a format.
+// "source", which parse.Messages uses when the pipeline is not told a format,
+// and "ts", the earliest event time of its ticks in Unix milliseconds, which
+// the pipeline's Pub/Sub reader stamps it with, so watermarks follow event
+// time (a line that does not parse has no "ts" and keeps its publish time).
 package feed
 
 import (
@@ -163,7 +166,6 @@ func (r *runner) files(ctx context.Context) error {
 			r.total += n
 		}
 	}
-	attrs := map[string]string{parse.FormatAttribute: r.o.Format, parse.SourceAttribute: r.o.Source}
 	var buf []tickbeam.Tick
 	for _, p := range paths {
 		err := eachLine(p, func(line []byte) error {
@@ -175,12 +177,17 @@ func (r *runner) files(ctx context.Context) error {
 			var at time.Time
 			if ticks, err := parser.Parse(buf[:0], line); err == nil && len(ticks) > 0 {
 				at = ticks[0].EventTime
+				for _, t := range ticks[1:] {
+					if t.EventTime.Before(at) {
+						at = t.EventTime
+					}
+				}
 				buf = ticks[:0]
 			}
 			if err := r.pace(ctx, at); err != nil {
 				return err
 			}
-			return r.publish(ctx, append([]byte(nil), line...), attrs)
+			return r.publish(ctx, append([]byte(nil), line...), attributes(r.o.Format, r.o.Source, at))
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
@@ -208,7 +215,6 @@ func (r *runner) synthetic(ctx context.Context) error {
 	if source == "" || source == r.o.Format {
 		source = synthetic.Source
 	}
-	attrs := map[string]string{parse.FormatAttribute: "tick", parse.SourceAttribute: source}
 	for {
 		t, ok := g.Next()
 		if !ok {
@@ -221,10 +227,21 @@ func (r *runner) synthetic(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := r.publish(ctx, payload, attrs); err != nil {
+		if err := r.publish(ctx, payload, attributes("tick", source, t.EventTime)); err != nil {
 			return err
 		}
 	}
+}
+
+// TimestampAttribute holds a message's earliest event time in Unix ms.
+const TimestampAttribute = "ts"
+
+func attributes(format, source string, at time.Time) map[string]string {
+	a := map[string]string{parse.FormatAttribute: format, parse.SourceAttribute: source}
+	if !at.IsZero() {
+		a[TimestampAttribute] = strconv.FormatInt(at.UnixMilli(), 10)
+	}
+	return a
 }
 
 func open(path string) (io.ReadCloser, error) {

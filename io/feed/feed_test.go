@@ -76,10 +76,14 @@ func TestRunFilesAtMaxSpeed(t *testing.T) {
 	if n != 4 || last.Published != 4 || last.Total != 4 || !last.Done {
 		t.Errorf("count %d, last progress %+v; want 4 of 4, done", n, last)
 	}
-	for _, a := range rec.attrs {
-		if diff := cmp.Diff(map[string]string{"format": "binance", "source": "spot"}, a); diff != "" {
-			t.Errorf("attributes (-want +got):\n%s", diff)
-		}
+	wantAttrs := []map[string]string{
+		{"format": "binance", "source": "spot", "ts": itoa(base)},
+		{"format": "binance", "source": "spot", "ts": itoa(base + 1000)},
+		{"format": "binance", "source": "spot", "ts": itoa(base + 2000)},
+		{"format": "binance", "source": "spot"}, // "not json" has no event time
+	}
+	if diff := cmp.Diff(wantAttrs, rec.attrs); diff != "" {
+		t.Errorf("attributes (-want +got):\n%s", diff)
 	}
 }
 
