@@ -180,7 +180,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	if res != nil {
-		printSummary(stdout, res, time.Since(start))
+		printSummary(stdout, res, time.Since(start), cfg.Bounded())
 	}
 	return 0
 }
@@ -299,7 +299,7 @@ func parseDate(s string) (time.Time, error) {
 
 // printSummary prints the run's counters so a user can check that every
 // message is accounted for.
-func printSummary(w io.Writer, res beam.PipelineResult, took time.Duration) {
+func printSummary(w io.Writer, res beam.PipelineResult, took time.Duration, bounded bool) {
 	counts := map[string]int64{}
 	for _, c := range res.Metrics().AllMetrics().Counters() {
 		if strings.HasPrefix(c.Key.Namespace, "tickbeam/") {
@@ -315,7 +315,7 @@ func printSummary(w io.Writer, res beam.PipelineResult, took time.Duration) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-24s %d\n", k, counts[k])
 	}
-	if n := counts["parse.ticks"]; n > 0 && took > 0 {
+	if n := counts["parse.ticks"]; bounded && n > 0 && took > 0 {
 		fmt.Fprintf(w, "  %-24s %.0f\n", "ticks/s", float64(n)/took.Seconds())
 	}
 }

@@ -183,6 +183,9 @@ func (c Config) validateOutput(out string) error {
 	return lake.ValidatePrefix(out)
 }
 
+// deadLetterWindow batches a stream's dead letters for writing.
+const deadLetterWindow = 5 * time.Second
+
 // Build adds the monitor pipeline to s.
 func Build(s beam.Scope, c Config) error {
 	if err := c.Validate(); err != nil {
@@ -262,10 +265,11 @@ func Build(s beam.Scope, c Config) error {
 			out = c.BarsOut
 		}
 		// Dead letters keep their input's windowing, the global window for
-		// unbounded input: give them windows so a streaming sink can fire.
+		// unbounded input: give them short windows so a streaming sink
+		// writes them within seconds of the watermark passing.
 		w := time.Duration(0)
 		if !bounded {
-			w = time.Minute
+			w = deadLetterWindow
 		}
 		if err := c.write(s, out, "deadletters", beam.Flatten(s, dead...), w, false); err != nil {
 			return fmt.Errorf("--deadletter_out: %w", err)
