@@ -34,9 +34,10 @@ const usage = `tickbeam runs market-data pipelines on Apache Beam.
 Usage:
   tickbeam monitor [flags]   parse a feed into ticks and event-time bars
   tickbeam feed [flags]      publish a capture or the synthetic feed to Pub/Sub
+  tickbeam ddl [flags]       print the BigQuery external-table DDL over a --raw_out lake
   tickbeam version           print the version
 
-Run 'tickbeam monitor -h' or 'tickbeam feed -h' for their flags.
+Run 'tickbeam COMMAND -h' for a command's flags.
 `
 
 // progressOut receives feed's progress bar when it is a terminal.
@@ -92,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runMonitor(ctx, args[1:], stdout, stderr)
 	case "feed":
 		return runFeed(ctx, args[1:], stdout, stderr, progressOut)
+	case "ddl":
+		return runDDL(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tickbeam", version)
 		return 0
@@ -99,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed or version)\n", args[0])
+	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed, ddl or version)\n", args[0])
 	return 2
 }
 

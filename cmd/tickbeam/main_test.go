@@ -127,7 +127,7 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance"}, "tickbeam monitor: --bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T\n"},
 		{[]string{"monitor", "--nope=1"}, "tickbeam monitor: flag provided but not defined: -nope\n"},
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
-		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed or version)\n"},
+		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed, ddl or version)\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)
@@ -199,5 +199,22 @@ func TestRawArchiveReplaysIdenticalBars(t *testing.T) {
 		if diff := cmp.Diff(a, b, cmpopts.SortSlices(byKey)); diff != "" {
 			t.Errorf("%s bars after replay (-first +replay):\n%s", prefix, diff)
 		}
+	}
+}
+
+func TestDDL(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"ddl", "--lake=gs://lake/raw", "--table=tickbeam-demo.market.ticks_lake"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"CREATE OR REPLACE EXTERNAL TABLE `tickbeam-demo.market.ticks_lake`", "`event_time` TIMESTAMP", "hive_partition_uri_prefix = 'gs://lake/raw'",
+		"dt DATE", "format = 'NEWLINE_DELIMITED_JSON'"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("DDL lacks %q:\n%s", want, out.String())
+		}
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"ddl", "--lake=gs://lake/raw", "--table=tickbeam-demo.market.x;DROP"}, &out, &errb); code != 2 {
+		t.Errorf("bad table name: exit %d (%s), want 2", code, errb.String())
 	}
 }
