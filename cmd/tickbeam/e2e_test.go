@@ -17,7 +17,6 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/testenv"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
-	"github.com/tickbeam/tickbeam/io/pubsubx"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -35,12 +34,6 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 	ctx := context.Background()
 	topic := "projects/" + testenv.Project + "/topics/e2e-trades"
 	sub := "projects/" + testenv.Project + "/subscriptions/e2e-monitor"
-	if err := pubsubx.CreateTopic(ctx, topic); err != nil {
-		t.Fatal(err)
-	}
-	if err := pubsubx.CreateSubscription(ctx, sub, topic); err != nil {
-		t.Fatal(err)
-	}
 
 	// Historical trades (2026-01-15, minutes 00:00 and 00:01), already
 	// waiting in the subscription when the pipeline starts.
@@ -63,7 +56,7 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"feed", "--input=" + capture, "--format=binance", "--to=pubsub:" + topic}, &out, &errb); code != 0 {
+	if code := run(ctx, []string{"feed", "--input=" + capture, "--format=binance", "--to=pubsub:" + topic, "--create_subscription=" + sub}, &out, &errb); code != 0 {
 		t.Fatalf("feed: exit %d: %s", code, errb.String())
 	}
 	if !strings.Contains(out.String(), "published 7 messages") {

@@ -30,6 +30,7 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 	speed := fs.String("speed", "max", "max, or a multiple of the recorded pace (1 = real time, 10 = ten times faster)")
 	source := fs.String("source", "", "the source attribute (default: the format)")
 	create := fs.Bool("create_topic", false, "create the topic if it does not exist")
+	createSub := fs.String("create_subscription", "", "also create this subscription (projects/P/subscriptions/S) on the topic before publishing, so a pipeline started later finds every message")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -67,8 +68,14 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *create {
+	if *create || *createSub != "" {
 		if err := pubsubx.CreateTopic(ctx, topic); err != nil {
+			fmt.Fprintf(stderr, "tickbeam feed: %v\n", err)
+			return 1
+		}
+	}
+	if *createSub != "" {
+		if err := pubsubx.CreateSubscription(ctx, *createSub, topic); err != nil {
 			fmt.Fprintf(stderr, "tickbeam feed: %v\n", err)
 			return 1
 		}
