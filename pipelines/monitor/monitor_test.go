@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -13,7 +14,10 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
 
@@ -103,5 +107,42 @@ func TestSyntheticVolumeConserved(t *testing.T) {
 				t.Errorf("%s %s: bars hold volume %v notional %v, ticks %v and %v", r, sym, got[sym], gotNotional[sym], v, wantNotional[sym])
 			}
 		}
+	}
+}
+
+// The streaming monitor (Pub/Sub in, BigQuery and Pub/Sub out) translates
+// offline into a Dataflow streaming job that reads with Beam's native
+// Pub/Sub read.
+func TestDataflowStreamingTranslation(t *testing.T) {
+	res, _ := bars.ParseResolutions("1m,5m")
+	p, s := beam.NewPipelineWithRoot()
+	err := Build(s, Config{
+		Input:         "pubsub:projects/tickbeam-prod/subscriptions/trades",
+		NativePubSub:  true,
+		Bars:          res,
+		BarsOut:       "bq:tickbeam-prod.market.bars",
+		DeadLetterOut: "pubsub:projects/tickbeam-prod/topics/deadletters",
+		RawOut:        "gs://tickbeam-lake/raw",
+		BigQuery:      bigqueryx.Options{Endpoint: "http://127.0.0.1:9050", StorageEndpoint: "127.0.0.1:9060"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, model, err := runners.TranslateDataflow(context.Background(), p, runners.DataflowJob{
+		Name: "monitor", Project: "tickbeam-prod", Region: "us-central1", StagingLocation: "gs://tickbeam-lake/staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Type != "JOB_TYPE_STREAMING" {
+		t.Errorf("job type %s, want JOB_TYPE_STREAMING", job.Type)
+	}
+	var reads int
+	for _, tr := range model.GetComponents().GetTransforms() {
+		if tr.GetSpec().GetUrn() == pubsubx.ReadURN {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("%d native Pub/Sub reads in the job, want 1", reads)
 	}
 }
