@@ -139,7 +139,7 @@ func (p *Publisher) Publish(ctx context.Context, payload []byte, attrs map[strin
 	p.pending = append(p.pending, r)
 	var wait []*pubsub.PublishResult
 	if len(p.pending) >= maxInFlight {
-		wait = p.pending[:maxInFlight/2:maxInFlight/2]
+		wait = p.pending[: maxInFlight/2 : maxInFlight/2]
 		p.pending = append([]*pubsub.PublishResult(nil), p.pending[maxInFlight/2:]...)
 	}
 	p.mu.Unlock()

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func init() {
-	register.DoFn3x0[beam.BundleFinalization, tickbeam.Message, func(tickbeam.Message)](&commitRecorder{})
+	register.DoFn2x0[tickbeam.Message, func(tickbeam.Message)](&deliveryRecorder{})
 	register.DoFn1x2[tickbeam.Message, tickbeam.Message, error](&failOnce{})
 	register.Emitter1[tickbeam.Message]()
 }
@@ -109,6 +109,20 @@ func pullLeftovers(t *testing.T, sub string, wait time.Duration) []*pubsubpb.Rec
 	return got
 }
 
+// pipeline builds a pipeline, failing the test rather than panicking (a
+// panic would end the test binary before testenv stops the emulator).
+func pipeline(t *testing.T, build func(s beam.Scope)) (p *beam.Pipeline) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("building the pipeline: %v", r)
+		}
+	}()
+	p, s := beam.NewPipelineWithRoot()
+	build(s)
+	return p
+}
+
 // runUntil runs p on prism until done reports true (checked every 100ms) or
 // limit passes, and stops it through the job service.
 func runUntil(t *testing.T, p *beam.Pipeline, limit time.Duration, done func() bool) (beam.PipelineResult, error, bool) {
@@ -143,18 +157,33 @@ func runUntil(t *testing.T, p *beam.Pipeline, limit time.Duration, done func() b
 	return res, err, <-reached
 }
 
-// records collects what test DoFns see, by tag. DoFns run in this process.
+// records collects what test DoFns see, by tag (DoFns run in this
+// process), and the message ids of the batches readers acked, by
+// subscription.
 var records struct {
 	sync.Mutex
-	committed map[string][]string   // tag -> message ids of committed bundles
-	values    map[string][]string   // tag -> strings
+	values    map[string][]string  // tag -> strings
 	seen      map[string]*sync.Map // tag -> message ids failOnce has seen
+	committed map[string][]string  // subscription -> message ids acked after commit
 }
 
-func committed(tag string) []string {
+func init() {
+	testHookCommitted = func(sub string, ids []string) {
+		records.Lock()
+		defer records.Unlock()
+		if records.committed == nil {
+			records.committed = map[string][]string{}
+		}
+		records.committed[sub] = append(records.committed[sub], ids...)
+	}
+}
+
+// committed returns the ids of the messages of sub that were acked because
+// the bundle that emitted them had been committed.
+func committed(sub string) []string {
 	records.Lock()
 	defer records.Unlock()
-	return append([]string(nil), records.committed[tag]...)
+	return append([]string(nil), records.committed[sub]...)
 }
 
 func values(tag string) []string {
@@ -172,32 +201,12 @@ func recordValue(tag, v string) {
 	records.values[tag] = append(records.values[tag], v)
 }
 
-// commitRecorder records the ids of the messages of each bundle once the
-// runner has committed the bundle (bundle finalization), so a bundle that
-// fails records nothing. It passes its input on.
-type commitRecorder struct {
-	Tag string
-	cur *[]string
-}
+// deliveryRecorder records the id of every message it sees, in bundles
+// that commit or not, and passes it on.
+type deliveryRecorder struct{ Tag string }
 
-func (fn *commitRecorder) StartBundle() { fn.cur = nil }
-
-func (fn *commitRecorder) ProcessElement(bf beam.BundleFinalization, m tickbeam.Message, emit func(tickbeam.Message)) {
-	if fn.cur == nil {
-		ids := new([]string)
-		fn.cur = ids
-		tag := fn.Tag
-		bf.RegisterCallback(time.Minute, func() error {
-			records.Lock()
-			defer records.Unlock()
-			if records.committed == nil {
-				records.committed = map[string][]string{}
-			}
-			records.committed[tag] = append(records.committed[tag], *ids...)
-			return nil
-		})
-	}
-	*fn.cur = append(*fn.cur, m.ID)
+func (fn *deliveryRecorder) ProcessElement(m tickbeam.Message, emit func(tickbeam.Message)) {
+	recordValue(fn.Tag, m.ID)
 	emit(m)
 }
 

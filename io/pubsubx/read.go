@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	register.DoFn6x2[context.Context, *sdf.ManualWatermarkEstimator, beam.BundleFinalization, *sdf.LockRTracker, []byte,
+	register.DoFn5x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, []byte,
 		func(beam.EventTime, tickbeam.Message), sdf.ProcessContinuation, error](&readFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Message]()
 	rt := reflect.TypeOf(restriction{})
@@ -44,7 +44,7 @@ const (
 	DefaultMaxBatchWait           = 250 * time.Millisecond
 	DefaultMaxOutstandingMessages = 10_000
 	DefaultMaxOutstandingBytes    = 100 << 20
-	DefaultFinalizeTimeout        = time.Minute
+	DefaultCommitTimeout          = time.Minute
 	DefaultDedupeWindow           = 10 * time.Minute
 )
 
@@ -75,14 +75,21 @@ type ReadOptions struct {
 	// A bundle holds at most MaxBatch messages, pulled within MaxBatchWait.
 	MaxBatch     int
 	MaxBatchWait time.Duration
-	// FinalizeTimeout bounds the wait for a bundle to commit: messages of a
+	// CommitTimeout bounds the wait for a bundle to commit: messages of a
 	// bundle that has not committed by then (it failed, or the job stopped)
 	// are nacked, so Pub/Sub redelivers them. Until then their leases are
 	// extended.
-	FinalizeTimeout time.Duration
+	CommitTimeout time.Duration
 	// DedupeWindow is how long committed ids are remembered (10 minutes,
 	// as on Dataflow; at most about a million ids).
 	DedupeWindow time.Duration
+	// WatermarkDelay holds the watermark this far behind the message
+	// timestamps (and the wall clock, when idle). Set it when the pipeline
+	// re-timestamps elements with an earlier event time than the message's,
+	// e.g. ticks stamped with their own time out of messages stamped with
+	// their publish time, or when messages arrive out of order: elements up
+	// to this much older than what Read has seen stay on time.
+	WatermarkDelay time.Duration
 	// Native uses Beam's Pub/Sub read (beam:transform:pubsub_read:v1),
 	// which only Dataflow implements; prism rejects it. Set it when the
 	// pipeline runs on Dataflow, e.g. Native: !runners.IsLocal(runner).
@@ -101,7 +108,7 @@ func (o ReadOptions) Validate() error {
 		}
 	}
 	for name, v := range map[string]time.Duration{"IdleTimeout": o.IdleTimeout, "MaxBatchWait": o.MaxBatchWait,
-		"FinalizeTimeout": o.FinalizeTimeout, "DedupeWindow": o.DedupeWindow} {
+		"CommitTimeout": o.CommitTimeout, "DedupeWindow": o.DedupeWindow, "WatermarkDelay": o.WatermarkDelay} {
 		if v < 0 {
 			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %v", name, v)
 		}
@@ -128,7 +135,7 @@ func (o ReadOptions) withDefaults() ReadOptions {
 	}
 	def(&o.IdleTimeout, DefaultIdleTimeout)
 	def(&o.MaxBatchWait, DefaultMaxBatchWait)
-	def(&o.FinalizeTimeout, DefaultFinalizeTimeout)
+	def(&o.CommitTimeout, DefaultCommitTimeout)
 	def(&o.DedupeWindow, DefaultDedupeWindow)
 	defInt(&o.MaxBatch, DefaultMaxBatch)
 	defInt(&o.MaxOutstandingMessages, DefaultMaxOutstandingMessages)
@@ -140,15 +147,15 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // opts.Subscription, each timestamped with its event time (see
 // ReadOptions.TimestampAttribute).
 //
-// On the local runner (prism) a splittable DoFn pulls the subscription and
-// acks a message only after the runner has committed the bundle that emitted
-// it (bundle finalization); messages of a bundle that fails are redelivered.
-// Delivery is at least once; redeliveries within DedupeWindow are dropped.
-// The watermark follows the data (the oldest event time of each batch, never
-// going back, never ahead of the wall clock), so a backlog waiting in the
-// subscription is processed on time, and moves to the wall clock when the
-// subscription has been idle for IdleTimeout. Messages older than the
-// watermark when they arrive are late.
+// On the local runner (prism) a splittable DoFn pulls the subscription, one
+// batch per bundle, and acks a batch only once the runner has committed the
+// bundle that emitted it; messages of a bundle that fails are nacked after
+// CommitTimeout and redelivered. Delivery is at least once; redeliveries
+// within DedupeWindow are dropped. The watermark follows the data (the oldest
+// event time of each batch, never going back, never ahead of the wall
+// clock), so a backlog waiting in the subscription is processed on time, and
+// moves to the wall clock when the subscription has been idle for
+// IdleTimeout. Messages older than the watermark when they arrive are late.
 //
 // With opts.Native, Read uses Dataflow's Pub/Sub source instead.
 //
@@ -171,15 +178,28 @@ func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 		MaxBatchWait:           o.MaxBatchWait,
 		MaxOutstandingMessages: o.MaxOutstandingMessages,
 		MaxOutstandingBytes:    o.MaxOutstandingBytes,
-		FinalizeTimeout:        o.FinalizeTimeout,
+		CommitTimeout:          o.CommitTimeout,
 		DedupeWindow:           o.DedupeWindow,
+		WatermarkDelay:         o.WatermarkDelay,
 	}
 	return beam.ParDo(s, fn, beam.Impulse(s))
 }
 
 // readFn is the splittable DoFn behind Read on the local runner. Each call
-// of ProcessElement pulls one batch, emits it, and checkpoints, so every
-// batch is its own bundle, committed (and then acked) on its own.
+// of ProcessElement pulls one batch, emits it and checkpoints: the residual
+// restriction carries the batch's lease, and the call that resumes it acks
+// the batch. A runner schedules a checkpoint's residual only once it has
+// committed the bundle that returned it, and never that of a failed bundle,
+// so an ack there is an ack after commit.
+//
+// Why not bundle finalization, which is meant for this: with Beam v2.77.0
+// the Go harness runs the callbacks of only the first bundle of each
+// execution plan. Plan.Finalize swaps in a new bundleFinalizer, but the
+// plan's DoFns keep the old one, so callbacks of every later bundle on a
+// reused plan are dropped, and each such bundle logs "finalize bundle failed
+// ... couldn't find plan in finalizing map". (prism, besides, finalizes only
+// stages whose first transform asks for it.) TestBeamBundleFinalizationCanary
+// watches for a fix.
 type readFn struct {
 	Subscription           string
 	TimestampAttribute     string
@@ -189,8 +209,9 @@ type readFn struct {
 	MaxBatchWait           time.Duration
 	MaxOutstandingMessages int
 	MaxOutstandingBytes    int
-	FinalizeTimeout        time.Duration
+	CommitTimeout          time.Duration
 	DedupeWindow           time.Duration
+	WatermarkDelay         time.Duration
 
 	rd *reader
 }
@@ -204,8 +225,8 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-// CreateInitialRestriction starts a run: its token keys the run's ack and
-// nack tallies.
+// CreateInitialRestriction starts a run: its token keys the run's nack
+// tally.
 func (fn *readFn) CreateInitialRestriction(_ []byte) restriction {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -253,16 +274,16 @@ func (fn *readFn) WatermarkEstimatorState(we *sdf.ManualWatermarkEstimator) int6
 	return int64(mtime.FromTime(we.State))
 }
 
-// ProcessElement pulls one batch, emits it, asks for its acks once the
-// bundle has committed, moves the watermark and checkpoints.
-func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, bf beam.BundleFinalization,
-	rt *sdf.LockRTracker, _ []byte, emit func(beam.EventTime, tickbeam.Message)) (sdf.ProcessContinuation, error) {
+// ProcessElement acks the batch of the bundle that checkpointed this
+// restriction (it has been committed), pulls and emits one batch, moves the
+// watermark and checkpoints.
+func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker,
+	_ []byte, emit func(beam.EventTime, tickbeam.Message)) (sdf.ProcessContinuation, error) {
 	r := rt.GetRestriction().(restriction)
+	ackedCounter.Inc(ctx, int64(fn.rd.commitID(r.Lease)))
 	t := tallyOf(r.Token)
-	// Acks and nacks happen outside bundles; count them in this one.
-	ackedCounter.Inc(ctx, t.unackedRep.Swap(0))
-	nackedCounter.Inc(ctx, t.unnackRep.Swap(0))
-	if !rt.TryClaim(time.Time{}) {
+	nackedCounter.Inc(ctx, t.unreported.Swap(0))
+	if !rt.TryClaim(claim{}) {
 		return sdf.StopProcessing(), rt.GetError()
 	}
 
@@ -271,7 +292,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		maxWait:         fn.MaxBatchWait,
 		maxOutstanding:  int64(fn.MaxOutstandingMessages),
 		maxOutstandingB: int64(fn.MaxOutstandingBytes),
-		finalizeTimeout: fn.FinalizeTimeout,
+		commitTimeout:   fn.CommitTimeout,
 	}, t)
 	if err != nil {
 		return sdf.StopProcessing(), err
@@ -282,25 +303,23 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 
 	if b.received == 0 {
 		if b.throttled {
-			// Not idle: waiting for committed bundles to be acked.
+			// Not idle: waiting for committed batches to be acked.
 			return sdf.ResumeProcessingIn(pollEvery), nil
 		}
 		if now.Sub(r.LastActive) >= fn.IdleTimeout {
-			advance(we, now)
+			advance(we, now.Add(-fn.WatermarkDelay))
 		}
 		return sdf.ResumeProcessingIn(0), nil
 	}
-	if !rt.TryClaim(now) {
+	c := claim{at: now}
+	if b.lease != nil {
+		c.lease = b.lease.id
+	}
+	if !rt.TryClaim(c) {
 		if b.lease != nil {
 			fn.rd.abandon(b.lease)
 		}
 		return sdf.StopProcessing(), rt.GetError()
-	}
-	if b.lease != nil {
-		l, rd := b.lease, fn.rd
-		// Never an error: prism panics on a failed finalization, and an
-		// ack that fails only means a redelivery, dropped as a duplicate.
-		bf.RegisterCallback(fn.FinalizeTimeout, func() error { rd.commit(l); return nil })
 	}
 	oldest := now
 	var bad int64
@@ -324,7 +343,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	}
 	badTimeCounter.Inc(ctx, bad)
 	if len(b.msgs) > 0 {
-		advance(we, oldest)
+		advance(we, oldest.Add(-fn.WatermarkDelay))
 	}
 	return sdf.ResumeProcessingIn(0), nil
 }
@@ -337,16 +356,19 @@ func advance(we *sdf.ManualWatermarkEstimator, t time.Time) {
 }
 
 // restriction is a reader's run: Token identifies it, LastActive is when
-// messages last arrived (for IdleTimeout), Done ends it.
+// messages last arrived (for IdleTimeout), Lease is the batch the bundle
+// that checkpointed it emitted (0: none), to ack once resumed. Done ends it.
 type restriction struct {
 	Token      string
 	LastActive time.Time
+	Lease      uint64
 	Done       bool
 }
 
 func encodeRestriction(r restriction) ([]byte, error) {
 	b := wire.AppendString(nil, r.Token)
 	b = wire.AppendTime(b, r.LastActive)
+	b = wire.AppendInt(b, int64(r.Lease))
 	var done int64
 	if r.Done {
 		done = 1
@@ -356,16 +378,24 @@ func encodeRestriction(r restriction) ([]byte, error) {
 
 func decodeRestriction(b []byte) (restriction, error) {
 	rd := wire.NewReader(b)
-	r := restriction{Token: rd.String(), LastActive: rd.Time(), Done: rd.Int() != 0}
+	r := restriction{Token: rd.String(), LastActive: rd.Time(), Lease: uint64(rd.Int()), Done: rd.Int() != 0}
 	if err := rd.Err(); err != nil {
 		return restriction{}, fmt.Errorf("decode pubsubx restriction: %w", err)
 	}
 	return r, nil
 }
 
-// tracker tracks a run. A claim is the time messages arrived (zero: just
-// checking the run is live). It splits only to checkpoint (fraction 0): the
-// primary is done and the residual carries the run on.
+// claim is a tracker position: the time messages arrived and the lease of
+// the batch (zero values: a call just checking that the run is live).
+type claim struct {
+	at    time.Time
+	lease uint64
+}
+
+// tracker tracks a run. It splits only to checkpoint (fraction 0): the
+// primary is done and the residual carries the run on, with the lease of the
+// batch claimed last. Splits at other fractions are declined: a runner may
+// schedule their residual before the bundle commits.
 type tracker struct {
 	rest restriction
 	err  error
@@ -375,14 +405,15 @@ func (t *tracker) TryClaim(pos any) bool {
 	if t.err != nil || t.rest.Done {
 		return false
 	}
-	at, ok := pos.(time.Time)
+	c, ok := pos.(claim)
 	if !ok {
-		t.err = fmt.Errorf("pubsubx: claim of a %T, want time.Time", pos)
+		t.err = fmt.Errorf("pubsubx: claim of a %T, want pubsubx.claim", pos)
 		return false
 	}
-	if at.After(t.rest.LastActive) {
-		t.rest.LastActive = at
+	if c.at.After(t.rest.LastActive) {
+		t.rest.LastActive = c.at
 	}
+	t.rest.Lease = c.lease
 	return true
 }
 
@@ -394,6 +425,7 @@ func (t *tracker) TrySplit(fraction float64) (primary, residual any, err error) 
 	}
 	res := t.rest
 	t.rest.Done = true
+	t.rest.Lease = 0
 	return t.rest, res, nil
 }
 

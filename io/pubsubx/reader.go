@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,13 +20,17 @@ import (
 )
 
 // Lease handling of pulled messages that wait for their bundle to commit.
-const (
+// Variables so tests can shorten them.
+var (
 	// firstExtension comes before the shortest ack deadline Pub/Sub allows
 	// (10s), which is what a pulled message starts with.
 	firstExtension = 5 * time.Second
 	// Later extensions push the deadline to leaseDeadline every extendEvery.
 	extendEvery   = 15 * time.Second
 	leaseDeadline = 30 * time.Second
+)
+
+const (
 	// deferDeadline is how long a message is put back when its id is
 	// pending in a bundle not yet committed: it comes back once that
 	// bundle has committed (and is dropped) or failed (and is emitted).
@@ -101,9 +106,9 @@ func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow ti
 }
 
 // reader pulls a subscription synchronously and holds each pulled batch
-// under a lease until the bundle that emitted it commits (commit acks it)
-// or the lease expires (the keeper nacks it, so Pub/Sub redelivers it).
-// Until then the keeper extends the messages' ack deadlines.
+// under a lease until the bundle that emitted it has been committed (commit
+// acks it) or the commit timeout passes (the keeper nacks it, so Pub/Sub
+// redelivers it). Until then the keeper extends the messages' ack deadlines.
 type reader struct {
 	sub          *vkit.SubscriptionAdminClient
 	name         string
@@ -113,6 +118,7 @@ type reader struct {
 	mu      sync.Mutex
 	nextID  uint64
 	pending map[uint64]*lease
+	expired map[uint64]*lease // nacked for want of a commit, kept for a late one
 	keys    map[uint64]uint64 // dedupe key -> pending lease holding it
 	seen    seenSet           // dedupe keys of committed messages
 	msgs    int64             // messages held under pending leases
@@ -130,6 +136,7 @@ func newReader(sub *vkit.SubscriptionAdminClient, name, idAttr string, dedupeWin
 		idAttr:       idAttr,
 		dedupeWindow: dedupeWindow,
 		pending:      map[uint64]*lease{},
+		expired:      map[uint64]*lease{},
 		keys:         map[uint64]uint64{},
 		seen:         seenSet{at: map[uint64]int64{}},
 		wake:         make(chan struct{}, 1),
@@ -142,7 +149,9 @@ type lease struct {
 	tally    *tally
 	ackIDs   []string // everything to ack on commit, dropped duplicates included
 	keys     []uint64 // dedupe keys of the emitted messages
+	msgIDs   []string // message ids of the emitted messages
 	bytes    int64
+	nackedAt time.Time
 	extendAt time.Time
 	expireAt time.Time
 	state    leaseState
@@ -156,22 +165,16 @@ const (
 	leaseNacked
 )
 
-// tally counts acks and nacks of one pipeline run; the ProcessElement that
-// follows reports them as Beam counters, since the finalization callback
-// and the keeper run outside any bundle.
+// tally counts the nacks of one pipeline run. They happen outside any
+// bundle (in the keeper), so the run's next ProcessElement reports them as a
+// Beam counter.
 type tally struct {
-	acked, nacked         atomic.Int64 // totals
-	unackedRep, unnackRep atomic.Int64 // not yet reported
-}
-
-func (t *tally) addAcked(n int) {
-	t.acked.Add(int64(n))
-	t.unackedRep.Add(int64(n))
+	nacked, unreported atomic.Int64
 }
 
 func (t *tally) addNacked(n int) {
 	t.nacked.Add(int64(n))
-	t.unnackRep.Add(int64(n))
+	t.unreported.Add(int64(n))
 }
 
 // tallies maps a run's token (in its restriction) to its tally.
@@ -188,7 +191,7 @@ type pullLimits struct {
 	maxWait         time.Duration
 	maxOutstanding  int64
 	maxOutstandingB int64
-	finalizeTimeout time.Duration
+	commitTimeout   time.Duration
 }
 
 // batch is what one pull returns: the messages to emit, held under lease
@@ -245,7 +248,7 @@ func (r *reader) pull(ctx context.Context, lim pullLimits, t *tally) (batch, err
 	if len(got) == 0 {
 		return b, nil
 	}
-	return r.admit(got, b, lim.finalizeTimeout, t), nil
+	return r.admit(got, b, lim.commitTimeout, t), nil
 }
 
 // pullOnce makes one Pull call. A call cut short by wait is an empty pull:
@@ -266,9 +269,9 @@ func (r *reader) pullOnce(ctx context.Context, n int, wait time.Duration) ([]*pu
 
 // admit drops duplicates, defers messages whose id a pending lease holds,
 // and leases the rest.
-func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, finalizeTimeout time.Duration, t *tally) batch {
+func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, commitTimeout time.Duration, t *tally) batch {
 	now := time.Now()
-	l := &lease{tally: t, extendAt: now.Add(firstExtension), expireAt: now.Add(finalizeTimeout)}
+	l := &lease{tally: t, extendAt: now.Add(firstExtension), expireAt: now.Add(commitTimeout)}
 	var deferred []string
 	inBatch := map[uint64]bool{}
 	r.mu.Lock()
@@ -285,13 +288,14 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, finalizeTimeout
 			inBatch[k] = true
 			l.ackIDs = append(l.ackIDs, m.GetAckId())
 			l.keys = append(l.keys, k)
+			l.msgIDs = append(l.msgIDs, m.GetMessage().GetMessageId())
 			l.bytes += msgSize(m)
 			b.msgs = append(b.msgs, m)
 		}
 	}
 	if len(l.ackIDs) > 0 {
 		r.nextID++
-		l.id = r.nextID
+		l.id = r.nextID ^ leaseSalt
 		r.pending[l.id] = l
 		for _, k := range l.keys {
 			r.keys[k] = l.id
@@ -321,6 +325,10 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, finalizeTimeout
 
 var keySeed = maphash.MakeSeed()
 
+// leaseSalt makes lease ids unique to this process: a restriction carrying
+// one to another process finds nothing there to ack.
+var leaseSalt = rand.Uint64() &^ (1<<32 - 1)
+
 // key is the dedupe key of m: its id attribute when the reader has one and
 // m carries it, else its message id (Pub/Sub redelivers at least once).
 func (r *reader) key(m *pubsubpb.PubsubMessage) uint64 {
@@ -340,18 +348,38 @@ func (r *reader) key(m *pubsubpb.PubsubMessage) uint64 {
 	return k
 }
 
+// commitID commits the lease with id (0: none); see commit. It returns the
+// number of messages acked.
+func (r *reader) commitID(id uint64) int {
+	if id == 0 {
+		return 0
+	}
+	r.mu.Lock()
+	l := r.pending[id]
+	if l == nil {
+		l = r.expired[id]
+	}
+	r.mu.Unlock()
+	if l == nil {
+		return 0 // from another process, or long expired
+	}
+	return r.commit(l)
+}
+
 // commit acks a lease's messages once the bundle that emitted them has been
 // committed, and remembers their ids for dedupe. A lease the keeper already
 // nacked is acked too: its messages are in the committed output, and their
 // redelivery is dropped as duplicates.
-func (r *reader) commit(l *lease) {
+func (r *reader) commit(l *lease) int {
 	r.mu.Lock()
-	if l.state == leaseCommitted {
+	switch l.state {
+	case leaseCommitted:
 		r.mu.Unlock()
-		return
-	}
-	if l.state == leasePending {
+		return 0
+	case leasePending:
 		r.release(l)
+	case leaseNacked:
+		delete(r.expired, l.id)
 	}
 	l.state = leaseCommitted
 	now := time.Now().UnixNano()
@@ -361,16 +389,25 @@ func (r *reader) commit(l *lease) {
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
 	defer cancel()
+	acked := 0
 	for ids := range chunks(l.ackIDs) {
 		if err := r.sub.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: r.name, AckIds: ids}); err != nil {
 			// Not fatal: the messages come back and are dropped as duplicates.
 			log.Warnf(ctx, "pubsubx: ack of %d messages on %s failed, they will be redelivered and dropped as duplicates: %v", len(ids), r.name, err)
 			continue
 		}
-		l.tally.addAcked(len(ids))
-		r.acked.Add(int64(len(ids)))
+		acked += len(ids)
 	}
+	r.acked.Add(int64(acked))
+	if h := testHookCommitted; h != nil {
+		h(r.name, l.msgIDs)
+	}
+	return acked
 }
+
+// testHookCommitted, when set by a test, sees the message ids of each
+// committed lease.
+var testHookCommitted func(subscription string, msgIDs []string)
 
 // abandon nacks a lease at once (its batch was not emitted).
 func (r *reader) abandon(l *lease) {
@@ -423,7 +460,7 @@ func (r *reader) modify(ctx context.Context, ids []string, d time.Duration) {
 }
 
 // keep extends the leases of pending batches and nacks those whose bundle
-// has not committed within the finalize timeout (a failed bundle, a
+// has not committed within the commit timeout (a failed bundle, a
 // cancelled job). It runs while leases are pending.
 func (r *reader) keep() {
 	for {
@@ -451,13 +488,20 @@ func (r *reader) keep() {
 		for _, l := range expired {
 			r.release(l)
 			l.state = leaseNacked
+			l.nackedAt = now
+			r.expired[l.id] = l
+		}
+		for id, l := range r.expired {
+			if now.Sub(l.nackedAt) > r.dedupeWindow {
+				delete(r.expired, id)
+			}
 		}
 		r.mu.Unlock()
 		if len(extend) > 0 {
 			r.modify(context.Background(), extend, leaseDeadline)
 		}
 		for _, l := range expired {
-			log.Warnf(context.Background(), "pubsubx: the bundle holding %d messages of %s did not commit within the finalize timeout: nacked for redelivery",
+			log.Warnf(context.Background(), "pubsubx: the bundle holding %d messages of %s did not commit within the commit timeout: nacked for redelivery",
 				len(l.ackIDs), r.name)
 			r.nackIDs(l.ackIDs, l.tally)
 		}

@@ -1,0 +1,58 @@
+// Package pubsubx reads and writes Google Cloud Pub/Sub in tickbeam pipelines,
+// on the local runner (prism) and on Dataflow, with one API. (It is not named
+// pubsub so it does not collide with Google's client or Beam's pubsubio.)
+//
+// Read emits tickbeam.Message elements (message id, payload, attributes,
+// publish time), timestamped with their event time: a timestamp attribute
+// (Unix milliseconds or RFC 3339, as Beam's Java and Dataflow I/O read it) or
+// the publish time.
+//
+// On prism, Read is an unbounded splittable DoFn over the subscription
+// (Beam's pubsubio only runs on Dataflow; set ReadOptions.Native there):
+//
+//   - Each bundle pulls one batch (ReadOptions.MaxBatch, MaxBatchWait),
+//     emits it and checkpoints. A batch is acked only once the runner has
+//     committed the bundle that emitted it: its lease travels in the
+//     checkpoint's residual, and the bundle that resumes the residual acks
+//     it (a runner runs a residual only after committing the bundle that
+//     returned it, never that of a failed bundle). Until then the reader
+//     extends the messages' ack deadlines; after ReadOptions.CommitTimeout
+//     it nacks them so Pub/Sub redelivers them.
+//   - Delivery is at least once. Redeliveries of committed messages within
+//     ReadOptions.DedupeWindow are dropped, by Pub/Sub message id or by
+//     ReadOptions.IDAttribute as Dataflow does.
+//   - The watermark follows the data: after each batch it moves to the
+//     batch's oldest event time (never back, never past the wall clock), so
+//     a backlog waiting in the subscription is processed on time, as on
+//     Dataflow; after ReadOptions.IdleTimeout without messages it moves to
+//     the wall clock, so the last windows close. Messages older than the
+//     watermark when they arrive are late. ReadOptions.WatermarkDelay holds
+//     it back for pipelines that re-timestamp elements earlier than their
+//     message (ticks stamped with their own event time out of messages
+//     stamped with their publish time).
+//   - ReadOptions.MaxOutstandingMessages and MaxOutstandingBytes bound what
+//     is pulled and not yet acked.
+//
+// What "committed" means depends on the runner. prism keeps committed data
+// in memory and fails the whole job when a bundle fails (it does not retry
+// bundles): the failed bundle's messages are redelivered to the next run,
+// but data that earlier bundles had committed to prism's memory and later
+// stages had not written out yet (open windows, for instance) is gone with
+// the job, although acked. Dataflow's state is durable.
+//
+// Write publishes rows: tickbeam.Message as is, other rows (Alert, Tick,
+// Bar, DeadLetter...) as JSON with attributes from their symbol, rule,
+// severity and source fields. A bundle finishes only when Pub/Sub has
+// accepted all of its messages, so a failed publish fails the bundle.
+//
+// CreateTopic, CreateSubscription and Publisher serve tests and feeds such
+// as `tickbeam feed`. Clients honour PUBSUB_EMULATOR_HOST.
+//
+// Counters, in namespace "tickbeam/pubsub": received (pulled, duplicates
+// included), duplicates (dropped), acked, nacked (put back for redelivery:
+// bundles that did not commit in time, and messages whose id a batch not yet
+// committed holds), bad_timestamps (a timestamp attribute that is not a
+// timestamp: the publish time is used), and published. acked is counted by
+// the bundle after the one that emitted the batch, and nacked by the first
+// bundle after the nack.
+package pubsubx
