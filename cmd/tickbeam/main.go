@@ -193,7 +193,7 @@ type monitorFlags struct {
 	logLevel, cpuProfile                                                                                                                             string
 	csvHeader, keepDuplicates, gzip                                                                                                                  bool
 	shards, maxPayload                                                                                                                               int
-	duration, maxAhead                                                                                                                               time.Duration
+	duration, maxAhead, watermarkDelay                                                                                                               time.Duration
 	notBefore                                                                                                                                        string
 }
 
@@ -201,6 +201,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	f := &monitorFlags{}
 	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S")
 	fs.StringVar(&f.timestampAttr, "timestamp_attribute", monitor.DefaultTimestampAttribute, "Pub/Sub input: the attribute holding each message's event time (RFC 3339 or Unix ms); messages without it use their publish time")
+	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency), so slightly older ticks are not late")
 	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.bqStorageEndpoint, "bigquery_storage_endpoint", "", "BigQuery Storage Write gRPC endpoint HOST:PORT (default $BIGQUERY_STORAGE_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
@@ -274,6 +275,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		DeadLetterOut:      f.deadOut,
 		RawOut:             f.rawOut,
 		TimestampAttribute: f.timestampAttr,
+		WatermarkDelay:     f.watermarkDelay,
 		BigQuery:           bigqueryx.Options{Endpoint: f.bqEndpoint, StorageEndpoint: f.bqStorageEndpoint},
 		KeepDuplicates:     f.keepDuplicates,
 		Shards:             max(f.shards, 1),

@@ -6,10 +6,7 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/graphx"
 	pipepb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/pipeline_v1"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow/dataflowlib"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam/runners"
 	"google.golang.org/protobuf/proto"
@@ -54,23 +51,9 @@ func TestReadNativeOnDataflow(t *testing.T) {
 		t.Fatalf("dataflow --dry_run: %v", err)
 	}
 
-	// What the dry run translated, for assertions: the same steps as
-	// dataflow.Execute.
-	edges, nodes, err := build().Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := graphx.CreateEnvironment(context.Background(), "beam:env:docker:v1", func(context.Context) string { return "apache/beam_go_sdk:2.77.0" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := graphx.Marshal(edges, &graphx.Options{Environment: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := dataflowlib.Translate(context.Background(), model, &dataflowlib.JobOptions{
-		Name: "tickbeam-test", Project: "my-proj", Region: "us-central1", Streaming: !graph.Bounded(nodes),
-	}, "gs://my-bucket/staging/worker", "gs://my-bucket/staging/model", "hash")
+	// What the dry run translated, for assertions.
+	job, model, err := runners.TranslateDataflow(context.Background(), build(), runners.DataflowJob{
+		Name: "tickbeam-test", Project: "my-proj", Region: "us-central1", StagingLocation: "gs://my-bucket/staging"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,9 @@ const (
 // follows event time and no tick is behind it.
 const DefaultTimestampAttribute = "ts"
 
+// DefaultWatermarkDelay is Config.WatermarkDelay's default.
+const DefaultWatermarkDelay = 2 * time.Second
+
 // Config is what the monitor pipeline reads, computes and writes.
 type Config struct {
 	// Input is a file path or glob, local or gs:// (.gz read transparently),
@@ -58,6 +61,10 @@ type Config struct {
 	// time (RFC 3339 or Unix milliseconds); default DefaultTimestampAttribute.
 	// Messages without it are stamped with their publish time.
 	TimestampAttribute string
+	// WatermarkDelay holds the Pub/Sub reader's watermark this far behind
+	// the event times it reads: the feed's latency, for messages stamped
+	// with their publish time whose ticks are a little older. Default 2s.
+	WatermarkDelay time.Duration
 	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
 	// of tickbeam's own reader (the local runner).
 	NativePubSub bool
@@ -208,7 +215,12 @@ func Build(s beam.Scope, c Config) error {
 		if ts == "" {
 			ts = DefaultTimestampAttribute
 		}
-		msgs := pubsubx.Read(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme), TimestampAttribute: ts, Native: c.NativePubSub})
+		delay := c.WatermarkDelay
+		if delay == 0 {
+			delay = DefaultWatermarkDelay
+		}
+		msgs := pubsubx.Read(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
+			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub})
 		t, d := parse.Messages(s, pc, msgs)
 		ticks = t
 		dead = append(dead, d)
