@@ -23,6 +23,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
+	"github.com/tickbeam/tickbeam/internal/counters"
 
 	// Runners and filesystems users can select by flag.
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
@@ -163,4 +164,10 @@ func cancelRunning(jobs jobpb.JobServiceClient) {
 		}
 		_, _ = jobs.Cancel(ctx, &jobpb.CancelJobRequest{JobId: j.GetJobId()})
 	}
+}
+
+// Counter sums the committed value of a Beam counter across the steps of a
+// finished run.
+func Counter(r beam.PipelineResult, namespace, name string) int64 {
+	return counters.Sum(r, namespace, name)
 }

@@ -22,15 +22,7 @@ func streamingPipeline() *beam.Pipeline {
 	return p
 }
 
-func syntheticTicks(r beam.PipelineResult) int64 {
-	var n int64
-	for _, c := range r.Metrics().AllMetrics().Counters() {
-		if c.Key.Namespace == "tickbeam/synthetic" && c.Key.Name == "ticks" {
-			n += c.Committed
-		}
-	}
-	return n
-}
+func syntheticTicks(r beam.PipelineResult) int64 { return Counter(r, "tickbeam/synthetic", "ticks") }
 
 func TestRunStopsStreamingAfterDuration(t *testing.T) {
 	start := time.Now()

@@ -158,12 +158,7 @@ func floor(args []string) error {
 		return err
 	}
 	took := time.Since(start)
-	var n int64
-	for _, c := range res.Metrics().AllMetrics().Counters() {
-		if c.Key.Namespace == "tickbeam/lines" && c.Key.Name == "lines" {
-			n += c.Committed
-		}
-	}
+	n := runners.Counter(res, "tickbeam/lines", "lines")
 	fmt.Printf("prism floor (read, one trivial DoFn call per line, per-bundle batch, GBK; shuffle_every_tick=%v): %d lines in %s: %.0f lines/s\n",
 		*shuffle, n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	return nil

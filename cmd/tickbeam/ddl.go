@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,20 +15,12 @@ import (
 //	tickbeam ddl --lake=gs://B/raw --table=P.D.T [--rows=ticks|bars|deadletters] [--gzip]
 func runDDL(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tickbeam ddl", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	lakePrefix := fs.String("lake", "", "the gs:// prefix the lake was written to (--raw_out)")
 	table := fs.String("table", "", "the external table to create: P.D.T")
 	rows := fs.String("rows", "ticks", "the row type of the lake's files: ticks, bars or deadletters")
 	gz := fs.Bool("gzip", false, "the files are gzip-compressed (written with --gzip)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, "Usage: tickbeam ddl [flags]")
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintf(stderr, "tickbeam ddl: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	var row any
 	switch *rows {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +22,6 @@ import (
 //	tickbeam feed --input=FILE|synthetic:... --format=F --to=pubsub:projects/P/topics/T --speed=max|N
 func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progressTo *os.File) int {
 	fs := flag.NewFlagSet("tickbeam feed", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	input := fs.String("input", "", "a file path or glob (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S[&count=N]")
 	format := fs.String("format", "", "the format of file lines: "+strings.Join(parse.Formats(), ", ")+" (the synthetic feed publishes tick JSON)")
 	to := fs.String("to", "", "pubsub:projects/P/topics/T")
@@ -31,15 +29,8 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 	source := fs.String("source", "", "the source attribute (default: the format)")
 	create := fs.Bool("create_topic", false, "create the topic if it does not exist")
 	createSub := fs.String("create_subscription", "", "also create this subscription (projects/P/subscriptions/S) on the topic before publishing, so a pipeline started later finds every message")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, "Usage: tickbeam feed [flags]")
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintf(stderr, "tickbeam feed: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	sp, err := feed.ParseSpeed(*speed)
 	fail := func(format string, a ...any) int {

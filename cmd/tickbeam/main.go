@@ -118,16 +118,8 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	})
 	f := monitorFlagSet
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, "Usage: tickbeam monitor [flags]")
-			fs.PrintDefaults()
-			return 0
-		}
-		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
-		return 2
+	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tickbeam monitor: unexpected argument %q (flags take the form --name=value)\n", fs.Arg(0))
@@ -335,4 +327,22 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// parseFlags parses a subcommand's flags: -h prints its flags (exit 0), a
+// bad flag one line (exit 2). ok says the command should go on.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "Usage: %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return 0, false
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
+	return 2, false
 }

@@ -73,12 +73,7 @@ func run(duration time.Duration, out, symbols string, rate float64) error {
 	if err != nil {
 		return err
 	}
-	var ticks int64
-	for _, c := range result.Metrics().AllMetrics().Counters() {
-		if c.Key.Namespace == "tickbeam/synthetic" && c.Key.Name == "ticks" {
-			ticks += c.Committed
-		}
-	}
+	ticks := runners.Counter(result, "tickbeam/synthetic", "ticks")
 	fmt.Printf("done in %s: %d ticks; bar files under %s/\n", time.Since(start).Round(time.Second), ticks, out)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/counters"
 )
 
 func init() {
@@ -44,11 +45,5 @@ func Equals[T any](s beam.Scope, col beam.PCollection, want []T) {
 // Counter sums the committed value of a Beam counter across steps.
 func Counter(t testing.TB, r beam.PipelineResult, namespace, name string) int64 {
 	t.Helper()
-	var n int64
-	for _, c := range r.Metrics().AllMetrics().Counters() {
-		if c.Key.Namespace == namespace && c.Key.Name == name {
-			n += c.Committed
-		}
-	}
-	return n
+	return counters.Sum(r, namespace, name)
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/testenv"
+	"github.com/tickbeam/tickbeam/runners"
 )
 
 // -update is taken by the Dataflow runner's flags (linked in through beamx).
@@ -148,13 +148,7 @@ func wantFiles(t testing.TB, rows []tickbeam.Bar, shards int, name func(shard in
 }
 
 func counter(r beam.PipelineResult, name string) int64 {
-	var n int64
-	for _, c := range r.Metrics().Query(func(sr metrics.SingleResult) bool {
-		return sr.Namespace() == "tickbeam/lake" && sr.Name() == name
-	}).Counters() {
-		n += c.Result()
-	}
-	return n
+	return runners.Counter(r, "tickbeam/lake", name)
 }
 
 func TestWrite(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/testenv"
+	"github.com/tickbeam/tickbeam/runners"
 )
 
 func TestMain(m *testing.M) {
@@ -65,15 +65,8 @@ func writeFiles(t testing.TB, dir string, files map[string][]byte) {
 	}
 }
 
-// counter returns the committed value of a tickbeam/lines counter.
 func counter(r beam.PipelineResult, name string) int64 {
-	var n int64
-	for _, c := range r.Metrics().Query(func(sr metrics.SingleResult) bool {
-		return sr.Namespace() == "tickbeam/lines" && sr.Name() == name
-	}).Counters() {
-		n += c.Result()
-	}
-	return n
+	return runners.Counter(r, "tickbeam/lines", name)
 }
 
 func TestRead(t *testing.T) {
