@@ -127,6 +127,8 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance"}, "tickbeam monitor: --bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T\n"},
 		{[]string{"monitor", "--nope=1"}, "tickbeam monitor: flag provided but not defined: -nope\n"},
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
+		{[]string{"monitor", "--input=x.jsonl", "--format=binance", "--bars_out=" + out, "--alerts_out=pubsub:projects/p/topics/alerts"},
+			"tickbeam monitor: --alerts_out pubsub:projects/p/topics/alerts: alerts come from alert rules, which this version of tickbeam does not have yet\n"},
 		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed, ddl or version)\n"},
 	} {
 		var stdout, stderr bytes.Buffer
