@@ -26,65 +26,84 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
-// Streaming latency benchmark settings, read from the environment (flags
-// would not do: `tickbeam monitor` resets the process's flag set to its
-// defaults when it starts).
+// Settings of BenchmarkStreamingLatency, read from the environment (not
+// flags: `tickbeam monitor` resets the process's flag set to its defaults
+// when it starts).
 const (
-	// envRate: ticks published per second, all symbols together (default 5000).
-	envRate = "TICKBEAM_BENCH_RATE"
-	// envDuration: how long to publish, a Go duration (default 2m).
-	envDuration = "TICKBEAM_BENCH_DURATION"
-	// envSymbols: comma-separated symbols (default 10 of them).
-	envSymbols = "TICKBEAM_BENCH_SYMBOLS"
-	// envGrace: how much longer than duration+60s the monitor runs (default
-	// 30s), see BenchmarkStreamingLatency.
-	envGrace = "TICKBEAM_BENCH_GRACE"
+	envRate     = "TICKBEAM_BENCH_RATE"         // ticks/s published, all symbols together; default 5000
+	envDuration = "TICKBEAM_BENCH_DURATION"     // how long to publish; default 2m
+	envSymbols  = "TICKBEAM_BENCH_SYMBOLS"      // comma-separated; default 10 symbols
+	envBars     = "TICKBEAM_BENCH_BARS"         // the monitor's --bar; default 1s,1m (must hold 1s)
+	envGrace    = "TICKBEAM_BENCH_GRACE"        // --duration is duration + 60s + this; default 3m
+	envArgs     = "TICKBEAM_BENCH_MONITOR_ARGS" // more monitor flags, space-separated
+	envVerbose  = "TICKBEAM_BENCH_VERBOSE"      // non-empty: log progress every 5s
 )
 
 const (
 	benchPollEvery  = 250 * time.Millisecond
 	benchCountEvery = 5 * time.Second
 	warmupSymbol    = "WARMUP"
+	// benchQueryTimeout only guards against a hung emulator: the BigQuery
+	// emulator (v0.6.6) can answer every later request with 500 "sql:
+	// connection is already closed" after a client abandons a request
+	// (goccy/bigquery-emulator#322, #478), so polls are never cancelled.
+	benchQueryTimeout = 2 * time.Minute
 )
 
 var benchRuns atomic.Int64
 
 // BenchmarkStreamingLatency measures the streaming monitor end to end on the
-// emulators: live synthetic ticks are published to the Pub/Sub emulator at
+// emulators. Live synthetic ticks are published to the Pub/Sub emulator at
 // $TICKBEAM_BENCH_RATE ticks/s (default 5000) for $TICKBEAM_BENCH_DURATION
-// (default 2m), one message per tick carrying format=tick, source=synthetic
-// and ts=<event time ms>, with event time = the wall clock. `tickbeam
-// monitor` streams them on prism into 1s and 1m bars and the raw ticks, all
-// to the BigQuery emulator, while the benchmark polls the 1s bars every
-// 250ms. The latency of a 1s bar window is the wall time its row first
-// shows in a query minus the wall time its last tick was published
-// (ms-p50, ms-p99, ms-max), and minus its window end (ms-end-p50,
-// ms-end-p99). rows/s is the raw ticks table's row count over the publish
-// duration. The benchmark fails unless the ticks table ends up with exactly
-// the ticks published.
+// (default 2m), one message per tick with the attributes `tickbeam feed`
+// sets (format=tick, source=synthetic, ts=<event time ms>) and event time =
+// the wall clock. `tickbeam monitor --bar=1s,1m` streams them on prism into
+// bars and the raw ticks, all to the BigQuery emulator, while the benchmark
+// queries the 1s bars every 250ms.
 //
-// Before measuring, one warm-up tick (symbol WARMUP) is published and the
-// benchmark waits until its bar is queryable, so pipeline start-up (prism,
-// workers, BigQuery clients) is not counted. It is included in the counts.
+// The latency of a 1s bar window is the wall time its row first shows in a
+// query minus the wall time its last tick was published (ms-p50, ms-p99,
+// ms-max), and minus the window's end (ms-end-p50, ms-end-p99). rows/s is
+// the raw ticks table's row count over the publish time. The benchmark fails
+// unless the ticks table ends up with exactly the ticks published and every
+// 1s window shows up.
 //
-// The monitor runs for duration + 60s + $TICKBEAM_BENCH_GRACE (default 30s)
-// from its start: raw ticks are written per 1-minute window, and the monitor
-// is cancelled, not drained, at --duration, so the last minute window must
-// close (5s idle timeout, 2s watermark delay) and be appended before then.
+// First one warm-up tick (symbol WARMUP, counted as published) is published
+// and the benchmark waits for its bar, so the pipeline's start (prism,
+// workers, BigQuery clients) is not measured.
+//
+// The monitor gets --duration=duration + 60s + $TICKBEAM_BENCH_GRACE
+// (default 3m) as an upper bound, and is stopped (cancelled, as at
+// --duration) as soon as every tick is in the ticks table and every 1s bar
+// is queryable. Publish duration + 60s alone is not enough: the warm-up
+// uses up to a minute of it (a 1s bar is written only when its 1m window
+// closes, see the note in the summary), and the raw ticks are written per
+// 1-minute window, which closes up to 60s + 7s (idle timeout, watermark
+// delay) after the last tick and then takes the emulator tens of seconds
+// to append; a monitor cancelled before that loses those rows.
 //
 //	go test -run '^$' -bench StreamingLatency -benchtime 1x -timeout 20m ./cmd/tickbeam/
 //	TICKBEAM_BENCH_DURATION=30s go test -run '^$' -bench StreamingLatency -benchtime 1x ./cmd/tickbeam/
 func BenchmarkStreamingLatency(b *testing.B) {
 	rate := envFloat(b, envRate, 5000)
 	dur := envDur(b, envDuration, 2*time.Minute)
-	grace := envDur(b, envGrace, 30*time.Second)
+	grace := envDur(b, envGrace, 3*time.Minute)
 	symbols := []string{"AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "AVGO", "JPM", "V"}
 	if s := os.Getenv(envSymbols); s != "" {
 		symbols = strings.Split(s, ",")
 	}
-	if rate <= 0 || rate > synthetic.MaxRate || dur <= 0 || grace < 0 {
-		b.Fatalf("bad settings: rate %v, duration %v, grace %v", rate, dur, grace)
+	barFlag := "1s,1m"
+	if s := os.Getenv(envBars); s != "" {
+		barFlag = s
 	}
+	if rate <= 0 || rate > synthetic.MaxRate || dur <= 0 || grace < 0 || !strings.Contains(","+barFlag+",", ",1s,") {
+		b.Fatalf("bad settings: rate %v, duration %v, grace %v, bars %q (must hold 1s)", rate, dur, grace, barFlag)
+	}
+	var extra []string
+	if v := os.Getenv(envArgs); v != "" {
+		extra = strings.Fields(v)
+	}
+	verbose := os.Getenv(envVerbose) != ""
 
 	testenv.PubSub(b)
 	testenv.BigQuery(b)
@@ -117,7 +136,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	// Create the tables one after another before the monitor starts: its
 	// three writers would otherwise race to create the dataset, and the
 	// emulator answers the losers 500 "already created" (not 409), which
-	// fails the job.
+	// EnsureTable does not take for success, failing the job.
 	for _, t := range []struct {
 		table bigqueryx.Table
 		row   any
@@ -131,21 +150,18 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		}
 	}
 
-	// The monitor, in this process as `tickbeam monitor`.
+	// The monitor, in this process, as `tickbeam monitor`.
 	monitorDur := dur + time.Minute + grace
-	verbose := os.Getenv("TICKBEAM_BENCH_VERBOSE") != ""
-	var extra []string
-	if v := os.Getenv("TICKBEAM_BENCH_MONITOR_ARGS"); v != "" {
-		extra = strings.Fields(v)
-	}
 	var mout, merr bytes.Buffer
 	monitorDone := make(chan int, 1)
 	monitorStart := time.Now()
-	go func() {
-		monitorDone <- run(ctx, append([]string{"monitor", "--input=pubsub:" + sub, "--bar=1s,1m",
-			"--bars_out=bq:" + barsT.String(), "--deadletter_out=bq:" + deadT.String(), "--raw_out=bq:" + ticksT.String(),
-			"--duration=" + monitorDur.String()}, extra...), &mout, &merr)
-	}()
+	args := append([]string{"monitor", "--input=pubsub:" + sub, "--bar=" + barFlag,
+		"--bars_out=bq:" + barsT.String(), "--deadletter_out=bq:" + deadT.String(), "--raw_out=bq:" + ticksT.String(),
+		"--duration=" + monitorDur.String()}, extra...)
+	// Its own context: cancelling it stops the monitor as --duration does.
+	monCtx, stopMonitor := context.WithCancel(context.Background())
+	defer stopMonitor()
+	go func() { monitorDone <- run(monCtx, args, &mout, &merr) }()
 	monitorCode := -1
 	exited := func() bool {
 		if monitorCode >= 0 {
@@ -159,8 +175,8 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		}
 	}
 	defer func() {
-		// On an early return, stop the monitor (its context) and wait.
-		cancel()
+		// On an early return, stop the monitor and wait.
+		stopMonitor()
 		if !exited() {
 			select {
 			case monitorCode = <-monitorDone:
@@ -170,14 +186,20 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	}()
 
 	// Pollers: the 1s bars every 250ms, the ticks table's count every 5s.
-	pollCtx, stopPolling := context.WithCancel(ctx)
+	// A poll in flight is never abandoned (see benchQueryTimeout).
+	stop := make(chan struct{})
 	var pollWG sync.WaitGroup
 	var mu sync.Mutex
 	seen := map[winKey]time.Time{}
 	var polls, pollErrs int
 	var pollTime time.Duration
 	var lastPollErr error
-	pollWG.Add(1)
+	type sample struct {
+		at time.Time
+		n  int64
+	}
+	var counts []sample
+	pollWG.Add(2)
 	go func() {
 		defer pollWG.Done()
 		q := "SELECT symbol, window_start FROM " + barsT.SQL() + " WHERE resolution = '1s'"
@@ -185,16 +207,15 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		defer t.Stop()
 		for {
 			start := time.Now()
-			rows, err := bigqueryx.Query(pollCtx, q, bq)
+			qctx, qcancel := context.WithTimeout(context.Background(), benchQueryTimeout)
+			rows, err := bigqueryx.Query(qctx, q, bq)
+			qcancel()
 			at := time.Now()
-			if pollCtx.Err() != nil {
-				return
-			}
 			mu.Lock()
 			polls++
 			pollTime += at.Sub(start)
 			if err != nil {
-				pollErrs++ // the table does not exist until the first bars are written
+				pollErrs++
 				lastPollErr = err
 			}
 			for _, r := range rows {
@@ -203,36 +224,31 @@ func BenchmarkStreamingLatency(b *testing.B) {
 				if !ok {
 					continue
 				}
-				k := winKey{sym, ws.UnixMilli()}
-				if _, dup := seen[k]; !dup {
+				if k := (winKey{sym, ws.UnixMilli()}); seen[k].IsZero() {
 					seen[k] = at
 				}
 			}
 			mu.Unlock()
 			select {
-			case <-pollCtx.Done():
+			case <-stop:
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	type sample struct {
-		at time.Time
-		n  int64
-	}
-	var counts []sample
-	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
 		t := time.NewTicker(benchCountEvery)
 		defer t.Stop()
 		for {
 			select {
-			case <-pollCtx.Done():
+			case <-stop:
 				return
 			case <-t.C:
 			}
-			c, err := countRows(pollCtx, ticksT, "", bq)
+			qctx, qcancel := context.WithTimeout(context.Background(), benchQueryTimeout)
+			c, err := countRows(qctx, ticksT, "", bq)
+			qcancel()
 			if err != nil {
 				continue
 			}
@@ -243,19 +259,20 @@ func BenchmarkStreamingLatency(b *testing.B) {
 				for k := range seen {
 					newest = max(newest, k.startMs)
 				}
-				b.Logf("%s: ticks table %d rows, %d 1s bars queryable, newest window end %s ago",
+				b.Logf("%6s: ticks table %d rows, %d 1s bars queryable, newest ended %s ago",
 					time.Since(monitorStart).Round(time.Second), c, len(seen), time.Since(time.UnixMilli(newest).Add(time.Second)).Round(time.Millisecond))
 			}
 			mu.Unlock()
 		}
 	}()
+	var stopOnce sync.Once
 	stopPollers := func() {
-		stopPolling()
+		stopOnce.Do(func() { close(stop) })
 		pollWG.Wait()
 	}
 	defer stopPollers()
 
-	// Warm-up: one tick, then wait for its bar.
+	// Warm-up: one tick, then wait for its 1s bar.
 	warmAt := time.Now()
 	if err := publishTick(ctx, pub, synthetic.Config{Symbols: []string{warmupSymbol}, Rate: 1, Count: 1, Start: warmAt}); err != nil {
 		b.Fatal(err)
@@ -263,10 +280,11 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	warmKey := winKey{warmupSymbol, warmAt.Truncate(time.Second).UnixMilli()}
 	for {
 		mu.Lock()
-		at, ok := seen[warmKey]
+		at := seen[warmKey]
+		perr := lastPollErr
 		mu.Unlock()
-		if ok {
-			b.Logf("warm-up: monitor started %s before, warm-up bar queryable %s after its tick",
+		if !at.IsZero() {
+			b.Logf("warm-up: tick published %s after the monitor started, its 1s bar queryable %s later",
 				warmAt.Sub(monitorStart).Round(time.Millisecond), at.Sub(warmAt).Round(time.Millisecond))
 			break
 		}
@@ -274,18 +292,16 @@ func BenchmarkStreamingLatency(b *testing.B) {
 			b.Fatalf("monitor exited (%d) before the warm-up bar was queryable:\n%s\n%s", monitorCode, mout.String(), merr.String())
 		}
 		if time.Since(warmAt) > 3*time.Minute {
-			mu.Lock()
-			perr := lastPollErr
-			mu.Unlock()
 			b.Fatalf("warm-up bar not queryable after 3 minutes (last poll error: %v)", perr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if left := monitorDur - time.Since(monitorStart); left < dur+time.Minute {
-		b.Logf("warning: the monitor stops in %s, less than the publish duration + 60s: raise %s", left.Round(time.Second), envGrace)
+	if left := monitorDur - time.Since(monitorStart); left < dur+time.Minute+10*time.Second {
+		b.Logf("warning: the monitor stops in %s at the latest, %s after publishing will end: raise %s if the last minute of ticks is missing",
+			left.Round(time.Second), (left - dur).Round(time.Second), envGrace)
 	}
 
-	// Publish live ticks: tick i at start + i/rate, event time = that.
+	// Publish live: tick i at start + i/rate, its event time.
 	b.ResetTimer()
 	start := time.Now()
 	gen, err := synthetic.NewGenerator(synthetic.Config{Symbols: symbols, Rate: rate, Duration: dur, Start: start, Seed: 1})
@@ -293,6 +309,8 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	last := map[winKey]time.Time{} // wall time each 1s window's last tick was published
+	perWin := map[winKey]int64{}   // ticks published per 1s window
+	firstID := map[winKey]int64{}  // the first trade id of each 1s window
 	var published int64
 	var maxBehind time.Duration
 	for {
@@ -300,11 +318,10 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		if !ok {
 			break
 		}
-		now := time.Now()
-		if wait := t.EventTime.Sub(now); wait > time.Millisecond {
+		if wait := time.Until(t.EventTime); wait > time.Millisecond {
 			time.Sleep(wait)
-		} else if behind := -wait; behind > maxBehind {
-			maxBehind = behind
+		} else if -wait > maxBehind {
+			maxBehind = -wait
 		}
 		payload, err := json.Marshal(t)
 		if err != nil {
@@ -314,7 +331,11 @@ func BenchmarkStreamingLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 		published++
-		last[winKey{t.Symbol, t.EventTime.Truncate(time.Second).UnixMilli()}] = time.Now()
+		k := winKey{t.Symbol, t.EventTime.Truncate(time.Second).UnixMilli()}
+		last[k] = time.Now()
+		if perWin[k]++; perWin[k] == 1 {
+			firstID[k], _ = strconv.ParseInt(t.TradeID, 10, 64)
+		}
 	}
 	lastCall := time.Now()
 	if err := pub.Flush(ctx); err != nil {
@@ -327,132 +348,246 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		b.Errorf("Pub/Sub accepted %d messages, want %d (+1 warm-up)", got, published)
 	}
 
-	// Wait for the monitor to stop by itself after --duration.
-	select {
-	case monitorCode = <-monitorDone:
-	case <-time.After(time.Until(monitorStart.Add(monitorDur + 2*time.Minute))):
-		b.Fatalf("monitor still running %s after its start (--duration=%s)", time.Since(monitorStart).Round(time.Second), monitorDur)
+	// Wait until every tick is in the ticks table and every 1s window is
+	// queryable, or the monitor stops; read the counts while the monitor
+	// still runs, as the emulator may not answer after it stops.
+	var drainedAt time.Time
+	for !exited() {
+		mu.Lock()
+		var c int64
+		if len(counts) > 0 {
+			c = counts[len(counts)-1].n
+		}
+		all := true
+		for k := range last {
+			if seen[k].IsZero() {
+				all = false
+				break
+			}
+		}
+		mu.Unlock()
+		if c >= published+1 && all {
+			drainedAt = time.Now()
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var pre, post benchCounts
+	var preErr, postErr error
+	postTimeout := benchQueryTimeout
+	if !drainedAt.IsZero() {
+		// Nothing more to see: stop polling, count, stop the monitor.
+		stopPollers()
+		pre, preErr = readCounts(ticksT, barsT, deadT, bq, benchQueryTimeout)
+		postTimeout = 30 * time.Second
+		stopMonitor()
+	}
+
+	// Wait for the monitor to stop (or, not drained, stop by itself after --duration).
+	if !exited() {
+		select {
+		case monitorCode = <-monitorDone:
+		case <-time.After(time.Until(monitorStart.Add(monitorDur + 2*time.Minute))):
+			b.Fatalf("monitor still running %s after its start (--duration=%s)", time.Since(monitorStart).Round(time.Second), monitorDur)
+		}
 	}
 	b.StopTimer()
 	stopPollers()
 	if monitorCode != 0 {
 		b.Fatalf("monitor: exit %d: %s", monitorCode, merr.String())
 	}
-
-	// Count in == count out.
-	fctx := context.Background()
-	ticksOut, err := countRows(fctx, ticksT, "", bq)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchOut, err := countRows(fctx, ticksT, "symbol != '"+warmupSymbol+"'", bq)
-	if err != nil {
-		b.Fatal(err)
-	}
-	distinct, err := queryInt(fctx, "SELECT COUNT(DISTINCT CONCAT(symbol, '/', trade_id)) AS n FROM "+ticksT.SQL(), bq)
-	if err != nil {
-		b.Fatal(err)
-	}
-	barTrades, err := queryInt(fctx, "SELECT SUM(trades) AS n FROM "+barsT.SQL()+" WHERE resolution = '1s' AND symbol != '"+warmupSymbol+"'", bq)
-	if err != nil {
-		b.Logf("sum of 1s bar trades: %v", err)
-	}
-	deadOut, err := countRows(fctx, deadT, "", bq)
-	if err != nil {
-		deadOut = 0 // no dead letter, no table
+	post, postErr = readCounts(ticksT, barsT, deadT, bq, postTimeout)
+	final, note := post, "read after the monitor stopped"
+	switch {
+	case postErr == nil && preErr == nil && drainedAt.IsZero():
+	case postErr == nil && preErr == nil && post != pre:
+		note = fmt.Sprintf("read after the monitor stopped; before it stopped: %+v", pre)
+	case postErr != nil && preErr == nil && !drainedAt.IsZero():
+		final, note = pre, fmt.Sprintf("read before the monitor stopped; the emulator failed after: %v", postErr)
+	case postErr != nil:
+		b.Fatalf("final counts: %v (before the monitor stopped: %v)", postErr, preErr)
 	}
 	rowsWritten := summaryCounter(mout.String(), "bigquery.rows_written")
 
 	// Latencies of the benchmark's 1s windows.
-	var fromPub, fromEnd []time.Duration
+	var fromPub, fromEnd, tail []time.Duration
 	var unseen []winKey
 	var lastWin int64
 	for k := range last {
 		lastWin = max(lastWin, k.startMs)
 	}
-	var tailLat []time.Duration // windows closed by the idle timeout
 	for k, p := range last {
-		v, ok := seen[k]
-		if !ok {
+		v := seen[k]
+		if v.IsZero() {
 			unseen = append(unseen, k)
 			continue
 		}
 		fromPub = append(fromPub, v.Sub(p))
 		fromEnd = append(fromEnd, v.Sub(time.UnixMilli(k.startMs).Add(time.Second)))
 		if k.startMs == lastWin {
-			tailLat = append(tailLat, v.Sub(p))
+			tail = append(tail, v.Sub(p))
 		}
 	}
 	sort.Slice(unseen, func(i, j int) bool { return unseen[i].startMs < unseen[j].startMs })
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	rowsPerSec := float64(ticksOut) / pubElapsed.Seconds()
+	rowsPerSec := float64(final.ticks) / pubElapsed.Seconds()
 	var peak float64
-	var allInAt time.Time
-	for i, c := range counts {
-		if i > 0 {
-			peak = max(peak, float64(c.n-counts[i-1].n)/c.at.Sub(counts[i-1].at).Seconds())
-		}
-		if allInAt.IsZero() && c.n >= published+1 {
-			allInAt = c.at
-		}
+	for i := 1; i < len(counts); i++ {
+		peak = max(peak, float64(counts[i].n-counts[i-1].n)/counts[i].at.Sub(counts[i-1].at).Seconds())
 	}
 
-	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(ms(percentile(fromPub, 0.50)), "ms-p50")
-	b.ReportMetric(ms(percentile(fromPub, 0.99)), "ms-p99")
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(0, "ns/op") // one run; the figures below are the result
+	b.ReportMetric(ms(percentile(fromPub, .50)), "ms-p50")
+	b.ReportMetric(ms(percentile(fromPub, .99)), "ms-p99")
 	b.ReportMetric(ms(percentile(fromPub, 1)), "ms-max")
-	b.ReportMetric(ms(percentile(fromEnd, 0.50)), "ms-end-p50")
-	b.ReportMetric(ms(percentile(fromEnd, 0.99)), "ms-end-p99")
+	b.ReportMetric(ms(percentile(fromEnd, .50)), "ms-end-p50")
+	b.ReportMetric(ms(percentile(fromEnd, .99)), "ms-end-p99")
 	b.ReportMetric(float64(len(last)), "windows")
 	b.ReportMetric(float64(len(unseen)), "windows-unseen")
 	b.ReportMetric(rowsPerSec, "rows/s")
 	b.ReportMetric(achieved, "ticks/s-published")
 
-	mu.Lock()
-	meanPoll := time.Duration(0)
-	if polls > 0 {
-		meanPoll = pollTime / time.Duration(polls)
-	}
-	mu.Unlock()
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	var s strings.Builder
-	fmt.Fprintf(&s, "\nstreaming latency, %d symbols, target %.0f ticks/s for %s (GOMAXPROCS %d, %d CPUs):\n", len(symbols), rate, dur, runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Fprintf(&s, "  published     %d ticks in %s: %.0f ticks/s achieved (%.0f%% of target); publisher at most %s behind schedule; flush took %s\n",
-		published, pubElapsed.Round(time.Millisecond), achieved, 100*achieved/rate, maxBehind.Round(time.Millisecond), pubEnd.Sub(lastCall).Round(time.Millisecond))
-	fmt.Fprintf(&s, "  1s windows    %d, %d never queryable", len(last), len(unseen))
-	if len(unseen) > 0 {
-		fmt.Fprintf(&s, " (first %s %s)", unseen[0].symbol, time.UnixMilli(unseen[0].startMs).UTC().Format("15:04:05"))
+	fmt.Fprintf(&s, "\nstreaming latency: %d symbols, --bar=%s, target %.0f ticks/s for %s, GOMAXPROCS %d, %d CPUs\n",
+		len(symbols), barFlag, rate, dur, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(&s, "  published   %d ticks in %s: %.0f ticks/s achieved (%.1f%% of target), at most %s behind schedule, flush %s\n",
+		published, r(pubElapsed), achieved, 100*achieved/rate, r(maxBehind), r(pubEnd.Sub(lastCall)))
+	fmt.Fprintf(&s, "  latency     last tick published -> 1s bar queryable: p50 %s, p99 %s, max %s\n",
+		r(percentile(fromPub, .5)), r(percentile(fromPub, .99)), r(percentile(fromPub, 1)))
+	fmt.Fprintf(&s, "              window end -> queryable: p50 %s, p99 %s; last second's windows (closed by the idle timeout): %s\n",
+		r(percentile(fromEnd, .5)), r(percentile(fromEnd, .99)), r(percentile(tail, 1)))
+	fmt.Fprintf(&s, "              %d 1s windows, %d never queryable; polled every %s, %d polls of %s on average, %d failed\n",
+		len(last), len(unseen), benchPollEvery, polls, r(pollTime/time.Duration(max(polls, 1))), pollErrs)
+	fmt.Fprintf(&s, "  BigQuery    ticks table %d rows = %.0f rows/s over the publish time; peak %.0f rows/s (%s samples)\n",
+		final.ticks, rowsPerSec, peak, benchCountEvery)
+	if !drainedAt.IsZero() {
+		fmt.Fprintf(&s, "              all ticks and 1s bars in BigQuery %s after publishing ended\n", drainedAt.Sub(pubEnd).Round(time.Second))
 	}
-	fmt.Fprintln(&s)
-	fmt.Fprintf(&s, "  latency       last tick published -> 1s bar queryable: p50 %s, p99 %s, max %s\n",
-		percentile(fromPub, .5).Round(time.Millisecond), percentile(fromPub, .99).Round(time.Millisecond), percentile(fromPub, 1).Round(time.Millisecond))
-	fmt.Fprintf(&s, "                window end -> queryable: p50 %s, p99 %s; the last second's windows (closed by the idle timeout): max %s\n",
-		percentile(fromEnd, .5).Round(time.Millisecond), percentile(fromEnd, .99).Round(time.Millisecond), percentile(tailLat, 1).Round(time.Millisecond))
-	fmt.Fprintf(&s, "                polled every %s, a poll took %s on average (%d polls, %d errors)\n", benchPollEvery, meanPoll.Round(time.Millisecond), polls, pollErrs)
-	fmt.Fprintf(&s, "  BigQuery      ticks table %d rows = %.0f rows/s over the publish time; peak %.0f rows/s over %s samples", ticksOut, rowsPerSec, peak, benchCountEvery)
-	if !allInAt.IsZero() {
-		fmt.Fprintf(&s, "; all rows in %s after publishing ended", allInAt.Sub(pubEnd).Round(time.Second))
+	fmt.Fprintf(&s, "              monitor's bigquery.rows_written %d (bars + ticks + dead letters); dead letters %d; 1s bars sum(trades) %d\n",
+		rowsWritten, final.dead, final.barTrades)
+	ok := final.ticks == published+1 && final.bench == published && final.distinct == final.ticks
+	fmt.Fprintf(&s, "  count       published %d (+1 warm-up); ticks table %d (%d benchmark, %d distinct), %s: %s\n",
+		published, final.ticks, final.bench, final.distinct, note, map[bool]string{true: "equal", false: "NOT EQUAL"}[ok])
+	stopped := "stopped by --duration"
+	if !drainedAt.IsZero() {
+		stopped = "stopped once drained"
 	}
-	fmt.Fprintf(&s, "\n                bigquery.rows_written %d (bars + ticks + dead letters), dead letters %d, 1s bars sum(trades) %d\n", rowsWritten, deadOut, barTrades)
-	fmt.Fprintf(&s, "  count in/out  published %d (+1 warm-up), ticks table %d (%d benchmark, %d distinct): ", published, ticksOut, benchOut, distinct)
-	ok := ticksOut == published+1 && benchOut == published && distinct == ticksOut
-	if ok {
-		fmt.Fprintln(&s, "equal")
-	} else {
-		fmt.Fprintln(&s, "NOT EQUAL")
-	}
-	fmt.Fprintf(&s, "  monitor       ran %s (--duration=%s):\n%s", time.Since(monitorStart).Round(time.Second), monitorDur, mout.String())
+	fmt.Fprintf(&s, "  monitor     ran %s (--duration=%s, %s):\n%s", time.Since(monitorStart).Round(time.Second), monitorDur, stopped, mout.String())
 	b.Log(s.String())
+	if !ok && postErr == nil {
+		b.Log(missingTicks(ticksT, barsT, bq, perWin, firstID, start))
+	}
 	if !ok {
-		b.Errorf("count in != count out: published %d ticks (+1 warm-up), the ticks table holds %d (%d benchmark, %d distinct)", published, ticksOut, benchOut, distinct)
+		b.Errorf("count in != count out: published %d ticks (+1 warm-up), the ticks table holds %d (%d benchmark, %d distinct)",
+			published, final.ticks, final.bench, final.distinct)
 	}
 	if len(unseen) > 0 {
-		b.Errorf("%d of %d 1s bar windows never became queryable", len(unseen), len(last))
+		b.Errorf("%d of %d 1s bar windows never became queryable (first: %s %s)", len(unseen), len(last),
+			unseen[0].symbol, time.UnixMilli(unseen[0].startMs).UTC().Format(time.TimeOnly))
 	}
 }
 
 type winKey struct {
 	symbol  string
 	startMs int64
+}
+
+// benchCounts are the final row counts.
+type benchCounts struct {
+	ticks, bench, distinct, barTrades, dead int64
+}
+
+func readCounts(ticks, bars, dead bigqueryx.Table, o bigqueryx.Options, timeout time.Duration) (benchCounts, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var c benchCounts
+	for _, q := range []struct {
+		dst *int64
+		sql string
+	}{
+		{&c.ticks, "SELECT COUNT(*) AS n FROM " + ticks.SQL()},
+		{&c.bench, "SELECT COUNT(*) AS n FROM " + ticks.SQL() + " WHERE symbol != '" + warmupSymbol + "'"},
+		{&c.distinct, "SELECT COUNT(DISTINCT CONCAT(symbol, '/', trade_id)) AS n FROM " + ticks.SQL()},
+		{&c.barTrades, "SELECT SUM(trades) AS n FROM " + bars.SQL() + " WHERE resolution = '1s' AND symbol != '" + warmupSymbol + "'"},
+		{&c.dead, "SELECT COUNT(*) AS n FROM " + dead.SQL()},
+	} {
+		n, err := queryInt(ctx, q.sql, o)
+		if err != nil {
+			return c, err
+		}
+		*q.dst = n
+	}
+	return c, nil
+}
+
+// missingTicks says where ticks went missing: the 1s bars whose trades
+// differ from the ticks published in their window, and each symbol's range
+// of trade ids in the ticks table.
+func missingTicks(ticks, bars bigqueryx.Table, o bigqueryx.Options, perWin, firstID map[winKey]int64, start time.Time) string {
+	ctx, cancel := context.WithTimeout(context.Background(), benchQueryTimeout)
+	defer cancel()
+	var s strings.Builder
+	rows, err := bigqueryx.Query(ctx, "SELECT symbol, window_start, SUM(trades) AS n, COUNT(*) AS panes FROM "+bars.SQL()+
+		" WHERE resolution = '1s' GROUP BY symbol, window_start", o)
+	if err != nil {
+		return err.Error()
+	}
+	got := map[winKey]int64{}
+	for _, r := range rows {
+		ws, _ := r["window_start"].(time.Time)
+		sym, _ := r["symbol"].(string)
+		n, _ := r["n"].(int64)
+		got[winKey{sym, ws.UnixMilli()}] = n
+	}
+	var diff []winKey
+	for k, n := range perWin {
+		if got[k] != n {
+			diff = append(diff, k)
+		}
+	}
+	sort.Slice(diff, func(i, j int) bool {
+		return diff[i].startMs < diff[j].startMs || diff[i].startMs == diff[j].startMs && diff[i].symbol < diff[j].symbol
+	})
+	fmt.Fprintf(&s, "%d 1s bars lack trades:", len(diff))
+	for i, k := range diff {
+		if i == 20 {
+			fmt.Fprintf(&s, " ...")
+			break
+		}
+		fmt.Fprintf(&s, " %s@+%s %d/%d", k.symbol, time.UnixMilli(k.startMs).Sub(start).Round(time.Millisecond), got[k], perWin[k])
+	}
+	if len(diff) > 0 {
+		// The trade ids missing from the first such window's ticks.
+		k := diff[0]
+		lo, hi := firstID[k], firstID[k]+perWin[k]-1
+		rows, err := bigqueryx.Query(ctx, fmt.Sprintf("SELECT CAST(trade_id AS INT64) AS id FROM %s WHERE symbol = '%s' AND CAST(trade_id AS INT64) BETWEEN %d AND %d",
+			ticks.SQL(), k.symbol, lo, hi), o)
+		if err == nil {
+			have := map[int64]bool{}
+			for _, r := range rows {
+				id, _ := r["id"].(int64)
+				have[id] = true
+			}
+			var miss []string
+			for id := lo; id <= hi; id++ {
+				if !have[id] {
+					miss = append(miss, strconv.FormatInt(id, 10))
+				}
+			}
+			fmt.Fprintf(&s, "\n%s trade ids %d..%d missing from the ticks table: %s", k.symbol, lo, hi, strings.Join(miss, ","))
+		}
+	}
+	rows, err = bigqueryx.Query(ctx, "SELECT symbol, MIN(CAST(trade_id AS INT64)) AS lo, MAX(CAST(trade_id AS INT64)) AS hi, COUNT(*) AS n FROM "+
+		ticks.SQL()+" GROUP BY symbol ORDER BY symbol", o)
+	if err != nil {
+		return s.String() + "; " + err.Error()
+	}
+	fmt.Fprintf(&s, "\nticks table trade ids per symbol:")
+	for _, r := range rows {
+		fmt.Fprintf(&s, " %v %v..%v (%v)", r["symbol"], r["lo"], r["hi"], r["n"])
+	}
+	return s.String()
 }
 
 // tickAttributes are the attributes `tickbeam feed` puts on a synthetic tick.
@@ -496,7 +631,7 @@ func queryInt(ctx context.Context, q string, o bigqueryx.Options) (int64, error)
 	switch n := rows[0]["n"].(type) {
 	case int64:
 		return n, nil
-	case nil:
+	case nil: // SUM of no rows
 		return 0, nil
 	default:
 		return 0, fmt.Errorf("%s: n is %T", q, n)
