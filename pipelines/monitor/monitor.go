@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
@@ -248,27 +247,16 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--raw_out: %w", err)
 		}
 	}
-	perResolution := bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars})
-	if isTableOrTopic(c.BarsOut) {
-		// One table or topic takes every resolution; the resolution column
-		// tells them apart. Flatten needs one windowing: the file window, or
-		// (streaming) the finest bars' windows re-assigned by timestamp.
-		w := fileWindow
-		if w == 0 {
-			w = bars.GCD(c.Bars)
+	for i, b := range bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars}) {
+		// Each resolution gets its own sink, also when they share one table
+		// or topic (the resolution column tells them apart): a Flatten would
+		// hold the 1s bars back until the coarsest window's watermark.
+		name := "bars-" + c.Bars[i].String()
+		if isTableOrTopic(c.BarsOut) {
+			name = "bars"
 		}
-		var rewindowed []beam.PCollection
-		for _, b := range perResolution {
-			rewindowed = append(rewindowed, beam.WindowInto(s, window.NewFixedWindows(w), b))
-		}
-		if err := c.write(s, c.BarsOut, "bars", beam.Flatten(s, rewindowed...), 0, false); err != nil {
+		if err := c.write(s, c.BarsOut, name, b, fileWindow, false); err != nil {
 			return fmt.Errorf("--bars_out: %w", err)
-		}
-	} else {
-		for i, b := range perResolution {
-			if err := c.write(s, c.BarsOut, "bars-"+c.Bars[i].String(), b, fileWindow, false); err != nil {
-				return fmt.Errorf("--bars_out: %w", err)
-			}
 		}
 	}
 	if len(dead) > 0 {
