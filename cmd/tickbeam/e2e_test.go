@@ -70,7 +70,7 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 	start := time.Now()
 	code := run(ctx, []string{"monitor", "--input=pubsub:" + sub, "--bar=1m",
 		"--bars_out=bq:" + barsTable, "--deadletter_out=bq:" + deadTable, "--raw_out=gs://lake/raw",
-		"--duration=25s"}, &out, &errb)
+		"--watermark_delay=2s", "--duration=25s"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("monitor: exit %d: %s", code, errb.String())
 	}
