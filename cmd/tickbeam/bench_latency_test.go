@@ -75,12 +75,11 @@ var benchRuns atomic.Int64
 // The monitor gets --duration=duration + 60s + $TICKBEAM_BENCH_GRACE
 // (default 3m) as an upper bound, and is stopped (cancelled, as at
 // --duration) as soon as every tick is in the ticks table and every 1s bar
-// is queryable. Publish duration + 60s alone is not enough: the warm-up
-// uses up to a minute of it (a 1s bar is written only when its 1m window
-// closes, see the note in the summary), and the raw ticks are written per
-// 1-minute window, which closes up to 60s + 7s (idle timeout, watermark
-// delay) after the last tick and then takes the emulator tens of seconds
-// to append; a monitor cancelled before that loses those rows.
+// is queryable. Publish duration + 60s alone is not enough: the raw ticks
+// are written per 1-minute window, which closes up to 60s + the idle
+// timeout and watermark delay after the last tick, and then takes the
+// emulator tens of seconds to append (~7-9k rows/s); a monitor cancelled
+// before that loses those rows. The warm-up also counts against it.
 //
 //	go test -run '^$' -bench StreamingLatency -benchtime 1x -timeout 20m ./cmd/tickbeam/
 //	TICKBEAM_BENCH_DURATION=30s go test -run '^$' -bench StreamingLatency -benchtime 1x ./cmd/tickbeam/
