@@ -1,6 +1,10 @@
 package tickbeam
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Severity ranks an Alert.
 type Severity string
@@ -32,4 +36,16 @@ type Alert struct {
 	Threshold  float64     `json:"threshold"`
 	Message    string      `json:"message"`
 	Labels     []Attribute `json:"labels"`
+}
+
+// NewAlertID is the deterministic alert_id of a rule firing for symbol at
+// eventTime: the same firing always gets the same id, so a retried write or
+// a replay is idempotent downstream (BigQuery MERGE, webhook Idempotency-Key).
+func NewAlertID(rule, symbol string, eventTime time.Time) string {
+	h := sha256.New()
+	for _, s := range [...]string{rule, symbol, eventTime.UTC().Format(time.RFC3339Nano)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -10,6 +10,11 @@ import (
 const (
 	StageParse    = "parse"
 	StageValidate = "validate"
+	// StageLate marks ticks that arrived after their window's allowed
+	// lateness: too late for bars, kept so they can be archived or replayed.
+	StageLate = "late"
+	// StageOutlier marks ticks quarantined by an outlier rule.
+	StageOutlier = "outlier"
 )
 
 // DeadLetter is a message tickbeam could not turn into output, kept with the
