@@ -34,6 +34,8 @@ func TestSchemaGolden(t *testing.T) {
 			Value: 5.2, Threshold: 5, Message: "AAPL +5.2% vs previous close", Labels: []Attribute{{"rule_file", "seed004.yaml"}}}, func() any { return &Alert{} }},
 		{"deadletter", NewDeadLetter(at, []byte(`{"p":"abc"}`), map[string]string{"format": "binance", "file": "a.jsonl"}, StageParse, "binance",
 			errString("binance: field \"p\": invalid price \"abc\"")), func() any { return &DeadLetter{} }},
+		{"indicatorvalue", IndicatorValue{Symbol: "AAPL", Resolution: "1m", WindowStart: at.Truncate(time.Minute), Indicator: "macd_12_26_9",
+			Value: 0.75, Signal: ptr(0.5), Histogram: ptr(0.25)}, func() any { return &IndicatorValue{} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := json.MarshalIndent(c.v, "", "  ")
@@ -77,6 +79,8 @@ func deref(v any) any {
 	case *Alert:
 		return *p
 	case *DeadLetter:
+		return *p
+	case *IndicatorValue:
 		return *p
 	}
 	return v

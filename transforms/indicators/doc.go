@@ -2,10 +2,36 @@
 // bars of one symbol: SMA, EMA, RSI (Wilder), MACD, Bollinger bands, distance
 // from VWAP, and crossovers of a fast and a slow moving average.
 //
-// This package is the arithmetic only. Feeding it bars per symbol in
-// event-time order (buffering out-of-order bars, using only a window's final
-// pane) is the job of the Beam transform built on it; such a stateful DoFn
-// keeps one Set per symbol and persists it with Set.MarshalBinary.
+// Set is the arithmetic; Compute is the Beam transform that feeds it the
+// bars of each symbol in event-time order and emits tickbeam.IndicatorValue
+// and CrossEvent rows.
+//
+// # The transform
+//
+// Compute takes PCollection<tickbeam.Bar> of one resolution, in their
+// event-time windows, possibly with several panes per window. A stateful
+// DoFn keyed by symbol keeps the symbol's Set (persisted with
+// Set.MarshalBinary) and a bounded reorder buffer in the global window:
+//
+//   - Order: a bar waits until the watermark passes its window, then the
+//     waiting bars are applied oldest window first, so arrival order does
+//     not matter. On bounded input the watermark moves only at the end, when
+//     every bar is in; Options.MaxBuffered must then exceed a symbol's bars.
+//   - Panes: EARLY panes are ignored (counter tickbeam/indicators.early_bars):
+//     indicator state cannot be rewound, so only a window's settled bar may
+//     enter it. Of the panes that wait together the highest pane_index wins.
+//     A pane for a window at or before the last applied one, e.g. a LATE pane
+//     of an applied window, is counted in tickbeam/indicators.late_bars and
+//     not applied.
+//   - Output: rows are timestamped at their bar's window end minus 1 ms (the
+//     window's max timestamp, where the bar itself is) and re-windowed into
+//     the input's windows, so windowed sinks downstream see the bar's window,
+//     on time (the flush timer holds the watermark for them).
+//   - Quiet: after Options.Quiet of event time without a bar (default 100
+//     bars, at least 4 days, so nights and long weekends keep the averages)
+//     a timer releases the symbol's state, which prism would otherwise keep
+//     forever; the next bar starts a fresh warm-up. Bars that far apart
+//     restart the warm-up in a batch run too, so batch and streaming agree.
 //
 // # Specs
 //

@@ -1,9 +1,20 @@
 package indicators_test
 
 import (
+	"context"
 	"fmt"
+	"log"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 )
 
@@ -93,4 +104,74 @@ func ExampleCrossover() {
 	}
 	fmt.Println(strings.Join(out, " "))
 	// Output: none none none none golden_cross none death_cross
+}
+
+func init() {
+	register.Function2x0(stampAtWindow)
+	register.Emitter2[beam.EventTime, tickbeam.Bar]()
+	register.Function1x0(collectValue)
+	register.Function1x0(collectCross)
+}
+
+// stampAtWindow timestamps a bar as bars.Compute does: at its window's end
+// minus 1 ms.
+func stampAtWindow(b tickbeam.Bar, emit func(beam.EventTime, tickbeam.Bar)) {
+	emit(mtime.FromTime(b.WindowEnd)-1, b)
+}
+
+// The example collects rows in memory: prism runs the DoFns in this process.
+var (
+	mu      sync.Mutex
+	printed []string
+)
+
+func collectValue(v tickbeam.IndicatorValue) {
+	mu.Lock()
+	defer mu.Unlock()
+	printed = append(printed, fmt.Sprintf("%s %s %s=%g", v.WindowStart.Format("15:04"), v.Symbol, v.Indicator, v.Value))
+}
+
+func collectCross(e indicators.CrossEvent) {
+	mu.Lock()
+	defer mu.Unlock()
+	printed = append(printed, fmt.Sprintf("%s %s %s %s=%g %s=%g", e.WindowStart.Format("15:04"), e.Symbol, e.Cross,
+		e.Fast, e.FastValue, e.Slow, e.SlowValue))
+}
+
+// Compute over 1-minute bars in their windows, as bars.Compute emits them:
+// SMA(2) of the closes 10 11 12 11 13, and the close (SMA(1)) crossing it.
+// The close is above at 14:31 (the first sign, no event), below at 14:33
+// (death cross) and above again at 14:34 (golden cross).
+func ExampleCompute() {
+	t0 := time.Date(2026, 1, 15, 14, 30, 0, 0, time.UTC)
+	var in []tickbeam.Bar
+	for i, c := range []float64{10, 11, 12, 11, 13} {
+		start := t0.Add(time.Duration(i) * time.Minute)
+		in = append(in, tickbeam.Bar{Symbol: "AAPL", Resolution: "1m", WindowStart: start, WindowEnd: start.Add(time.Minute),
+			Open: c, High: c, Low: c, Close: c, VWAP: c, Volume: 1, Trades: 1, Timing: tickbeam.OnTime})
+	}
+
+	p, s := beam.NewPipelineWithRoot()
+	bars := beam.WindowInto(s, window.NewFixedWindows(time.Minute), beam.ParDo(s, stampAtWindow, beam.CreateList(s, in)))
+	values, crosses := indicators.Compute(s, bars, indicators.Options{
+		Specs:      []indicators.Spec{indicators.SMA(2)},
+		Crossovers: []indicators.Crossover{{Fast: indicators.SMA(1), Slow: indicators.SMA(2)}},
+	})
+	// values and crosses are in the bars' 1-minute windows: a windowed sink
+	// (io/lake, io/bigqueryx) takes them as they are.
+	beam.ParDo0(s, collectValue, values)
+	beam.ParDo0(s, collectCross, crosses)
+	if err := beamx.Run(context.Background(), p); err != nil {
+		log.Fatal(err)
+	}
+
+	sort.Strings(printed)
+	fmt.Println(strings.Join(printed, "\n"))
+	// Output:
+	// 14:31 AAPL sma_2=10.5
+	// 14:32 AAPL sma_2=11.5
+	// 14:33 AAPL DEATH sma_1=11 sma_2=11.5
+	// 14:33 AAPL sma_2=11.5
+	// 14:34 AAPL GOLDEN sma_1=13 sma_2=12
+	// 14:34 AAPL sma_2=12
 }
