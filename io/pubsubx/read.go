@@ -18,9 +18,10 @@ import (
 )
 
 func init() {
-	register.DoFn5x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, []byte,
-		func(beam.EventTime, tickbeam.Message), sdf.ProcessContinuation, error](&readFn{})
+	register.DoFn6x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, []byte,
+		func(beam.EventTime, tickbeam.Message), func(beam.EventTime, tickbeam.DeadLetter), sdf.ProcessContinuation, error](&readFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Message]()
+	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
 	rt := reflect.TypeOf(restriction{})
 	beam.RegisterType(rt)
 	beam.RegisterCoder(rt, encodeRestriction, decodeRestriction)
@@ -35,6 +36,7 @@ var (
 	nackedCounter     = beam.NewCounter(Namespace, "nacked")
 	duplicatesCounter = beam.NewCounter(Namespace, "duplicates")
 	badTimeCounter    = beam.NewCounter(Namespace, "bad_timestamps")
+	lateCounter       = beam.NewCounter(Namespace, "late")
 )
 
 // Defaults of ReadOptions.
@@ -95,6 +97,11 @@ type ReadOptions struct {
 	// pipeline runs on Dataflow, e.g. Native: !runners.IsLocal(runner).
 	// Only Subscription, TimestampAttribute and IDAttribute apply then.
 	Native bool
+	// AllowedLateness applies to ReadWithLate only: a message whose event
+	// time is more than this behind the watermark when it arrives would be
+	// dropped by the runner at the first event-time aggregation with this
+	// allowed lateness, so ReadWithLate diverts it to its late output.
+	AllowedLateness time.Duration
 }
 
 // Validate reports what is wrong with o, or nil.
@@ -108,7 +115,7 @@ func (o ReadOptions) Validate() error {
 		}
 	}
 	for name, v := range map[string]time.Duration{"IdleTimeout": o.IdleTimeout, "MaxBatchWait": o.MaxBatchWait,
-		"CommitTimeout": o.CommitTimeout, "DedupeWindow": o.DedupeWindow, "WatermarkDelay": o.WatermarkDelay} {
+		"CommitTimeout": o.CommitTimeout, "DedupeWindow": o.DedupeWindow, "WatermarkDelay": o.WatermarkDelay, "AllowedLateness": o.AllowedLateness} {
 		if v < 0 {
 			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %v", name, v)
 		}
@@ -162,11 +169,33 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // Read panics if opts is not valid; check it first with ReadOptions.Validate.
 func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 	s = s.Scope("pubsubx.Read")
+	msgs, _ := read(s, opts, false)
+	return msgs
+}
+
+// ReadWithLate is Read that also accounts for late data: a message whose
+// event time is more than opts.AllowedLateness behind the watermark when it
+// arrives leaves on the second PCollection, a tickbeam.DeadLetter with
+// stage tickbeam.StageLate (counted in tickbeam/pubsubx.late), instead of
+// being dropped silently by the runner. Downstream event-time windows with
+// at least opts.AllowedLateness of allowed lateness then never drop a
+// message of the first PCollection: the reader's watermark never moves
+// past a batch's oldest message, so a message it lets through is within
+// the allowed lateness of every later watermark of its bundle.
+//
+// With opts.Native (Dataflow) the late PCollection is empty: Dataflow
+// drops data later than a window's allowed lateness itself.
+func ReadWithLate(s beam.Scope, opts ReadOptions) (msgs, late beam.PCollection) {
+	s = s.Scope("pubsubx.ReadWithLate")
+	return read(s, opts, true)
+}
+
+func read(s beam.Scope, opts ReadOptions, divertLate bool) (msgs, late beam.PCollection) {
 	if err := opts.Validate(); err != nil {
 		panic(err.Error())
 	}
 	if opts.Native {
-		return readNative(s, opts)
+		return readNative(s, opts), beam.CreateList(s, []tickbeam.DeadLetter(nil))
 	}
 	o := opts.withDefaults()
 	fn := &readFn{
@@ -181,8 +210,10 @@ func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 		CommitTimeout:          o.CommitTimeout,
 		DedupeWindow:           o.DedupeWindow,
 		WatermarkDelay:         o.WatermarkDelay,
+		DivertLate:             divertLate,
+		AllowedLateness:        o.AllowedLateness,
 	}
-	return beam.ParDo(s, fn, beam.Impulse(s))
+	return beam.ParDo2(s, fn, beam.Impulse(s))
 }
 
 // readFn is the splittable DoFn behind Read on the local runner. Each call
@@ -212,6 +243,8 @@ type readFn struct {
 	CommitTimeout          time.Duration
 	DedupeWindow           time.Duration
 	WatermarkDelay         time.Duration
+	DivertLate             bool
+	AllowedLateness        time.Duration
 
 	rd *reader
 }
@@ -278,7 +311,7 @@ func (fn *readFn) WatermarkEstimatorState(we *sdf.ManualWatermarkEstimator) int6
 // restriction (it has been committed), pulls and emits one batch, moves the
 // watermark and checkpoints.
 func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker,
-	_ []byte, emit func(beam.EventTime, tickbeam.Message)) (sdf.ProcessContinuation, error) {
+	_ []byte, emit func(beam.EventTime, tickbeam.Message), emitLate func(beam.EventTime, tickbeam.DeadLetter)) (sdf.ProcessContinuation, error) {
 	r := rt.GetRestriction().(restriction)
 	ackedCounter.Inc(ctx, int64(fn.rd.commitID(r.Lease)))
 	t := tallyOf(r.Token)
@@ -322,7 +355,10 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		return sdf.StopProcessing(), rt.GetError()
 	}
 	oldest := now
-	var bad int64
+	var bad, late int64
+	// Lateness is judged against the watermark before this batch: the
+	// watermark this bundle reports is never past the batch's oldest message.
+	wm := we.State
 	for _, rm := range b.msgs {
 		m := toMessage(rm.GetMessage())
 		if m.PublishTime.IsZero() {
@@ -336,12 +372,23 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 			}
 			bad++
 		}
+		if fn.DivertLate && ts.Before(wm.Add(-fn.AllowedLateness)) {
+			late++
+			err := fmt.Errorf("event time %s arrived %s behind the watermark %s, past the allowed lateness %s",
+				ts.UTC().Format(time.RFC3339Nano), wm.Sub(ts).Round(time.Millisecond), wm.UTC().Format(time.RFC3339Nano), fn.AllowedLateness)
+			d := tickbeam.NewDeadLetter(ts, m.Payload, m.Attributes, tickbeam.StageLate, m.Attributes["source"], err)
+			// On time downstream, at the watermark: the dead-letter sink
+			// must not drop it in turn.
+			emitLate(mtime.FromTime(wm), d)
+			continue
+		}
 		if ts.Before(oldest) {
 			oldest = ts
 		}
 		emit(mtime.FromTime(ts), m)
 	}
 	badTimeCounter.Inc(ctx, bad)
+	lateCounter.Inc(ctx, late)
 	if len(b.msgs) > 0 {
 		advance(we, oldest.Add(-fn.WatermarkDelay))
 	}

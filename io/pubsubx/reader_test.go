@@ -276,7 +276,8 @@ func TestReadFnProcessElement(t *testing.T) {
 	ctx := context.Background()
 	fn := &readFn{Subscription: sub, TimestampAttribute: "ts", IdleTimeout: 300 * time.Millisecond,
 		MaxBatch: 10, MaxBatchWait: 100 * time.Millisecond, MaxOutstandingMessages: 100, MaxOutstandingBytes: 1 << 20,
-		CommitTimeout: time.Minute, DedupeWindow: time.Minute, WatermarkDelay: time.Second}
+		CommitTimeout: time.Minute, DedupeWindow: time.Minute, WatermarkDelay: time.Second,
+		DivertLate: true, AllowedLateness: 3 * time.Second}
 	if err := fn.Setup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -288,11 +289,14 @@ func TestReadFnProcessElement(t *testing.T) {
 	rest := fn.CreateInitialRestriction(nil)
 
 	// step runs one call and returns what it emitted and the residual.
+	var late []string
 	step := func() (got []string, residual restriction) {
 		t.Helper()
 		rt := fn.CreateTracker(rest)
 		cont, err := fn.ProcessElement(ctx, we, rt, nil, func(ts beam.EventTime, m tickbeam.Message) {
 			got = append(got, fmt.Sprintf("%s@%s", m.Payload, ts.ToTime().UTC().Format("15:04:05")))
+		}, func(ts beam.EventTime, d tickbeam.DeadLetter) {
+			late = append(late, fmt.Sprintf("%s@%s %s: %s", d.PayloadString, ts.ToTime().UTC().Format("15:04:05"), d.Stage, d.ErrorMessage))
 		})
 		if err != nil || !cont.ShouldResume() {
 			t.Fatalf("ProcessElement = %v, %v; want resume", cont, err)
@@ -319,14 +323,20 @@ func TestReadFnProcessElement(t *testing.T) {
 	}
 
 	// Resuming the residual acks the first batch. An older message does
-	// not move the watermark back.
+	// not move the watermark back; one more than AllowedLateness behind it
+	// leaves as a late dead letter, stamped at the watermark.
 	rest = res
-	srv.Publish(topic, []byte("c"), stamp(5*time.Second))
+	srv.Publish(topic, []byte("c"), stamp(7*time.Second))
+	srv.Publish(topic, []byte("d"), stamp(5*time.Second))
 	got, res = step()
-	if diff := cmp.Diff([]string{"c@10:00:05"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"c@10:00:07"}, got); diff != "" {
 		t.Errorf("second batch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]int{"a": 1, "b": 1, "c": 0}, acks(srv)); diff != "" {
+	wantLate := []string{"d@10:00:09 late: event time 2024-01-01T10:00:05Z arrived 4s behind the watermark 2024-01-01T10:00:09Z, past the allowed lateness 3s"}
+	if diff := cmp.Diff(wantLate, late); diff != "" {
+		t.Errorf("late output (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"a": 1, "b": 1, "c": 0, "d": 0}, acks(srv)); diff != "" {
 		t.Errorf("acks after resuming (-want +got):\n%s", diff)
 	}
 	if want := base.Add(9 * time.Second); !we.CurrentWatermark().Equal(want) {
@@ -343,7 +353,7 @@ func TestReadFnProcessElement(t *testing.T) {
 		}
 		rest = res
 	}
-	if acks(srv)["c"] != 1 {
+	if acks(srv)["c"] != 1 || acks(srv)["d"] != 1 {
 		t.Errorf("the second batch was not acked when its residual resumed")
 	}
 	if wm := we.CurrentWatermark(); time.Since(wm) < fn.WatermarkDelay || time.Since(wm) > fn.WatermarkDelay+2*time.Second {

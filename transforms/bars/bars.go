@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
@@ -19,6 +20,36 @@ import (
 type Options struct {
 	// Resolutions of the bars; at least one.
 	Resolutions []Resolution
+	// EarlyEvery, on a stream, fires an EARLY pane of each open window this
+	// often in processing time, so dashboards see the bar forming. 0: none.
+	// Beam v2.77.0's prism panics on processing-time early firings (nil map
+	// in buildProcessingTimeBundle): use it on Dataflow only.
+	EarlyEvery time.Duration
+	// AllowedLateness keeps a window open this long past the watermark:
+	// each trade arriving in that time fires a LATE pane with the whole
+	// window. Later trades are dropped by the runner, so the source must
+	// account for them (pubsubx.ReadWithLate diverts them to dead letters
+	// with stage late). 0: a window closes at the watermark.
+	AllowedLateness time.Duration
+}
+
+// Triggered reports whether the options fire more than the on-time pane.
+func (o Options) Triggered() bool { return o.EarlyEvery > 0 || o.AllowedLateness > 0 }
+
+// windowing is the bars' windowing: fixed windows of r, firing EARLY panes
+// every EarlyEvery, the ON_TIME pane at the watermark and a LATE pane for
+// each late trade within AllowedLateness, accumulating, so the newest pane
+// of a window holds all of its trades.
+func (o Options) windowing(s beam.Scope, r Resolution, col beam.PCollection) beam.PCollection {
+	fixed := window.NewFixedWindows(r.Duration())
+	if !o.Triggered() {
+		return beam.WindowInto(s, fixed, col)
+	}
+	tr := trigger.AfterEndOfWindow().LateFiring(trigger.Always())
+	if o.EarlyEvery > 0 {
+		tr = tr.EarlyFiring(trigger.Repeat(trigger.AfterProcessingTime().PlusDelay(o.EarlyEvery)))
+	}
+	return beam.WindowInto(s, fixed, col, beam.Trigger(tr), beam.AllowedLateness(o.AllowedLateness), beam.PanesAccumulate())
 }
 
 func init() {
@@ -42,7 +73,10 @@ func init() {
 // bundle and memory per window is constant. (Beam Go's own CombinePerKey would
 // do the same, but its combine nodes drop the pane, and bars must say which
 // pane they are.) On bounded input every window fires once, with timing
-// ON_TIME and pane index 0.
+// ON_TIME and pane index 0. On a stream, opts.EarlyEvery and
+// opts.AllowedLateness add EARLY and LATE panes (accumulating): a consumer
+// keeps, per (symbol, resolution, window_start), the row with the highest
+// pane_index, which is the whole truth for its window.
 func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollection {
 	s = s.Scope("bars.Compute")
 	if len(opts.Resolutions) == 0 {
@@ -52,7 +86,7 @@ func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollect
 	for _, r := range opts.Resolutions {
 		rs := s.Scope("bars." + r.String())
 		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
-		windowed := beam.WindowInto(rs, window.NewFixedWindows(r.Duration()), partial)
+		windowed := opts.windowing(rs, r, partial)
 		out = append(out, beam.ParDo(rs, &barFn{Resolution: r}, beam.GroupByKey(rs, windowed)))
 	}
 	return out

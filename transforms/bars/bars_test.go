@@ -214,3 +214,33 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A stream with allowed lateness: the ON_TIME pane at the watermark, a LATE pane for a trade
+// within the allowed lateness, each pane the whole window so far; a trade
+// past the allowed lateness is dropped by the runner (sources account for it,
+// see pubsubx.ReadWithLate).
+func TestComputeEarlyOnTimeLatePanes(t *testing.T) {
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	cfg := teststream.NewConfig()
+	cfg.AdvanceWatermark(ms(0))
+	must(t, cfg.AddElements(ms(10*time.Second), trade("AAPL", 10*time.Second, "1", 10, 3, tickbeam.Sell)))
+	must(t, cfg.AddElements(ms(50*time.Second), trade("AAPL", 50*time.Second, "2", 11, 1, tickbeam.Buy)))
+	must(t, cfg.AdvanceWatermark(ms(61*time.Second)))
+	// 31 s behind the watermark, within the 60 s allowed lateness.
+	must(t, cfg.AddElements(ms(30*time.Second), trade("AAPL", 30*time.Second, "3", 12, 2, tickbeam.Unknown)))
+	must(t, cfg.AdvanceWatermark(ms(10*time.Minute)))
+	// Past the window's end plus allowed lateness: dropped.
+	must(t, cfg.AddElements(ms(40*time.Second), trade("AAPL", 40*time.Second, "4", 99, 1, tickbeam.Buy)))
+	must(t, cfg.AdvanceWatermarkToInfinity())
+
+	p, s := beam.NewPipelineWithRoot()
+	got := Compute(s, teststream.Create(s, cfg), Options{Resolutions: []Resolution{Resolution(time.Minute)},
+		AllowedLateness: time.Minute})
+	// 10 x 3 + 11 x 1 = 41 over volume 4.
+	onTime := bar("AAPL", "1m", 0, time.Minute, 10, 11, 10, 11, 4, 41, 2, 1, 3)
+	// + 12 x 2 = 65 over volume 6; close is still the 50 s trade.
+	late := bar("AAPL", "1m", 0, time.Minute, 10, 12, 10, 11, 6, 65, 3, 1, 3)
+	late.Timing, late.PaneIndex = tickbeam.Late, 1
+	beamtest.Equals(s, got[0], []tickbeam.Bar{onTime, late})
+	ptest.RunAndValidate(t, p)
+}

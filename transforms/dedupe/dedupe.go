@@ -28,6 +28,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 )
@@ -39,6 +40,12 @@ type Options struct {
 	// waits for the window to close, so keep it no longer than the finest
 	// bars downstream. Default one minute.
 	Window time.Duration
+	// AllowedLateness keeps a window open this long past the watermark:
+	// late ticks leave in a LATE pane of their window as they arrive
+	// (discarding: each tick leaves once). A copy of a tick that already
+	// left in an earlier pane is not recognised then; the pubsubx reader's
+	// message-id dedupe covers Pub/Sub's own redeliveries.
+	AllowedLateness time.Duration
 }
 
 // DefaultWindow is the window of the zero Options.
@@ -69,7 +76,15 @@ func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 		opts.Window = DefaultWindow
 	}
 	batches := beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)
-	grouped := beam.GroupByKey(s, beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches))
+	var windowed beam.PCollection
+	if opts.AllowedLateness > 0 {
+		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches,
+			beam.Trigger(trigger.AfterEndOfWindow().LateFiring(trigger.Always())),
+			beam.AllowedLateness(opts.AllowedLateness), beam.PanesDiscard())
+	} else {
+		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches)
+	}
+	grouped := beam.GroupByKey(s, windowed)
 	return beam.ParDo(s, &uniqueFn{}, grouped)
 }
 
