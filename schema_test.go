@@ -36,6 +36,10 @@ func TestSchemaGolden(t *testing.T) {
 			errString("binance: field \"p\": invalid price \"abc\"")), func() any { return &DeadLetter{} }},
 		{"indicatorvalue", IndicatorValue{Symbol: "AAPL", Resolution: "1m", WindowStart: at.Truncate(time.Minute), Indicator: "macd_12_26_9",
 			Value: 0.75, Signal: ptr(0.5), Histogram: ptr(0.25)}, func() any { return &IndicatorValue{} }},
+		// A pointer, so the round trip compares it without a case in deref.
+		{"sessionstats", &SessionStats{Symbol: "005930", SessionDate: "2026-01-15", AsOf: at.Truncate(time.Minute).Add(time.Minute), CumVolume: 20,
+			CumNotional: 1424750, SessionVWAP: 71237.5, Trades: 3, BuyVolume: 12, SellVolume: 8, TradeStrength: 150, BuyPressure: 0.6,
+			Calendar: "XKRX"}, func() any { return &SessionStats{} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := json.MarshalIndent(c.v, "", "  ")
