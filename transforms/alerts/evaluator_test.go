@@ -22,7 +22,9 @@ func firedOf(a tickbeam.Alert) fired {
 	return fired{int(a.EventTime.Sub(t0) / time.Minute), a.Severity, a.Value, a.Threshold, a.Message}
 }
 
-func px(min int, p float64) Observation { return Observation{Symbol: "BTCUSDT", Time: at(min), Price: p} }
+func px(min int, p float64) Observation {
+	return Observation{Symbol: "BTCUSDT", Time: at(min), Price: p}
+}
 
 func barObs(min int, close, vwap, vol float64) Observation {
 	return Observation{Symbol: "AAPL", Time: at(min + 1), WindowStart: at(min), Close: close, VWAP: vwap, Volume: vol, Notional: vwap * vol}
@@ -89,7 +91,7 @@ func TestEvaluatorKinds(t *testing.T) {
 			name: "vwap_deviation against the session VWAP",
 			rule: Rule{Name: "vwap-session", Kind: KindVWAPDeviation, Resolution: "1m", Threshold: 1, VWAP: "session"},
 			// Session VWAP: 100, then (1000+1020)/20 = 101, then (2020+950)/30 = 99.
-			obs: []Observation{barObs(0, 100, 100, 10), barObs(1, 102, 102, 10), barObs(2, 97.9, 95, 10)},
+			obs:  []Observation{barObs(0, 100, 100, 10), barObs(1, 102, 102, 10), barObs(2, 97.9, 95, 10)},
 			want: []fired{{3, tickbeam.Warning, -1.111111111, -1, "AAPL 1m close 97.9 is 1.11111% below the session VWAP 99 (limit 1%)"}},
 		},
 		{
