@@ -130,6 +130,7 @@ type OutlierVerdict struct {
 	Accepted bool    // a new level was accepted: this price restarted the history
 	Last     float64 // the last clean price before this one
 	Mean, SD float64 // of the history before this price
+	N        int     // prices in that history
 	DevPct   float64 // |price − Last| / Last × 100
 	DevSigma float64 // |price − Mean| / SD (+Inf when SD is 0 and price ≠ Mean)
 }
@@ -140,7 +141,7 @@ func (d *OutlierDetector) Evaluate(price float64) OutlierVerdict {
 		d.accept(price)
 		return OutlierVerdict{}
 	}
-	v := OutlierVerdict{Last: d.Last}
+	v := OutlierVerdict{Last: d.Last, N: len(d.Prices)}
 	v.Mean, v.SD = meanSD(d.Prices)
 	if d.Last != 0 {
 		v.DevPct = math.Abs(price-d.Last) / math.Abs(d.Last) * 100

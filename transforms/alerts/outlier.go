@@ -1,0 +1,323 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+)
+
+var (
+	cQuarantined = beam.NewCounter("tickbeam/alerts", "quarantined")
+	cLevels      = beam.NewCounter("tickbeam/alerts", "new_levels")
+	cUnjudged    = beam.NewCounter("tickbeam/alerts", "late_unjudged_ticks") // late trades passed on unjudged
+)
+
+func init() {
+	register.Function1x2(keyTick)
+	register.DoFn8x1[context.Context, state.Provider, timers.Provider, string, tickbeam.Tick,
+		func(beam.EventTime, tickbeam.Tick), func(beam.EventTime, tickbeam.DeadLetter), func(beam.EventTime, tickbeam.Alert), error](&outlierFn{})
+	register.Emitter2[beam.EventTime, tickbeam.Tick]()
+	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
+}
+
+func keyTick(t tickbeam.Tick) (string, tickbeam.Tick) { return t.Symbol, t }
+
+// Outliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
+// returns the clean ticks (PCollection<tickbeam.Tick>, in the input's
+// windowing), the quarantined ones as PCollection<tickbeam.DeadLetter>
+// (stage tickbeam.StageOutlier, payload the tick's JSON, the reason in
+// error_message) and PCollection<tickbeam.Alert> saying so (the rule's
+// severity, at most one per Cooldown per symbol; dead letters are never
+// held back), plus an INFO alert when a run of AcceptAfter outliers is
+// accepted as a new price level. Alerts and dead letters are in the global
+// window.
+//
+// Trades of watched symbols during the rule's Sessions are judged per symbol
+// in event-time order by an OutlierDetector (see its doc for Sigma, Pct,
+// Window, MinHistory and AcceptAfter): they wait in state until the
+// watermark passes them, so clean trades come out as the watermark moves.
+// Quotes, trades without a price, other symbols and trades outside the
+// Sessions pass on at once. A trade at or before one already judged (late)
+// passes on unjudged, counted in tickbeam/alerts.late_unjudged_ticks:
+// nothing is dropped. Every tick goes through one shuffle by symbol, which
+// costs microseconds per tick on prism; use the rule only where bad prints
+// matter.
+func Outliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
+	c, q, a, err := tryOutliers(s, r, ticks)
+	if err != nil {
+		panic(err)
+	}
+	return c, q, a
+}
+
+func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection, err error) {
+	if err := r.Validate(); err != nil {
+		return clean, quarantined, alerts, err
+	}
+	if r.Kind != KindOutlier {
+		return clean, quarantined, alerts, fmt.Errorf("alerts: rule %s: Outliers takes an outlier rule, got %s", r.Name, r.Kind)
+	}
+	if !ticks.IsValid() {
+		return clean, quarantined, alerts, fmt.Errorf("alerts: rule %s: no ticks input", r.Name)
+	}
+	if got := ticks.Type().Type(); got != tickType {
+		return clean, quarantined, alerts, fmt.Errorf("alerts: rule %s: ticks input must be a PCollection<%v>, got PCollection<%v>", r.Name, tickType, got)
+	}
+	s = s.Scope("alerts." + r.Name)
+	ws := ticks.WindowingStrategy()
+	keyed := beam.ParDo(s, keyTick, ticks)
+	global := beam.WindowInto(s, window.NewGlobalWindows(), keyed)
+	fn := &outlierFn{
+		Rule:     r,
+		Meta:     state.MakeValueState[[]byte]("meta"),
+		Detector: state.MakeValueState[[]byte]("detector"),
+		Buffer:   state.MakeBagState[tickbeam.Tick]("buffer"),
+		Timer:    timers.InEventTime("timer"),
+	}
+	c, q, a := beam.ParDo3(s, fn, global)
+	clean = beam.WindowInto(s, ws.Fn, c, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+	return clean, q, a, nil
+}
+
+// outlierFn judges a symbol's trades in order with an OutlierDetector.
+type outlierFn struct {
+	Rule        Rule
+	MaxBuffered int
+
+	Meta     state.Value[[]byte]
+	Detector state.Value[[]byte]
+	Buffer   state.Bag[tickbeam.Tick]
+	Timer    timers.EventTime // tags flushTag(hold) and tagRelease
+
+	sched *Schedule
+	ord   *reorder[tickbeam.Tick]
+}
+
+// outlierState is the detector and the alert cooldown of one symbol.
+type outlierState struct {
+	D  OutlierDetector
+	CD Cooldown
+}
+
+func compareTicks(a, b tickbeam.Tick) int {
+	if c := a.EventTime.Compare(b.EventTime); c != 0 {
+		return c
+	}
+	return compareIDs(a.TradeID, b.TradeID)
+}
+
+func (f *outlierFn) Setup() error {
+	sc, err := NewSchedule(f.Rule.Sessions)
+	if err != nil {
+		return err
+	}
+	f.sched = sc
+	maxBuf := f.MaxBuffered
+	if maxBuf <= 0 {
+		maxBuf = DefaultMaxBuffered
+	}
+	f.ord = &reorder[tickbeam.Tick]{buffer: &f.Buffer, meta: &f.Meta, timer: &f.Timer, maxBuffered: maxBuf,
+		ttl: f.Rule.stateTTL(), timeOf: func(t tickbeam.Tick) time.Time { return t.EventTime }, compare: compareTicks}
+	return nil
+}
+
+func (f *outlierFn) judged(t *tickbeam.Tick) bool {
+	return t.Kind == tickbeam.Trade && t.Price > 0 && !math.IsInf(t.Price, 0) && f.Rule.Matches(t.Symbol) && f.sched.IsOpen(t.EventTime)
+}
+
+func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, t tickbeam.Tick,
+	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
+	if !f.judged(&t) {
+		emitClean(beam.EventTime(tsOf(t.EventTime)), t)
+		return nil
+	}
+	m, _, err := readMeta(sp, &f.Meta)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	prev := m
+	late, forced, err := f.ord.add(sp, tp, &m, t)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	if late {
+		cUnjudged.Inc(ctx, 1)
+		emitClean(beam.EventTime(tsOf(t.EventTime)), t)
+		return nil
+	}
+	if len(forced) > 0 {
+		cForced.Inc(ctx, int64(len(forced)))
+		if err := f.judge(ctx, sp, key, prev, forced, emitClean, emitDead, emitAlert); err != nil {
+			return err
+		}
+	}
+	if err := writeMeta(sp, &f.Meta, m); err != nil {
+		return f.errorf(key, "write state: %w", err)
+	}
+	return nil
+}
+
+func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
+	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
+	m, ok, err := readMeta(sp, &f.Meta)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	if !ok {
+		return nil
+	}
+	prev := m
+	switch {
+	case strings.HasPrefix(timer.Tag, tagFlush):
+		if m.Buffered == 0 {
+			return nil
+		}
+		due, err := f.ord.flush(sp, tp, &m, ts)
+		if err != nil {
+			return f.errorf(key, "%w", err)
+		}
+		if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
+			return err
+		}
+		if err := writeMeta(sp, &f.Meta, m); err != nil {
+			return f.errorf(key, "write state: %w", err)
+		}
+		return nil
+	case timer.Tag == tagRelease:
+		if ts != m.ReleaseAt {
+			return nil
+		}
+		if m.Buffered > 0 {
+			f.Timer.ClearTag(tp, flushTag(m.BufMin))
+			due, err := f.ord.take(sp, tp, &m, ts, m.Buffered)
+			if err != nil {
+				return f.errorf(key, "%w", err)
+			}
+			if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
+				return err
+			}
+		}
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Detector.Clear, f.Buffer.Clear} {
+			if err := clear(sp); err != nil {
+				return f.errorf(key, "release state: %w", err)
+			}
+		}
+		cReleased.Inc(ctx, 1)
+		return nil
+	}
+	return f.errorf(key, "unexpected timer %q/%q", timer.Family, timer.Tag)
+}
+
+func (f *outlierFn) newState() outlierState {
+	r := &f.Rule
+	minHist := r.MinHistory
+	if minHist == 0 {
+		minHist = r.window()
+	}
+	accept := r.AcceptAfter
+	if accept == 0 {
+		accept = DefaultAcceptAfter
+	}
+	return outlierState{
+		D:  OutlierDetector{Window: r.window(), Sigma: r.Sigma, Pct: r.Pct, MinHistory: minHist, AcceptAfter: accept},
+		CD: Cooldown{Period: r.Cooldown},
+	}
+}
+
+// judge runs trades, in order, through the symbol's detector.
+func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, prev orderMeta, trades []tickbeam.Tick,
+	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
+	st := f.newState()
+	b, ok, err := f.Detector.Read(sp)
+	if err != nil {
+		return f.errorf(key, "read state: %w", err)
+	}
+	if ok {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return f.errorf(key, "decode state: %w", err)
+		}
+	}
+	ttl := f.Rule.stateTTL()
+	last, has := prev.Frontier, prev.HasFrontier
+	now := time.Now().UTC()
+	for _, t := range trades {
+		ts := beam.EventTime(tsOf(t.EventTime))
+		if has && time.Duration(t.EventTime.UnixNano()-last) >= ttl {
+			st = f.newState()
+		}
+		last, has = t.EventTime.UnixNano(), true
+		v := st.D.Evaluate(t.Price)
+		switch {
+		case v.Outlier:
+			reason := f.reason(t, v)
+			payload, err := json.Marshal(t)
+			if err != nil {
+				return f.errorf(key, "encode tick: %w", err)
+			}
+			attrs := map[string]string{"rule": f.Rule.Name, "symbol": t.Symbol}
+			if t.TradeID != "" {
+				attrs["trade_id"] = t.TradeID
+			}
+			emitDead(ts, tickbeam.NewDeadLetter(t.EventTime, payload, attrs, tickbeam.StageOutlier, t.Source, fmt.Errorf("%s", reason)))
+			cQuarantined.Inc(ctx, 1)
+			if st.CD.Allow(t.EventTime) {
+				a := f.Rule.newAlert(t.Symbol, t.EventTime, f.Rule.severity(), t.Price, v.Last,
+					fmt.Sprintf("%s trade %s quarantined as an outlier: %s", t.Symbol, g(t.Price), reason),
+					attr("quarantined", "true"), attr("trade_id", t.TradeID))
+				a.DetectedAt = now
+				emitAlert(ts, a)
+				cFired.Inc(ctx, 1)
+			}
+		case v.Accepted:
+			emitClean(ts, t)
+			cLevels.Inc(ctx, 1)
+			a := f.Rule.newAlert(t.Symbol, t.EventTime, tickbeam.Info, t.Price, v.Last,
+				fmt.Sprintf("%s: %d trades in a row away from %s: accepted %s as a new price level", t.Symbol, st.D.AcceptAfter, g(v.Last), g(t.Price)),
+				attr("state", "new_level"), attr("trade_id", t.TradeID))
+			a.DetectedAt = now
+			emitAlert(ts, a)
+			cFired.Inc(ctx, 1)
+		default:
+			emitClean(ts, t)
+		}
+	}
+	enc, err := json.Marshal(st)
+	if err == nil {
+		err = f.Detector.Write(sp, enc)
+	}
+	if err != nil {
+		return f.errorf(key, "write state: %w", err)
+	}
+	return nil
+}
+
+// reason says which limits a trade broke, and against what.
+func (f *outlierFn) reason(t tickbeam.Tick, v OutlierVerdict) string {
+	var parts []string
+	if f.Rule.Pct > 0 {
+		parts = append(parts, fmt.Sprintf("%s%% from the last clean price %s (limit %s%%)", g(v.DevPct), g(v.Last), g(f.Rule.Pct)))
+	}
+	if f.Rule.Sigma > 0 {
+		sig := g(v.DevSigma)
+		if math.IsInf(v.DevSigma, 1) {
+			sig = "infinitely many"
+		}
+		parts = append(parts, fmt.Sprintf("%s standard deviations from the mean %s of the last %d prices (limit %s)",
+			sig, g(v.Mean), v.N, g(f.Rule.Sigma)))
+	}
+	return fmt.Sprintf("rule %s: %s", f.Rule.Name, strings.Join(parts, " and "))
+}
+
+func (f *outlierFn) errorf(key, format string, args ...any) error {
+	return fmt.Errorf("alerts: rule %s: %q: %w", f.Rule.Name, key, fmt.Errorf(format, args...))
+}

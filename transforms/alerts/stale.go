@@ -1,0 +1,202 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+)
+
+var (
+	cOutages    = beam.NewCounter("tickbeam/alerts", "stale_outages")
+	cRecoveries = beam.NewCounter("tickbeam/alerts", "stale_recoveries")
+)
+
+func init() {
+	register.DoFn3x0[context.Context, tickbeam.Tick, func(string, int64)](&staleKeyFn{})
+	register.Emitter2[string, int64]()
+	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, int64,
+		func(beam.EventTime, tickbeam.Alert), error](&staleFn{})
+}
+
+// StaleFeed watches PCollection<tickbeam.Tick> for symbols that go silent
+// and returns PCollection<tickbeam.Alert> in the global window: one alert
+// (the rule's severity) per outage, at the instant the silence reached the
+// rule's MaxSilence of open market, and one INFO recovery notice at the
+// first tick after it (value: the silence in seconds).
+//
+// Silence counts only while the rule's Sessions are open: from the last
+// tick, or from the next open when the last tick came while closed, and
+// afresh from each open. Quiet hours, weekends, holidays and the gaps
+// between a day's sessions never alert; a feed that stopped on Friday
+// evening alerts MaxSilence after Monday's open if nothing comes. Without
+// Sessions the market is always open. Every tick counts as data, whatever
+// its kind and time of day.
+//
+// It runs on event-time timers, per symbol: a symbol is watched from its
+// first tick, and an outage is detected when the watermark passes its due
+// time, so the input's watermark must advance while no data arrives (the
+// Pub/Sub reader moves it to the wall clock after its idle timeout; a
+// bounded input ends at +infinity, which reports the outage after its last
+// tick). State per symbol is a few numbers; it is released StateTTL after
+// the last tick or outage.
+func StaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) beam.PCollection {
+	out, err := tryStaleFeed(s, r, ticks)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func tryStaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) (beam.PCollection, error) {
+	if err := r.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
+	if r.Kind != KindStaleFeed {
+		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: StaleFeed takes a stale_feed rule, got %s", r.Name, r.Kind)
+	}
+	if !ticks.IsValid() {
+		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: no ticks input", r.Name)
+	}
+	if got := ticks.Type().Type(); got != tickType {
+		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: ticks input must be a PCollection<%v>, got PCollection<%v>", r.Name, tickType, got)
+	}
+	s = s.Scope("alerts." + r.Name)
+	keyed := beam.ParDo(s, &staleKeyFn{Rule: r}, ticks)
+	global := beam.WindowInto(s, window.NewGlobalWindows(), keyed)
+	return beam.ParDo(s, &staleFn{Rule: r, State: state.MakeValueState[[]byte]("stale"), Timer: timers.InEventTime("timer")}, global), nil
+}
+
+type staleKeyFn struct{ Rule Rule }
+
+func (fn *staleKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(string, int64)) {
+	if fn.Rule.Matches(t.Symbol) {
+		emit(t.Symbol, t.EventTime.UnixNano())
+	}
+}
+
+// staleFn keeps a Staleness per symbol; the timer's tag due fires at its Due,
+// release at ReleaseAt.
+type staleFn struct {
+	Rule  Rule
+	State state.Value[[]byte]
+	Timer timers.EventTime
+
+	sched *Schedule
+}
+
+type staleState struct {
+	S         Staleness
+	ReleaseAt mtime.Time
+}
+
+func (f *staleFn) Setup() error {
+	sc, err := NewSchedule(f.Rule.Sessions)
+	f.sched = sc
+	return err
+}
+
+func (f *staleFn) read(sp state.Provider) (staleState, bool, error) {
+	b, ok, err := f.State.Read(sp)
+	if err != nil || !ok {
+		return staleState{S: Staleness{MaxSilence: f.Rule.MaxSilence}}, false, err
+	}
+	var st staleState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, false, err
+	}
+	st.S.MaxSilence = f.Rule.MaxSilence
+	return st, true, nil
+}
+
+func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, ns int64,
+	emit func(beam.EventTime, tickbeam.Alert)) error {
+	st, _, err := f.read(sp)
+	if err != nil {
+		return f.errorf(key, "read state: %w", err)
+	}
+	t := time.Unix(0, ns).UTC()
+	due := st.S.Due
+	recovered, silence := st.S.Observe(t, f.sched)
+	if recovered {
+		a := f.Rule.newAlert(key, t, tickbeam.Info, silence.Seconds(), f.Rule.MaxSilence.Seconds(),
+			fmt.Sprintf("%s: data again at %s after %s of silence", key, t.Format(time.RFC3339Nano), silence),
+			attr("state", "recovered"))
+		a.DetectedAt = time.Now().UTC()
+		emit(beam.EventTime(tsOf(t)), a)
+		cRecoveries.Inc(ctx, 1)
+	}
+	if !st.S.Due.Equal(due) && !st.S.Due.IsZero() {
+		f.Timer.Set(tp, st.S.Due, timers.WithTag(tagDue))
+	}
+	return f.write(sp, tp, key, &st)
+}
+
+// write stores st and moves the release timer past every timer it keeps.
+func (f *staleFn) write(sp state.Provider, tp timers.Provider, key string, st *staleState) error {
+	last := st.S.Last
+	if st.S.Due.After(last) {
+		last = st.S.Due
+	}
+	if rel := releaseTime(tsOf(last), f.Rule.stateTTL()); rel != st.ReleaseAt {
+		st.ReleaseAt = rel
+		f.Timer.Set(tp, rel.ToTime(), timers.WithTag(tagRelease))
+	}
+	b, err := json.Marshal(st)
+	if err == nil {
+		err = f.State.Write(sp, b)
+	}
+	if err != nil {
+		return f.errorf(key, "write state: %w", err)
+	}
+	return nil
+}
+
+func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
+	emit func(beam.EventTime, tickbeam.Alert)) error {
+	st, ok, err := f.read(sp)
+	if err != nil {
+		return f.errorf(key, "read state: %w", err)
+	}
+	if !ok {
+		return nil // released
+	}
+	now := mtime.Time(ts).ToTime()
+	switch timer.Tag {
+	case tagDue:
+		if tsOf(now) != tsOf(st.S.Due) || !st.S.Check(st.S.Due) {
+			return nil // moved by a later tick, or reported already
+		}
+		quiet := st.S.Due.Sub(st.S.Last)
+		msg := fmt.Sprintf("%s: no data for %s of open market (last tick %s, %s ago)", key, f.Rule.MaxSilence,
+			st.S.Last.Format(time.RFC3339Nano), quiet)
+		a := f.Rule.newAlert(key, st.S.Due, f.Rule.severity(), quiet.Seconds(), f.Rule.MaxSilence.Seconds(), msg,
+			attr("last_tick", st.S.Last.Format(time.RFC3339Nano)), attr("state", "outage"))
+		a.DetectedAt = time.Now().UTC()
+		emit(ts, a)
+		cOutages.Inc(ctx, 1)
+		return f.write(sp, tp, key, &st)
+	case tagRelease:
+		if tsOf(now) != st.ReleaseAt {
+			return nil
+		}
+		if err := f.State.Clear(sp); err != nil {
+			return f.errorf(key, "release state: %w", err)
+		}
+		cReleased.Inc(ctx, 1)
+		return nil
+	}
+	return f.errorf(key, "unexpected timer %q/%q", timer.Family, timer.Tag)
+}
+
+func (f *staleFn) errorf(key, format string, args ...any) error {
+	return fmt.Errorf("alerts: rule %s: %q: %w", f.Rule.Name, key, fmt.Errorf(format, args...))
+}
