@@ -40,6 +40,9 @@ func TestSchemaGolden(t *testing.T) {
 		{"sessionstats", &SessionStats{Symbol: "005930", SessionDate: "2026-01-15", AsOf: at.Truncate(time.Minute).Add(time.Minute), CumVolume: 20,
 			CumNotional: 1424750, SessionVWAP: 71237.5, Trades: 3, BuyVolume: 12, SellVolume: 8, TradeStrength: 150, BuyPressure: 0.6,
 			Calendar: "XKRX"}, func() any { return &SessionStats{} }},
+		{"pricechange", &PriceChange{Symbol: "AAPL", Kind: Trade, Source: "alpaca", TradeID: "52983525029461", EventTime: at,
+			SessionDate: "2026-01-15", Price: 241.5, PrevClose: 230, PrevCloseSource: PrevCloseReference, SplitFactor: 1, Change: 11.5,
+			ChangePct: 5, Flag: FlagNeutral}, func() any { return &PriceChange{} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := json.MarshalIndent(c.v, "", "  ")
