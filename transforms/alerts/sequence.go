@@ -34,6 +34,7 @@ func init() {
 	register.DoFn3x0[context.Context, tickbeam.IndicatorValue, func(string, Observation)](&indicatorObsFn{})
 	register.DoFn3x0[context.Context, indicators.CrossEvent, func(string, Observation)](&crossObsFn{})
 	register.DoFn3x0[context.Context, typex.T, func(string, Observation)](&changeObsFn{})
+	register.DoFn3x0[context.Context, tickbeam.PriceChange, func(string, Observation)](&priceChangeObsFn{})
 	register.Emitter2[string, Observation]()
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, Observation,
 		func(beam.EventTime, tickbeam.Alert), error](&seqFn{})
@@ -47,10 +48,11 @@ func init() {
 //
 //	ticks       PCollection<tickbeam.Tick>
 //	bars        PCollection<tickbeam.Bar> (rows of other resolutions are skipped)
-//	changes     PCollection<alerts.Observation> (Symbol, Time, Value = change %,
-//	            Ref = previous close), or of any struct with the fields Symbol
-//	            string, EventTime time.Time and ChangePct float64 (PrevClose
-//	            float64 optional), such as the enrich package's price changes
+//	changes     PCollection<tickbeam.PriceChange> (rows without a previous
+//	            close are skipped), PCollection<alerts.Observation> (Symbol,
+//	            Time, Value = change %, Ref = previous close), or of any struct
+//	            with the fields Symbol string, EventTime time.Time and
+//	            ChangePct float64 (PrevClose float64 optional; 0 skips the row)
 //	indicators  PCollection<tickbeam.IndicatorValue> (the rule's rsi_N rows)
 //	crosses     PCollection<indicators.CrossEvent> (the rule's fast/slow pair)
 //
@@ -101,11 +103,12 @@ func tryEvaluate(s beam.Scope, r Rule, col beam.PCollection) (beam.PCollection, 
 }
 
 var (
-	tickType      = reflect.TypeOf(tickbeam.Tick{})
-	barType       = reflect.TypeOf(tickbeam.Bar{})
-	indicatorType = reflect.TypeOf(tickbeam.IndicatorValue{})
-	crossType     = reflect.TypeOf(indicators.CrossEvent{})
-	obsType       = reflect.TypeOf(Observation{})
+	tickType        = reflect.TypeOf(tickbeam.Tick{})
+	barType         = reflect.TypeOf(tickbeam.Bar{})
+	indicatorType   = reflect.TypeOf(tickbeam.IndicatorValue{})
+	crossType       = reflect.TypeOf(indicators.CrossEvent{})
+	obsType         = reflect.TypeOf(Observation{})
+	priceChangeType = reflect.TypeOf(tickbeam.PriceChange{})
 )
 
 // converter returns the DoFn that turns the rule's input rows into keyed
@@ -114,6 +117,9 @@ func converter(r Rule, col beam.PCollection) (any, error) {
 	in := r.input()
 	got := col.Type().Type()
 	want := map[Input]reflect.Type{InputTicks: tickType, InputBars: barType, InputIndicators: indicatorType, InputCrosses: crossType}[in]
+	if in == InputChanges && got == priceChangeType {
+		return &priceChangeObsFn{Rule: r}, nil
+	}
 	if in == InputChanges {
 		if err := checkChangeType(got); err != nil {
 			return nil, fmt.Errorf("alerts: rule %s: %s input: %w", r.Name, in, err)
@@ -317,13 +323,30 @@ func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(
 		o.Time = v.FieldByIndex(cf.eventTime).Interface().(time.Time)
 		o.Value = v.FieldByIndex(cf.changePct).Float()
 		if cf.prevClose != nil {
-			o.Ref = v.FieldByIndex(cf.prevClose).Float()
+			if o.Ref = v.FieldByIndex(cf.prevClose).Float(); o.Ref == 0 {
+				return // no previous close: no change to judge
+			}
 		}
 	}
 	if !fn.Rule.Matches(o.Symbol) || !fn.f.sched.IsOpen(o.Time) {
 		return
 	}
 	emit(o.Symbol, o)
+}
+
+// priceChangeObsFn reads the enrich package's rows.
+type priceChangeObsFn struct {
+	Rule Rule
+	f    filter
+}
+
+func (fn *priceChangeObsFn) Setup() { fn.f.setup(&fn.Rule) }
+
+func (fn *priceChangeObsFn) ProcessElement(_ context.Context, c tickbeam.PriceChange, emit func(string, Observation)) {
+	if c.PrevClose == 0 || c.PrevCloseSource == tickbeam.PrevCloseNone || !fn.Rule.Matches(c.Symbol) || !fn.f.sched.IsOpen(c.EventTime) {
+		return
+	}
+	emit(c.Symbol, Observation{Symbol: c.Symbol, Time: c.EventTime, ID: c.TradeID, Price: c.Price, Value: c.ChangePct, Ref: c.PrevClose})
 }
 
 // seqFn evaluates one rule per symbol in event-time order.

@@ -1,0 +1,142 @@
+package alerts
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+)
+
+// Inputs are the collections a RuleSet's rules read. Leave a field zero when
+// the pipeline does not have it; Apply then fails, naming the rules that
+// need it.
+type Inputs struct {
+	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross on ticks, spread, stale_feed, outlier
+	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
+	Changes    beam.PCollection // tickbeam.PriceChange (or see Evaluate): change_pct
+	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators
+	Crosses    beam.PCollection // indicators.CrossEvent: ma_cross with input crosses
+}
+
+// Outputs are what Apply builds.
+type Outputs struct {
+	// Alerts of every rule, PCollection<tickbeam.Alert> in the global
+	// window (one Flatten over the rules' outputs).
+	Alerts beam.PCollection
+	// PerRule holds each rule's alerts by rule name, unflattened.
+	PerRule map[string]beam.PCollection
+	// Quarantined are the outlier rules' dead letters,
+	// PCollection<tickbeam.DeadLetter>; invalid (IsValid false) when the
+	// set has no outlier rule.
+	Quarantined beam.PCollection
+	// CleanTicks are the ticks that passed every outlier rule (Inputs.Ticks
+	// itself when there is none); the other tick rules read them.
+	CleanTicks beam.PCollection
+}
+
+func (in Inputs) of(i Input) (beam.PCollection, string) {
+	switch i {
+	case InputTicks:
+		return in.Ticks, "Ticks"
+	case InputBars:
+		return in.Bars, "Bars"
+	case InputChanges:
+		return in.Changes, "Changes"
+	case InputIndicators:
+		return in.Indicators, "Indicators"
+	}
+	return in.Crosses, "Crosses"
+}
+
+// Apply builds every rule of rs on the pipeline: outlier rules first, in
+// file order, each reading the previous one's clean ticks; then the other
+// rules, tick rules on the clean ticks (stale_feed on Inputs.Ticks: a
+// quarantined tick still shows the feed is alive). It checks first that every rule's
+// input is present and of the right type and returns all problems at once,
+// naming the rule and its line, before adding anything to the pipeline.
+func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
+	if rs == nil || len(rs.Rules) == 0 {
+		return Outputs{}, errors.New("alerts.Apply: no rules")
+	}
+	var errs []error
+	for _, r := range rs.Rules {
+		where := fmt.Sprintf("rule %s (%s", r.Name, r.Kind)
+		if l := rs.Line(r.Name); l > 0 && rs.Source != "" {
+			where += fmt.Sprintf(", %s:%d", rs.Source, l)
+		}
+		where += ")"
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
+			continue
+		}
+		col, field := in.of(r.input())
+		if !col.IsValid() {
+			errs = append(errs, fmt.Errorf("alerts.Apply: %s reads %s, but Inputs.%s is not set", where, r.input(), field))
+			continue
+		}
+		switch r.Kind {
+		case KindStaleFeed, KindOutlier:
+			if got := col.Type().Type(); got != tickType {
+				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v>, got PCollection<%v>", where, tickType, got))
+			}
+		default:
+			if _, err := converter(r, col); err != nil {
+				errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return Outputs{}, errors.Join(errs...)
+	}
+	s = s.Scope("alerts.Apply")
+	out := Outputs{PerRule: map[string]beam.PCollection{}, CleanTicks: in.Ticks}
+	var all, dead []beam.PCollection
+	for _, r := range rs.Rules {
+		if r.Kind != KindOutlier {
+			continue
+		}
+		clean, q, a, err := tryOutliers(s, r, out.CleanTicks)
+		if err != nil {
+			return Outputs{}, err
+		}
+		out.CleanTicks = clean
+		dead = append(dead, q)
+		out.PerRule[r.Name] = a
+		all = append(all, a)
+	}
+	for _, r := range rs.Rules {
+		var a beam.PCollection
+		var err error
+		switch r.Kind {
+		case KindOutlier:
+			continue
+		case KindStaleFeed:
+			// Quarantined ticks still show the feed is alive, and the
+			// clean ones come out only as the watermark passes them.
+			a, err = tryStaleFeed(s, r, in.Ticks)
+		default:
+			col, _ := in.of(r.input())
+			if r.input() == InputTicks {
+				col = out.CleanTicks
+			}
+			a, err = tryEvaluate(s, r, col)
+		}
+		if err != nil {
+			return Outputs{}, err
+		}
+		out.PerRule[r.Name] = a
+		all = append(all, a)
+	}
+	out.Alerts = flatten(s, all)
+	if len(dead) > 0 {
+		out.Quarantined = flatten(s, dead)
+	}
+	return out, nil
+}
+
+func flatten(s beam.Scope, cols []beam.PCollection) beam.PCollection {
+	if len(cols) == 1 {
+		return cols[0]
+	}
+	return beam.Flatten(s, cols...)
+}

@@ -1,0 +1,112 @@
+package alerts
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/beamtest"
+)
+
+func init() { register.Function2x0(stampChange) }
+
+func stampChange(c tickbeam.PriceChange, emit func(beam.EventTime, tickbeam.PriceChange)) {
+	emit(mtime.FromTime(c.EventTime), c)
+}
+
+const applyRules = `notifiers:
+  webhooks:
+    - name: sms
+      url: https://sms.example.com/send
+rules:
+  - name: btc-below-60k
+    kind: price_level
+    symbols: [BTC*]
+    direction: below
+    threshold: 60000
+    notify: [sms]
+  - name: bad-prints
+    kind: outlier
+    symbols: [BTC*]
+    window: 3
+    pct: 10
+  - name: move-5pct
+    kind: change_pct
+    threshold: 5
+  - name: quiet
+    kind: stale_feed
+    symbols: [BTCUSDT]
+    max_silence: 1m
+`
+
+// Apply wires the rules file to the pipeline's collections: the outlier
+// rule's clean ticks feed the level rule, so the bad print below 60000 is
+// quarantined instead of alerting.
+func TestApply(t *testing.T) {
+	rs, err := ParseRules(strings.NewReader(applyRules), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := []tickbeam.Tick{
+		tradeAt("BTCUSDT", sec(0), "1", 61000),
+		tradeAt("BTCUSDT", sec(1), "2", 61100),
+		tradeAt("BTCUSDT", sec(2), "3", 60900),
+		tradeAt("BTCUSDT", sec(3), "4", 10), // bad print: quarantined, no level alert
+		tradeAt("BTCUSDT", sec(4), "5", 59900),
+	}
+	changes := []tickbeam.PriceChange{
+		{Symbol: "005930", EventTime: sec(10), Price: 73675, PrevClose: 70000, PrevCloseSource: tickbeam.PrevCloseFeed, Change: 3675, ChangePct: 5.25},
+		{Symbol: "005930", EventTime: sec(11), Price: 1, PrevCloseSource: tickbeam.PrevCloseNone}, // no previous close: skipped
+	}
+	p, s := beam.NewPipelineWithRoot()
+	out, err := Apply(s, rs, Inputs{
+		Ticks:   beamtest.Ticks(s, ticks...),
+		Changes: beam.ParDo(s, stampChange, beam.CreateList(s, changes)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	equalAlerts(s, out.Alerts, []tickbeam.Alert{
+		{AlertID: tickbeam.NewAlertID("btc-below-60k", "BTCUSDT", sec(4)), Rule: "btc-below-60k", Symbol: "BTCUSDT", Severity: tickbeam.Warning,
+			EventTime: sec(4), Value: 59900, Threshold: 60000, Message: "BTCUSDT price 59900 is at or below 60000",
+			Labels: []tickbeam.Attribute{{Key: "direction", Value: "below"}, {Key: "kind", Value: "price_level"}, {Key: "notify", Value: "sms"}}},
+		{AlertID: tickbeam.NewAlertID("bad-prints", "BTCUSDT", sec(3)), Rule: "bad-prints", Symbol: "BTCUSDT", Severity: tickbeam.Warning,
+			EventTime: sec(3), Value: 10, Threshold: 60900,
+			Message: "BTCUSDT trade 10 quarantined as an outlier: rule bad-prints: 99.9836% from the last clean price 60900 (limit 10%)",
+			Labels:  []tickbeam.Attribute{{Key: "kind", Value: "outlier"}, {Key: "quarantined", Value: "true"}, {Key: "trade_id", Value: "4"}}},
+		{AlertID: tickbeam.NewAlertID("move-5pct", "005930", sec(10)), Rule: "move-5pct", Symbol: "005930", Severity: tickbeam.Warning,
+			EventTime: sec(10), Value: 5.25, Threshold: 5, Message: "005930 is up 5.25% vs the previous close 70000 (limit +5%)",
+			Labels: []tickbeam.Attribute{{Key: "direction", Value: "up"}, {Key: "kind", Value: "change_pct"}}},
+		{AlertID: tickbeam.NewAlertID("quiet", "BTCUSDT", sec(64)), Rule: "quiet", Symbol: "BTCUSDT", Severity: tickbeam.Warning,
+			EventTime: sec(64), Value: 60, Threshold: 60,
+			Message: "BTCUSDT: no data for 1m0s of open market (last tick 2026-01-15T14:30:04Z, 1m0s ago)",
+			Labels:  []tickbeam.Attribute{{Key: "kind", Value: "stale_feed"}, {Key: "last_tick", Value: "2026-01-15T14:30:04Z"}, {Key: "state", Value: "outage"}}},
+	})
+	beamtest.Equals(s, out.CleanTicks, []tickbeam.Tick{ticks[0], ticks[1], ticks[2], ticks[4]})
+	ptest.RunAndValidate(t, p)
+}
+
+func TestApplyMissingInputs(t *testing.T) {
+	rs, err := ParseRules(strings.NewReader(applyRules+`  - name: vol
+    kind: volume_spike
+    resolution: 1m
+    factor: 4
+`), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := beam.NewPipelineWithRoot()
+	_, err = Apply(s, rs, Inputs{Ticks: beamtest.Ticks(s, tradeAt("X", sec(0), "1", 1)), Bars: beam.CreateList(s, []int{1})})
+	want := "alerts.Apply: rule move-5pct (change_pct, rules.yaml:17) reads changes, but Inputs.Changes is not set\n" +
+		"alerts.Apply: rule vol (volume_spike, rules.yaml:24): alerts: rule vol: bars input must be a PCollection<tickbeam.Bar>, got PCollection<int>"
+	if err == nil || err.Error() != want {
+		t.Errorf("Apply error:\n%v\nwant:\n%s", err, want)
+	}
+	if _, err := Apply(s, &RuleSet{}, Inputs{}); err == nil {
+		t.Error("Apply with no rules: no error")
+	}
+}
