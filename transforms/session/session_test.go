@@ -178,7 +178,9 @@ func TestStatsStreamingLateAndReset(t *testing.T) {
 	// Late for the 00:00 row just emitted, but the day is open for an hour more.
 	add(trade("BTCUSDT", "2026-01-15T23:59:50Z", 100, 7, tickbeam.Sell),
 		trade("BTCUSDT", "2026-01-15T23:59:51Z", 100, 1, tickbeam.Unknown))
-	add(trade("BTCUSDT", "2026-01-16T00:00:20Z", 90, 2, tickbeam.Sell)) // the new UTC day
+	// The new UTC day, its second minute arriving first, in another bundle.
+	add(trade("BTCUSDT", "2026-01-16T00:01:10Z", 90, 2, tickbeam.Buy))
+	add(trade("BTCUSDT", "2026-01-16T00:00:20Z", 90, 2, tickbeam.Sell))
 	must(t, cfg.AdvanceWatermark(ms("2026-01-16T02:00:00Z")))
 	add(trade("BTCUSDT", "2026-01-15T23:59:55Z", 100, 1, tickbeam.Buy)) // 01-15 has closed: dropped
 	must(t, cfg.AdvanceWatermarkToInfinity())
@@ -190,6 +192,7 @@ func TestStatsStreamingLateAndReset(t *testing.T) {
 		// Restated: + 100×7 + 100×1 = 1620 over 16 = 101.25; sell 8: strength 87.5, pressure 7/16.
 		row("BTCUSDT", "2026-01-15", "2026-01-16T00:00:00Z", "CRYPTO", 16, 1620, 101.25, 5, 7, 8, 87.5, 0.4375, 1),
 		row("BTCUSDT", "2026-01-16", "2026-01-16T00:01:00Z", "CRYPTO", 2, 180, 90, 1, 0, 2, 0, 0, 0),
+		row("BTCUSDT", "2026-01-16", "2026-01-16T00:02:00Z", "CRYPTO", 4, 360, 90, 2, 2, 2, 100, 0.5, 0),
 	}
 	p, s := beam.NewPipelineWithRoot()
 	got := Stats(s, teststream.Create(s, cfg), Options{AllowedLateness: time.Hour})
