@@ -35,6 +35,7 @@ Usage:
   tickbeam monitor [flags]   parse a feed into ticks and event-time bars
   tickbeam feed [flags]      publish a capture or the synthetic feed to Pub/Sub
   tickbeam ddl [flags]       print the BigQuery external-table DDL over a --raw_out lake
+  tickbeam rules check FILE  validate alert rules files
   tickbeam version           print the version
 
 Run 'tickbeam COMMAND -h' for a command's flags.
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runFeed(ctx, args[1:], stdout, stderr, progressOut)
 	case "ddl":
 		return runDDL(args[1:], stdout, stderr)
+	case "rules":
+		return runRules(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tickbeam", version)
 		return 0
