@@ -1,0 +1,86 @@
+// Package alerts turns ticks, bars, price changes, indicator values and
+// crossover events into tickbeam.Alert rows, by rules loaded from a YAML
+// rules file or built in Go.
+//
+// # Rule kinds
+//
+//	price_level     price (ticks, or bar closes) at or beyond a level, above or below;
+//	                the first value already beyond fires (seed 002's "below a level")
+//	price_cross     the same, but only on a crossing from the other side
+//	vwap_deviation  bar close threshold% or more from the bar's VWAP or the session VWAP
+//	volume_spike    bar volume >= factor × mean of the previous window bars, or a
+//	                z-score >= zscore against them
+//	change_pct      change vs the previous close threshold% or more, up, down or both
+//	                (seed 004), from tickbeam.PriceChange rows
+//	ma_cross        golden/death cross of fast and slow SMA/EMA, computed from bars
+//	                or read from indicators.CrossEvent rows
+//	rsi             RSI(period) >= overbought or <= oversold, computed from bars or
+//	                read from tickbeam.IndicatorValue rows
+//	spread          quote ask−bid spread >= threshold basis points of the mid
+//	stale_feed      no tick for max_silence of open market (seed 003); INFO recovery
+//	outlier         trades beyond sigma and/or pct quarantined to dead letters
+//
+// Each kind's core is a pure state machine tested on its own (Threshold,
+// VolumeSpike, SessionVWAP, OutlierDetector, Staleness, and Evaluator, which
+// runs one sequence rule over one symbol); Evaluate, StaleFeed and Outliers
+// are the Beam transforms over them, and Apply builds a whole RuleSet.
+//
+// # Lifecycle
+//
+// alert_id is tickbeam.NewAlertID(rule, symbol, event time), so a replay or a
+// retried write produces the same ids. Thresholds are inclusive (>= high,
+// <= low) and have hysteresis: a limit that fired re-arms only once the value
+// is back past it by band. cooldown is per rule and symbol, in event time; a
+// firing suppressed by the cooldown keeps its arm, so a value still beyond
+// the limit fires when the cooldown ends. Severity is the rule's (default
+// WARNING); recovery notices and accepted price levels are INFO. Alerts
+// carry labels kind, notify (the rule's notifiers, comma-separated), the
+// rule's labels and kind-specific ones (direction, resolution, state, ...).
+// detected_at is the wall clock when the pipeline emitted the alert.
+//
+// # Order, panes and state
+//
+// Sequence rules evaluate each symbol's rows in event-time order whatever
+// their arrival order: rows wait in a bounded per-symbol buffer (stateful
+// DoFn, global window) until the watermark passes them. Of bars only the
+// final pane a rule sees per window counts: EARLY panes are ignored, the
+// highest pane_index of the panes waiting together wins, and a LATE pane of a
+// window already evaluated is dropped as late (counted in
+// tickbeam/alerts.late_rows). State is released by an event-time timer
+// state_ttl (default 7 days) after a symbol's last row, since prism never
+// collects global-window state.
+//
+// # Rules files
+//
+//	version: 1                      # optional
+//	notifiers:                      # named notify.WebhookConfig / notify.EmailConfig
+//	  webhooks:
+//	    - {name: sms-gateway, url: "https://sms.example.com/hook", secret_env: SMS_SECRET}
+//	  emails:
+//	    - {name: ops-email, host: smtp.example.com, from: a@example.com, to: [ops@example.com],
+//	       username: tickbeam, password_env: SMTP_PASSWORD}
+//	rules:
+//	  - name: krx-feed-fresh        # [a-z0-9][a-z0-9_.-]*, unique
+//	    kind: stale_feed
+//	    symbols: ["005930", "BTC*"] # globs (path.Match); default all
+//	    max_silence: 5m
+//	    sessions: {calendar: XKRX, kinds: [regular], hours: "08:50-16:00"}
+//	    cooldown: 10m               # Go durations
+//	    severity: WARNING           # INFO, WARNING, CRITICAL
+//	    notify: [ops-email]         # must be defined under notifiers
+//	    labels: {team: kr-desk}
+//
+// Kind fields: input (ticks|bars for price rules, bars|indicators for rsi,
+// bars|crosses for ma_cross), resolution (bar rules), direction, threshold,
+// band, window, factor, zscore, vwap (bar|session), fast, slow, period,
+// overbought, oversold, max_silence, sigma, pct, min_history, accept_after,
+// state_ttl; a field the kind does not use is an error, and so is any
+// unknown key. LoadRules and ParseRules report every problem at once, each
+// with its line and field:
+//
+//	rules.yaml:7: rules[1].threshold: must be > 0
+//
+// `tickbeam rules check FILE...` prints the same. Secrets never live in the
+// file: secret_env and password_env name environment variables, read by
+// RuleSet.Notifiers.
+package alerts
