@@ -185,10 +185,10 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
-	logLevel, cpuProfile                                                                                                                                        string
+	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	csvHeader, keepDuplicates, gzip                                                                                                                             bool
 	shards, maxPayload                                                                                                                                          int
-	duration, maxAhead, watermarkDelay                                                                                                                          time.Duration
+	duration, maxAhead, watermarkDelay, allowedLateness                                                                                                         time.Duration
 	notBefore                                                                                                                                                   string
 }
 
@@ -202,7 +202,13 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
 	fs.StringVar(&f.bar, "bar", "1m", "bar resolutions, comma-separated, 1s..1d (e.g. 1m,5m,1h)")
 	fs.StringVar(&f.barsOut, "bars_out", "", "Bar rows: a local directory or gs:// prefix (*.jsonl files), bq:P.D.T or pubsub:projects/P/topics/T")
-	fs.StringVar(&f.alertsOut, "alerts_out", "", "Alert rows: pubsub:projects/P/topics/T, bq:P.D.T, or a directory or gs:// prefix; alerts come from alert rules, which this version does not have yet")
+	fs.StringVar(&f.alertsOut, "alerts_out", "", "Alert rows of --rules: pubsub:projects/P/topics/T, bq:P.D.T, or a directory or gs:// prefix")
+	fs.StringVar(&f.rules, "rules", "", "an alert rules file (YAML; check it with 'tickbeam rules check FILE'); needs --alerts_out")
+	fs.DurationVar(&f.allowedLateness, "allowed_lateness", monitor.DefaultAllowedLateness, "streaming: keep bar windows open this long past the watermark (LATE panes); later Pub/Sub messages become dead letters with stage late")
+	fs.StringVar(&f.indicators, "indicators", "", "indicators on the bars of the first --bar resolution, e.g. sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2; needs --indicators_out")
+	fs.StringVar(&f.indicatorsOut, "indicators_out", "", "IndicatorValue rows: as --bars_out")
+	fs.StringVar(&f.sessionOut, "session_out", "", "SessionStats rows (running per symbol and trading day, at the first --bar resolution): as --bars_out")
+	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
 	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
 	fs.StringVar(&f.deadOut, "deadletter_out", "", "DeadLetter rows, one per failed message: as --bars_out (default: --bars_out when that is a directory or prefix)")
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
@@ -234,11 +240,6 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 	}
 	if f.maxAhead <= 0 {
 		return monitor.Config{}, fmt.Errorf("--max_ahead %s: want a positive duration", f.maxAhead)
-	}
-	if f.alertsOut != "" {
-		// Reserved for the rules of the alerts work: accepting it now would
-		// promise alerts that never come.
-		return monitor.Config{}, fmt.Errorf("--alerts_out %s: alerts come from alert rules, which this version of tickbeam does not have yet", f.alertsOut)
 	}
 	if f.duration < 0 {
 		return monitor.Config{}, fmt.Errorf("--duration %s: want a positive duration", f.duration)
@@ -282,6 +283,13 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Shards:             max(f.shards, 1),
 		Gzip:               f.gzip,
 		Duration:           f.duration,
+		AllowedLateness:    f.allowedLateness,
+		Indicators:         f.indicators,
+		IndicatorsOut:      f.indicatorsOut,
+		SessionOut:         f.sessionOut,
+		Calendar:           f.calendarName,
+		Rules:              f.rules,
+		AlertsOut:          f.alertsOut,
 	}, nil
 }
 

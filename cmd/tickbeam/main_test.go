@@ -128,7 +128,7 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--nope=1"}, "tickbeam monitor: flag provided but not defined: -nope\n"},
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance", "--bars_out=" + out, "--alerts_out=pubsub:projects/p/topics/alerts"},
-			"tickbeam monitor: --alerts_out pubsub:projects/p/topics/alerts: alerts come from alert rules, which this version of tickbeam does not have yet\n"},
+			"tickbeam monitor: --rules and --alerts_out go together\n"},
 		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed, ddl or version)\n"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -18,14 +18,18 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/transforms/alerts"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
+	"github.com/tickbeam/tickbeam/transforms/indicators"
 	"github.com/tickbeam/tickbeam/transforms/parse"
+	"github.com/tickbeam/tickbeam/transforms/session"
 )
 
 // Schemes of inputs and outputs.
@@ -102,7 +106,31 @@ type Config struct {
 	Gzip bool
 	// Duration bounds a synthetic feed in event time (0: unbounded).
 	Duration time.Duration
+	// AllowedLateness, on a stream, keeps each bar window open this long
+	// past the watermark: late trades fire LATE panes (accumulating: the
+	// highest pane_index of a window is its whole truth). Pub/Sub messages
+	// later than that become dead letters with stage late, never a silent
+	// drop. Default DefaultAllowedLateness.
+	AllowedLateness time.Duration
+	// Indicators over the bars of the first resolution (indicators.ParseSpecs,
+	// e.g. "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2"), written to
+	// IndicatorsOut as IndicatorValue rows.
+	Indicators    string
+	IndicatorsOut string
+	// SessionOut receives SessionStats rows at the first bar resolution, per
+	// symbol and trading day of Calendar.
+	SessionOut string
+	// Calendar names the exchange calendar of session stats (calendar.Names;
+	// default CRYPTO: UTC days).
+	Calendar string
+	// Rules is an alert rules file (YAML, see transforms/alerts); its alerts
+	// go to AlertsOut and outlier ticks to the dead letters.
+	Rules     string
+	AlertsOut string
 }
+
+// DefaultAllowedLateness is Config.AllowedLateness's default on a stream.
+const DefaultAllowedLateness = time.Minute
 
 // Synthetic reports whether the input is the synthetic feed.
 func (c Config) Synthetic() bool { return strings.HasPrefix(c.Input, SyntheticScheme) }
@@ -168,6 +196,38 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s: %w", o.flag, err)
 		}
 	}
+	if c.AllowedLateness < 0 {
+		return fmt.Errorf("--allowed_lateness %s: want >= 0", c.AllowedLateness)
+	}
+	if (c.Indicators == "") != (c.IndicatorsOut == "") {
+		return errors.New("--indicators and --indicators_out go together")
+	}
+	if c.Indicators != "" {
+		if _, err := indicators.ParseSpecs(c.Indicators); err != nil {
+			return fmt.Errorf("--indicators: %w", err)
+		}
+	}
+	if c.Calendar != "" {
+		if _, err := calendar.Lookup(c.Calendar); err != nil {
+			return fmt.Errorf("--calendar: %w", err)
+		}
+	}
+	if (c.Rules == "") != (c.AlertsOut == "") {
+		return errors.New("--rules and --alerts_out go together")
+	}
+	if c.Rules != "" {
+		if _, err := alerts.LoadRules(c.Rules); err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+	}
+	for _, o := range []struct{ flag, v string }{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut}, {"--alerts_out", c.AlertsOut}} {
+		if o.v == "" {
+			continue
+		}
+		if err := c.validateOutput(o.v); err != nil {
+			return fmt.Errorf("%s: %w", o.flag, err)
+		}
+	}
 	if c.DeadLetterOut == "" && isTableOrTopic(c.BarsOut) {
 		return errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
 	}
@@ -221,11 +281,11 @@ func Build(s beam.Scope, c Config) error {
 		if delay == 0 {
 			delay = DefaultWatermarkDelay
 		}
-		msgs := pubsubx.Read(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
-			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub})
+		msgs, late := pubsubx.ReadWithLate(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
+			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.lateness()})
 		t, d := parse.Messages(s, pc, msgs)
 		ticks = t
-		dead = append(dead, d)
+		dead = append(dead, late, d)
 	default:
 		raw, oversized := lines.Read(s, c.Input, lines.MaxLineBytes(c.maxPayload()))
 		t, d := parse.Lines(s, pc, raw)
@@ -236,7 +296,26 @@ func Build(s beam.Scope, c Config) error {
 		// Deduplicated ticks leave each dedupe window when it closes; every
 		// bar window must then still be open, so dedupe windows must tile
 		// every bar window: their length divides every resolution.
-		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars)})
+		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars), AllowedLateness: c.lateness()})
+	}
+	var rules, outlierRules *alerts.RuleSet
+	if c.Rules != "" {
+		rs, err := alerts.LoadRules(c.Rules)
+		if err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+		rules, outlierRules = splitOutliers(rs)
+	}
+	var alertCols []beam.PCollection
+	if outlierRules != nil {
+		// Outliers are quarantined before anything is computed from ticks.
+		out, err := alerts.Apply(s, outlierRules, alerts.Inputs{Ticks: ticks})
+		if err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+		ticks = out.CleanTicks
+		dead = append(dead, out.Quarantined)
+		alertCols = append(alertCols, out.Alerts)
 	}
 	// Bounded runs write one file per day and resolution, not one per bar
 	// window; streaming runs write each bar window's panes as they fire.
@@ -250,7 +329,12 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--raw_out: %w", err)
 		}
 	}
-	for i, b := range bars.Compute(s, ticks, bars.Options{Resolutions: c.Bars}) {
+	barOpts := bars.Options{Resolutions: c.Bars}
+	if !bounded {
+		barOpts.AllowedLateness = c.lateness()
+	}
+	barCols := bars.Compute(s, ticks, barOpts)
+	for i, b := range barCols {
 		// Each resolution gets its own sink, also when they share one table
 		// or topic (the resolution column tells them apart): a Flatten would
 		// hold the 1s bars back until the coarsest window's watermark.
@@ -260,6 +344,42 @@ func Build(s beam.Scope, c Config) error {
 		}
 		if err := c.write(s, c.BarsOut, name, b, fileWindow, false); err != nil {
 			return fmt.Errorf("--bars_out: %w", err)
+		}
+	}
+	var crosses beam.PCollection
+	if c.Indicators != "" {
+		specs, _ := indicators.ParseSpecs(c.Indicators)
+		values, cx := indicators.Compute(s, barCols[0], indicators.Options{Specs: specs})
+		crosses = cx
+		if err := c.write(s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
+			return fmt.Errorf("--indicators_out: %w", err)
+		}
+	}
+	if c.SessionOut != "" {
+		cal, err := calendar.Lookup(c.calendarName())
+		if err != nil {
+			return fmt.Errorf("--calendar: %w", err)
+		}
+		stats := session.Stats(s, ticks, session.Options{Resolution: c.Bars[0].Duration(), Calendar: cal, AllowedLateness: c.lateness()})
+		if err := c.write(s, c.SessionOut, "session", stats, fileWindow, false); err != nil {
+			return fmt.Errorf("--session_out: %w", err)
+		}
+	}
+	if rules != nil {
+		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses}
+		out, err := alerts.Apply(s, rules, in)
+		if err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+		alertCols = append(alertCols, out.Alerts)
+	}
+	if len(alertCols) > 0 {
+		w := time.Duration(0)
+		if !bounded {
+			w = deadLetterWindow
+		}
+		if err := c.write(s, c.AlertsOut, "alerts", beam.Flatten(s, alertCols...), w, false); err != nil {
+			return fmt.Errorf("--alerts_out: %w", err)
 		}
 	}
 	if len(dead) > 0 {
@@ -303,6 +423,41 @@ func (c Config) write(s beam.Scope, out, name string, rows beam.PCollection, win
 	}
 	_, err := lake.TryWrite(s, out, rows, lake.Options{Name: name, Shards: c.Shards, Gzip: c.Gzip, Window: window, Partition: partition})
 	return err
+}
+
+// splitOutliers returns rs without its outlier rules, and those rules alone
+// (nil when there are none of either kind).
+func splitOutliers(rs *alerts.RuleSet) (rest, outliers *alerts.RuleSet) {
+	r, o := *rs, *rs
+	r.Rules, o.Rules = nil, nil
+	for _, rule := range rs.Rules {
+		if rule.Kind == alerts.KindOutlier {
+			o.Rules = append(o.Rules, rule)
+		} else {
+			r.Rules = append(r.Rules, rule)
+		}
+	}
+	if len(r.Rules) > 0 {
+		rest = &r
+	}
+	if len(o.Rules) > 0 {
+		outliers = &o
+	}
+	return rest, outliers
+}
+
+func (c Config) lateness() time.Duration {
+	if c.AllowedLateness > 0 {
+		return c.AllowedLateness
+	}
+	return DefaultAllowedLateness
+}
+
+func (c Config) calendarName() string {
+	if c.Calendar != "" {
+		return c.Calendar
+	}
+	return "CRYPTO"
 }
 
 func (c Config) maxPayload() int {

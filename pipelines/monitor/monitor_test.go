@@ -146,3 +146,104 @@ func TestDataflowStreamingTranslation(t *testing.T) {
 		t.Errorf("%d native Pub/Sub reads in the job, want 1", reads)
 	}
 }
+
+// Indicators, session stats and alert rules run beside the bars in batch,
+// and agree with the bars and ticks they come from.
+func TestAnalyticsOutputs(t *testing.T) {
+	uri := "synthetic:?symbols=AAA,BBB,CCC&rate=50&seed=5&count=3000&start=2026-01-15T14:29:50Z&paced=false"
+	cfg, _ := synthetic.ParseURI(uri)
+	g, err := synthetic.NewGenerator(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	volume := map[string]float64{}
+	first := map[string]tickbeam.Tick{}
+	for tk, ok := g.Next(); ok; tk, ok = g.Next() {
+		if tk.Kind != tickbeam.Trade {
+			continue
+		}
+		volume[tk.Symbol] += tk.Size
+		if f, seen := first[tk.Symbol]; !seen || tk.EventTime.Before(f.EventTime) {
+			first[tk.Symbol] = tk
+		}
+	}
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - name: any-price\n    kind: price_level\n    input: ticks\n    direction: above\n    threshold: 0.01\n    cooldown: 24h\n    severity: INFO\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	res, _ := bars.ParseResolutions("1m")
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Indicators: "sma:2", IndicatorsOut: out,
+		SessionOut: out, Rules: rules, AlertsOut: out}); err != nil {
+		t.Fatal(err)
+	}
+	ptest.RunAndValidate(t, p)
+
+	bs := readRows[tickbeam.Bar](t, out, "bars-1m")
+	byWindow := map[string]map[time.Time]float64{}
+	for _, b := range bs {
+		if byWindow[b.Symbol] == nil {
+			byWindow[b.Symbol] = map[time.Time]float64{}
+		}
+		byWindow[b.Symbol][b.WindowStart] = b.Close
+	}
+	w0 := time.Date(2026, 1, 15, 14, 29, 0, 0, time.UTC)
+	w1 := w0.Add(time.Minute)
+	for _, v := range readRows[tickbeam.IndicatorValue](t, out, "indicators") {
+		want := (byWindow[v.Symbol][w0] + byWindow[v.Symbol][w1]) / 2
+		if v.Indicator != "sma_2" || !v.WindowStart.Equal(w1) || math.Abs(v.Value-want) > 1e-9 {
+			t.Errorf("indicator row %+v, want sma_2 at %v = %v", v, w1, want)
+		}
+		delete(byWindow, v.Symbol)
+	}
+	if len(byWindow) != 0 {
+		t.Errorf("no sma_2 row for %v", byWindow)
+	}
+	maxCum := map[string]float64{}
+	for _, st := range readRows[tickbeam.SessionStats](t, out, "session") {
+		maxCum[st.Symbol] = math.Max(maxCum[st.Symbol], st.CumVolume)
+	}
+	for sym, v := range volume {
+		if math.Abs(maxCum[sym]-v) > 1e-9*v {
+			t.Errorf("%s: session cum_volume %v, ticks hold %v", sym, maxCum[sym], v)
+		}
+	}
+	alerts := readRows[tickbeam.Alert](t, out, "alerts")
+	if len(alerts) != len(first) {
+		t.Errorf("%d alerts, want one per symbol (%d): %+v", len(alerts), len(first), alerts)
+	}
+	for _, a := range alerts {
+		f := first[a.Symbol]
+		if a.Rule != "any-price" || !a.EventTime.Equal(f.EventTime) || a.Value != f.Price {
+			t.Errorf("alert %+v, want any-price at the first trade %v", a, f)
+		}
+	}
+}
+
+func readRows[T any](t *testing.T, dir, name string) []T {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, name+"-*.jsonl"))
+	if len(files) == 0 {
+		t.Fatalf("no %s files in %s", name, dir)
+	}
+	var rows []T
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if line == "" {
+				continue
+			}
+			var r T
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
