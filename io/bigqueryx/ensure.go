@@ -112,7 +112,11 @@ func ensureTable(ctx context.Context, c *bigquery.Client, table Table, schema bi
 	if _, err := ds.Metadata(ctx); isStatus(err, http.StatusNotFound) {
 		err = ds.Create(ctx, &bigquery.DatasetMetadata{Location: opts.Location})
 		if err != nil && !isStatus(err, http.StatusConflict) {
-			return fmt.Errorf("bigqueryx: create dataset %s.%s: %w", table.Project, table.Dataset, err)
+			// Another sink may have created it meanwhile; the BigQuery
+			// emulator says so with a 500, not Google's 409.
+			if _, merr := ds.Metadata(ctx); merr != nil {
+				return fmt.Errorf("bigqueryx: create dataset %s.%s: %w", table.Project, table.Dataset, err)
+			}
 		}
 	} else if err != nil {
 		return fmt.Errorf("bigqueryx: dataset %s.%s: %w", table.Project, table.Dataset, err)
