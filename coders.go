@@ -14,6 +14,30 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(Tick{}), encodeTick, decodeTick)
 	beam.RegisterCoder(reflect.TypeOf(Bar{}), encodeBar, decodeBar)
 	beam.RegisterCoder(reflect.TypeOf(DeadLetter{}), encodeDeadLetter, decodeDeadLetter)
+	beam.RegisterCoder(reflect.TypeOf(Alert{}), encodeAlert, decodeAlert)
+}
+
+func appendAttributes(b []byte, as []Attribute) []byte {
+	b = wire.AppendInt(b, int64(len(as)))
+	for _, a := range as {
+		b = wire.AppendString(b, a.Key)
+		b = wire.AppendString(b, a.Value)
+	}
+	return b
+}
+
+// readAttributes reads what appendAttributes wrote; size bounds the count,
+// so a corrupt count fails instead of allocating.
+func readAttributes(r *wire.Reader, size int) ([]Attribute, error) {
+	n := r.Int()
+	if n < 0 || n > int64(size) {
+		return nil, fmt.Errorf("bad attribute count %d", n)
+	}
+	var as []Attribute
+	for i := int64(0); i < n && r.Err() == nil; i++ {
+		as = append(as, Attribute{Key: r.String(), Value: r.String()})
+	}
+	return as, nil
 }
 
 // AppendTick appends the binary form of t to b.
@@ -99,11 +123,7 @@ func encodeDeadLetter(d DeadLetter) ([]byte, error) {
 	b = wire.AppendTime(b, d.Timestamp)
 	b = wire.AppendString(b, d.PayloadString)
 	b = wire.AppendBytes(b, d.PayloadBytes)
-	b = wire.AppendInt(b, int64(len(d.Attributes)))
-	for _, a := range d.Attributes {
-		b = wire.AppendString(b, a.Key)
-		b = wire.AppendString(b, a.Value)
-	}
+	b = appendAttributes(b, d.Attributes)
 	b = wire.AppendString(b, d.ErrorMessage)
 	b = wire.AppendString(b, d.Stage)
 	return wire.AppendString(b, d.Source), nil
@@ -115,12 +135,9 @@ func decodeDeadLetter(b []byte) (DeadLetter, error) {
 	d.Timestamp = r.Time()
 	d.PayloadString = r.String()
 	d.PayloadBytes = r.Bytes()
-	n := r.Int()
-	if n < 0 || n > int64(len(b)) {
-		return DeadLetter{}, fmt.Errorf("decode DeadLetter: bad attribute count %d", n)
-	}
-	for i := int64(0); i < n && r.Err() == nil; i++ {
-		d.Attributes = append(d.Attributes, Attribute{Key: r.String(), Value: r.String()})
+	var err error
+	if d.Attributes, err = readAttributes(r, len(b)); err != nil {
+		return DeadLetter{}, fmt.Errorf("decode DeadLetter: %w", err)
 	}
 	d.ErrorMessage = r.String()
 	d.Stage = r.String()
@@ -129,4 +146,39 @@ func decodeDeadLetter(b []byte) (DeadLetter, error) {
 		return DeadLetter{}, fmt.Errorf("decode DeadLetter: %w", err)
 	}
 	return d, nil
+}
+
+func encodeAlert(a Alert) ([]byte, error) {
+	b := make([]byte, 0, 160)
+	for _, s := range [...]string{a.AlertID, a.Rule, a.Symbol, string(a.Severity)} {
+		b = wire.AppendString(b, s)
+	}
+	b = wire.AppendTime(b, a.EventTime)
+	b = wire.AppendTime(b, a.DetectedAt)
+	b = wire.AppendFloat(b, a.Value)
+	b = wire.AppendFloat(b, a.Threshold)
+	b = wire.AppendString(b, a.Message)
+	return appendAttributes(b, a.Labels), nil
+}
+
+func decodeAlert(b []byte) (Alert, error) {
+	r := wire.NewReader(b)
+	var a Alert
+	a.AlertID = r.String()
+	a.Rule = r.String()
+	a.Symbol = r.String()
+	a.Severity = Severity(r.String())
+	a.EventTime = r.Time()
+	a.DetectedAt = r.Time()
+	a.Value = r.Float()
+	a.Threshold = r.Float()
+	a.Message = r.String()
+	var err error
+	if a.Labels, err = readAttributes(r, len(b)); err != nil {
+		return Alert{}, fmt.Errorf("decode Alert: %w", err)
+	}
+	if err := r.Err(); err != nil {
+		return Alert{}, fmt.Errorf("decode Alert: %w", err)
+	}
+	return a, nil
 }

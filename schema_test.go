@@ -127,6 +127,12 @@ func TestCoderRoundTrip(t *testing.T) {
 	if got, err := decodeDeadLetter(b); err != nil || !cmp.Equal(d, got) {
 		t.Errorf("dead letter round trip: %v\n%s", err, cmp.Diff(d, got))
 	}
+	a := Alert{AlertID: NewAlertID("r", "X", at), Rule: "r", Symbol: "X", Severity: Critical, EventTime: at, DetectedAt: at,
+		Value: 1.5, Threshold: 1, Message: "m", Labels: []Attribute{{Key: "k", Value: "v"}}}
+	b, _ = encodeAlert(a)
+	if got, err := decodeAlert(b); err != nil || !cmp.Equal(a, got) {
+		t.Errorf("alert round trip: %v\n%s", err, cmp.Diff(a, got))
+	}
 }
 
 func FuzzDecode(f *testing.F) {
@@ -138,6 +144,7 @@ func FuzzDecode(f *testing.F) {
 		decodeTick(data)
 		decodeBar(data)
 		decodeDeadLetter(data)
+		decodeAlert(data)
 		decodeMessage(data)
 	})
 }

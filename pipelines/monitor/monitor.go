@@ -252,8 +252,9 @@ func (c Config) validateOutput(out string) error {
 	return lake.ValidatePrefix(out)
 }
 
-// deadLetterWindow batches a stream's dead letters for writing.
-const deadLetterWindow = 5 * time.Second
+// globalRowsWindow batches a stream's rows that come in the global window
+// (dead letters, alerts) for writing.
+const globalRowsWindow = 5 * time.Second
 
 // Build adds the monitor pipeline to s.
 func Build(s beam.Scope, c Config) error {
@@ -373,12 +374,15 @@ func Build(s beam.Scope, c Config) error {
 		}
 		alertCols = append(alertCols, out.Alerts)
 	}
+	// Dead letters and alerts keep their input's windowing, the global
+	// window for unbounded input: give them short windows so a streaming
+	// sink writes them within seconds of the watermark passing.
+	globalWindow := time.Duration(0)
+	if !bounded {
+		globalWindow = globalRowsWindow
+	}
 	if len(alertCols) > 0 {
-		w := time.Duration(0)
-		if !bounded {
-			w = deadLetterWindow
-		}
-		if err := c.write(s, c.AlertsOut, "alerts", beam.Flatten(s, alertCols...), w, false); err != nil {
+		if err := c.write(s, c.AlertsOut, "alerts", beam.Flatten(s, alertCols...), globalWindow, false); err != nil {
 			return fmt.Errorf("--alerts_out: %w", err)
 		}
 	}
@@ -387,14 +391,7 @@ func Build(s beam.Scope, c Config) error {
 		if out == "" {
 			out = c.BarsOut
 		}
-		// Dead letters keep their input's windowing, the global window for
-		// unbounded input: give them short windows so a streaming sink
-		// writes them within seconds of the watermark passing.
-		w := time.Duration(0)
-		if !bounded {
-			w = deadLetterWindow
-		}
-		if err := c.write(s, out, "deadletters", beam.Flatten(s, dead...), w, false); err != nil {
+		if err := c.write(s, out, "deadletters", beam.Flatten(s, dead...), globalWindow, false); err != nil {
 			return fmt.Errorf("--deadletter_out: %w", err)
 		}
 	}
