@@ -1,0 +1,808 @@
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+// Source is where a previous close comes from; its values are the
+// prev_close_source column's.
+type Source string
+
+// Sources of a previous close.
+const (
+	// SourceFeed is the tick's own PrevClose, when positive.
+	SourceFeed Source = tickbeam.PrevCloseFeed
+	// SourceReference is Options.References' row for the symbol and the tick's
+	// trading day.
+	SourceReference Source = tickbeam.PrevCloseReference
+	// SourceLastClose is the last trade inside the regular session of the
+	// previous trading day, as the pipeline saw it.
+	SourceLastClose Source = tickbeam.PrevCloseLastClose
+)
+
+// DefaultSources is the priority order when Options.Sources is empty: what
+// the feed says, else reference data, else the last regular close seen.
+var DefaultSources = []Source{SourceFeed, SourceReference, SourceLastClose}
+
+// Defaults of Options.
+const (
+	DefaultFlagThreshold = 5.0
+	// DefaultQuiet outlasts the longest gap between two trading days of
+	// the built-in calendars (a long holiday plus weekends).
+	DefaultQuiet = 14 * 24 * time.Hour
+	// maxDays bounds the daily closes kept per symbol; a streaming run
+	// keeps two or three, a batch run one per day of its input.
+	maxDays = 1024
+)
+
+// Options configure PrevClose. The zero value uses DefaultSources, no
+// reference data, no splits, the XNYS calendar and a ±5% flag.
+type Options struct {
+	// Sources in priority order: the first that knows a previous close for
+	// a tick gives it. Empty means DefaultSources.
+	Sources []Source
+	// References is an optional PCollection<Reference>, bounded and in the
+	// global window (ReadReferenceCSV, or beam.CreateList of
+	// QueryReferences), read as a side input. Per (symbol, date) copies
+	// that disagree are all ignored and counted.
+	References beam.PCollection
+	// ReferenceAdjusted says the reference closes already account for
+	// splits (a vendor's adjusted previous close); by default they are raw
+	// closes of the day before and adjusted like LastClose's.
+	ReferenceAdjusted bool
+	// Splits is an optional PCollection<Split>, bounded and in the global
+	// window (ReadSplitCSV), read as a side input.
+	Splits beam.PCollection
+	// Calendar defines trading days and the regular session of symbols not
+	// in Calendars. Nil means XNYS.
+	Calendar *calendar.Calendar
+	// Calendars gives some symbols their own calendar (e.g. "005930": XKRX).
+	Calendars map[string]*calendar.Calendar
+	// FlagThreshold is X of the ±X% flag, in percent. Zero means
+	// DefaultFlagThreshold.
+	FlagThreshold float64
+	// QuoteMidpoint prices quotes that carry no last price at the midpoint
+	// (bid+ask)/2 when both sides are set. By default only quotes with a last
+	// price (TradingView lp, Alpha Vantage GLOBAL_QUOTE) are enriched.
+	QuoteMidpoint bool
+	// SkipMissing drops ticks with no previous close (still counted)
+	// instead of emitting them with prev_close_source NONE.
+	SkipMissing bool
+	// Quiet is how long, in event time, a symbol may send no tick before
+	// its LastClose state is released. Zero means DefaultQuiet.
+	Quiet time.Duration
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if len(o.Sources) == 0 {
+		o.Sources = DefaultSources
+	}
+	seen := map[Source]bool{}
+	for _, src := range o.Sources {
+		switch src {
+		case SourceFeed, SourceReference, SourceLastClose:
+		default:
+			return o, fmt.Errorf("unknown source %q (want %s, %s or %s)", src, SourceFeed, SourceReference, SourceLastClose)
+		}
+		if seen[src] {
+			return o, fmt.Errorf("source %s listed twice", src)
+		}
+		seen[src] = true
+	}
+	if o.Calendar == nil {
+		c, err := calendar.Lookup("XNYS")
+		if err != nil {
+			return o, err
+		}
+		o.Calendar = c
+	}
+	for sym, c := range o.Calendars {
+		if c == nil {
+			return o, fmt.Errorf("nil calendar for symbol %q", sym)
+		}
+	}
+	switch {
+	case o.FlagThreshold == 0:
+		o.FlagThreshold = DefaultFlagThreshold
+	case !(o.FlagThreshold > 0) || math.IsInf(o.FlagThreshold, 0):
+		return o, fmt.Errorf("FlagThreshold %v is not a positive percentage", o.FlagThreshold)
+	}
+	if o.Quiet < 0 {
+		return o, fmt.Errorf("negative Quiet %v", o.Quiet)
+	}
+	if o.Quiet == 0 {
+		o.Quiet = DefaultQuiet
+	}
+	return o, nil
+}
+
+func (o Options) uses(src Source) bool {
+	for _, s := range o.Sources {
+		if s == src {
+			return true
+		}
+	}
+	return false
+}
+
+// Counters, in namespace tickbeam/enrich.
+var (
+	cNoPrevClose        = beam.NewCounter("tickbeam/enrich", "no_prev_close")       // no source knew one
+	cNoPrice            = beam.NewCounter("tickbeam/enrich", "no_price")            // quotes without a last price, bad prices
+	cFromFeed           = beam.NewCounter("tickbeam/enrich", "from_feed")           // rows per source
+	cFromReference      = beam.NewCounter("tickbeam/enrich", "from_reference")      //
+	cFromLastClose      = beam.NewCounter("tickbeam/enrich", "from_last_close")     //
+	cLateCloseTrades    = beam.NewCounter("tickbeam/enrich", "late_close_trades")   // regular trades after their close was used
+	cBadReferences      = beam.NewCounter("tickbeam/enrich", "bad_references")      // invalid side-input rows
+	cReferenceConflicts = beam.NewCounter("tickbeam/enrich", "reference_conflicts") // (symbol, date) with disagreeing rows
+	cBadSplits          = beam.NewCounter("tickbeam/enrich", "bad_splits")
+	cSplitConflicts     = beam.NewCounter("tickbeam/enrich", "split_conflicts")
+	cReleased           = beam.NewCounter("tickbeam/enrich", "released") // symbol states released after Quiet
+)
+
+func init() {
+	register.DoFn6x0[context.Context, beam.EventTime, tickbeam.Tick, func(*Reference) bool, func(*Split) bool,
+		func(beam.EventTime, string, item)](&prepareFn{})
+	register.Emitter3[beam.EventTime, string, item]()
+	register.DoFn4x0[context.Context, string, item, func(tickbeam.PriceChange)](&resolveFn{})
+	register.Emitter1[tickbeam.PriceChange]()
+	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, item,
+		func(beam.EventTime, tickbeam.PriceChange), error](&lastCloseFn{})
+	register.Emitter2[beam.EventTime, tickbeam.PriceChange]()
+	beam.RegisterCoder(reflect.TypeOf(item{}), encodeItem, decodeItem)
+}
+
+// Flag is the ±X% indicator of a change in percent: POSITIVE when changePct
+// is strictly above +thresholdPct, NEGATIVE when strictly below
+// −thresholdPct, else (and for NaN) NEUTRAL.
+func Flag(changePct, thresholdPct float64) string {
+	switch {
+	case changePct > thresholdPct:
+		return tickbeam.FlagPositive
+	case changePct < -thresholdPct:
+		return tickbeam.FlagNegative
+	}
+	return tickbeam.FlagNeutral
+}
+
+// PrevClose enriches a PCollection<tickbeam.Tick> timestamped by event time
+// into a PCollection<tickbeam.PriceChange>, one row per priced tick, in the
+// input's windows and at the tick's timestamp. See the package documentation
+// for the sources, split adjustment and what happens when no previous close
+// is known. It panics on invalid options, as Beam transforms do at
+// construction.
+func PrevClose(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	s = s.Scope("enrich.PrevClose")
+	o, err := opts.withDefaults()
+	if err != nil {
+		panic(fmt.Sprintf("enrich.PrevClose: %v", err))
+	}
+	refs := beam.CreateList(s, []Reference{})
+	if o.References.IsValid() && o.uses(SourceReference) {
+		refs = cleanReferences(s, o.References)
+	}
+	splits := beam.CreateList(s, []Split{})
+	if o.Splits.IsValid() {
+		splits = cleanSplits(s, o.Splits)
+	}
+	p := plan{Sources: o.Sources, Threshold: o.FlagThreshold, ReferenceAdjusted: o.ReferenceAdjusted, SkipMissing: o.SkipMissing}
+	cals := calendars{Default: o.Calendar, BySymbol: o.Calendars}
+	items := beam.ParDo(s, &prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint, UseReferences: o.uses(SourceReference)},
+		ticks, beam.SideInput{Input: refs}, beam.SideInput{Input: splits})
+	if !o.uses(SourceLastClose) {
+		return beam.ParDo(s, &resolveFn{Plan: p}, items)
+	}
+	// The closes must outlive any window of the ticks: keep them in the
+	// global window and release them with a timer, since prism never
+	// collects global state.
+	ws := ticks.WindowingStrategy()
+	global := beam.WindowInto(s, window.NewGlobalWindows(), items)
+	out := beam.ParDo(s, &lastCloseFn{
+		Plan:      p,
+		Calendars: cals,
+		Quiet:     o.Quiet,
+		Meta:      state.MakeValueState[[]byte]("meta"),
+		Pending:   state.MakeBagState[item]("pending"),
+		Timer:     timers.InEventTime("timer"),
+	}, global)
+	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+}
+
+// calendars picks a symbol's calendar; *calendar.Calendar marshals to JSON,
+// so it travels inside DoFns.
+type calendars struct {
+	Default  *calendar.Calendar
+	BySymbol map[string]*calendar.Calendar
+}
+
+func (c calendars) of(symbol string) *calendar.Calendar {
+	if cal, ok := c.BySymbol[symbol]; ok {
+		return cal
+	}
+	return c.Default
+}
+
+// sessionDate is the trading day a tick at t moves against the previous
+// close of: its SessionDay, or for an instant outside every trading day
+// (overnight, weekends, holidays) the next trading day, whose previous close
+// is the latest one.
+func sessionDate(cal *calendar.Calendar, t time.Time) calendar.Date {
+	if d, ok := cal.SessionDay(t); ok {
+		return d
+	}
+	local := calendar.DateOf(t.In(cal.Location()))
+	if start, _, ok := cal.DayBounds(local); ok && t.Before(start) {
+		return local
+	}
+	return cal.NextTradingDay(local)
+}
+
+// regularClose is the end of trading day d's regular session (of its last
+// session when it has no regular one).
+func regularClose(cal *calendar.Calendar, d calendar.Date) time.Time {
+	ss := cal.Sessions(d)
+	for _, s := range ss {
+		if s.Kind == calendar.Regular {
+			return s.Close
+		}
+	}
+	if len(ss) == 0 {
+		return d.In(cal.Location())
+	}
+	return ss[len(ss)-1].Close
+}
+
+// plan is the resolution settings both DoFns share.
+type plan struct {
+	Sources           []Source
+	Threshold         float64
+	ReferenceAdjusted bool
+	SkipMissing       bool
+}
+
+// waits reports whether it must wait for SourceLastClose: it comes before
+// every source that knows a close for it.
+func (p plan) waits(it *item) bool {
+	for _, src := range p.Sources {
+		switch src {
+		case SourceFeed:
+			if it.Feed > 0 {
+				return false
+			}
+		case SourceReference:
+			if it.Ref > 0 {
+				return false
+			}
+		case SourceLastClose:
+			return true
+		}
+	}
+	return false
+}
+
+// resolve fills it.Row from the first source that knows a close;
+// lastClose is the raw close of it.CloseDay (0: unknown). ok is false when
+// the row is to be skipped.
+func (p plan) resolve(ctx context.Context, it *item, lastClose float64) (row tickbeam.PriceChange, ok bool) {
+	row = it.Row
+	row.SplitFactor = 1
+	for _, src := range p.Sources {
+		switch {
+		case src == SourceFeed && it.Feed > 0:
+			row.PrevClose = it.Feed
+			cFromFeed.Inc(ctx, 1)
+		case src == SourceReference && it.Ref > 0:
+			row.PrevClose = it.Ref
+			if !p.ReferenceAdjusted {
+				row.SplitFactor = it.Factor
+				row.PrevClose /= it.Factor
+			}
+			cFromReference.Inc(ctx, 1)
+		case src == SourceLastClose && lastClose > 0:
+			row.SplitFactor = it.Factor
+			row.PrevClose = lastClose / it.Factor
+			cFromLastClose.Inc(ctx, 1)
+		default:
+			continue
+		}
+		row.PrevCloseSource = string(src)
+		row.Change = row.Price - row.PrevClose
+		// × 100 before the division: exact for whole-percent moves
+		// (10/200 × 100 is 5.000000000000001, 1000/200 is 5).
+		row.ChangePct = row.Change * 100 / row.PrevClose
+		row.Flag = Flag(row.ChangePct, p.Threshold)
+		return row, true
+	}
+	cNoPrevClose.Inc(ctx, 1)
+	row.PrevCloseSource = tickbeam.PrevCloseNone
+	row.Flag = tickbeam.FlagNeutral
+	return row, !p.SkipMissing
+}
+
+// item is a priced tick on its way to a PriceChange, with what resolution
+// and the close tracking need from the calendar and the side inputs.
+type item struct {
+	Row      tickbeam.PriceChange // Symbol..Price and SessionDate set
+	Day      calendar.Date        // the tick's trading day
+	CloseDay calendar.Date        // the trading day before Day
+	ReadyAt  int64                // Unix ms: end of CloseDay's regular session
+	Feed     float64              // the tick's PrevClose, or 0
+	Ref      float64              // the raw reference close for Day, or 0
+	Factor   float64              // splits between CloseDay and Day
+	Regular  bool                 // a trade in Day's regular session
+	DayClose int64                // Unix ms: end of Day's regular session, for Regular items
+	Waits    bool                 // resolution waits for the last close
+}
+
+// priceOf is the price a tick is enriched at.
+func priceOf(t *tickbeam.Tick, midpoint bool) (float64, bool) {
+	switch {
+	case positive(t.Price) && (t.Kind == tickbeam.Trade || t.Kind == tickbeam.Quote):
+		return t.Price, true
+	case midpoint && t.Kind == tickbeam.Quote && positive(t.BidPrice) && positive(t.AskPrice):
+		return (t.BidPrice + t.AskPrice) / 2, true
+	}
+	return 0, false
+}
+
+// prepareFn prices each tick, finds its trading day in its calendar and
+// looks up its feed and reference closes and split factor.
+type prepareFn struct {
+	Plan          plan
+	Calendars     calendars
+	QuoteMidpoint bool
+	UseReferences bool
+
+	refs   map[refKey]float64
+	splits splitIndex
+}
+
+type refKey struct {
+	symbol string
+	day    calendar.Date
+}
+
+// StartBundle indexes the side inputs: per bundle, since a runner may
+// hand the same instance different side inputs over time.
+func (f *prepareFn) StartBundle(_ context.Context, refs func(*Reference) bool, splits func(*Split) bool,
+	_ func(beam.EventTime, string, item)) {
+	f.refs = map[refKey]float64{}
+	if f.UseReferences {
+		var r Reference
+		for refs(&r) {
+			if d, err := calendar.ParseDate(r.Date); err == nil {
+				f.refs[refKey{r.Symbol, d}] = r.PrevClose
+			}
+		}
+	}
+	f.splits = splitIndex{}
+	var sp Split
+	for splits(&sp) {
+		f.splits.add(sp)
+	}
+	f.splits.sort()
+}
+
+func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, refs func(*Reference) bool,
+	splits func(*Split) bool, emit func(beam.EventTime, string, item)) {
+	price, ok := priceOf(&t, f.QuoteMidpoint)
+	if !ok {
+		cNoPrice.Inc(ctx, 1)
+		return
+	}
+	cal := f.Calendars.of(t.Symbol)
+	day := sessionDate(cal, t.EventTime)
+	closeDay := cal.PrevTradingDay(day)
+	it := item{
+		Row: tickbeam.PriceChange{Symbol: t.Symbol, Kind: t.Kind, Source: t.Source, TradeID: t.TradeID, EventTime: t.EventTime,
+			SessionDate: day.String(), Price: price},
+		Day:      day,
+		CloseDay: closeDay,
+		ReadyAt:  regularClose(cal, closeDay).UnixMilli(),
+		Ref:      f.refs[refKey{t.Symbol, day}],
+		Factor:   f.splits.factor(t.Symbol, closeDay, day),
+	}
+	if positive(t.PrevClose) {
+		it.Feed = t.PrevClose
+	}
+	if t.Kind == tickbeam.Trade {
+		if s, ok := cal.SessionAt(t.EventTime); ok && s.Kind == calendar.Regular {
+			it.Regular, it.DayClose = true, s.Close.UnixMilli()
+		}
+	}
+	it.Waits = f.Plan.waits(&it)
+	emit(ts, t.Symbol, it)
+}
+
+// resolveFn finishes items when SourceLastClose is not among the sources.
+type resolveFn struct {
+	Plan plan
+}
+
+func (f *resolveFn) ProcessElement(ctx context.Context, _ string, it item, emit func(tickbeam.PriceChange)) {
+	if row, ok := f.Plan.resolve(ctx, &it, 0); ok {
+		emit(row)
+	}
+}
+
+// lastCloseFn is the stateful DoFn, keyed by symbol: it records each
+// trading day's last regular-session trade and resolves the items that
+// wait for one. An item for day D waits in the Pending bag until the
+// watermark passes the end of the regular session of the day before D, when
+// that day's last regular trade is known for sure; the Ready timer fires
+// then. Once it has fired, the fn knows the watermark is at least that far,
+// and later items of D resolve as they come, so a stream buffers only the
+// first ticks of each day. The release timer clears the state after Quiet
+// without ticks.
+//
+// Both timers are tags of one family: the Go SDK v2.77 harness counts one
+// end-of-stream per timer transform but prism sends one per family, so a
+// second family leaves the bundle waiting forever.
+type lastCloseFn struct {
+	Plan      plan
+	Calendars calendars
+	Quiet     time.Duration
+
+	Meta    state.Value[[]byte]
+	Pending state.Bag[item]
+	Timer   timers.EventTime // tags readyTag(hold) and tagRelease
+}
+
+// Timer tags.
+const (
+	tagReady   = "ready@" // + the hold, see readyTag
+	tagRelease = "release"
+)
+
+// readyTag names the ready timer by its output hold: prism (v2.77)
+// mis-counts holds when one timer is set again with a different hold, so a
+// new hold gets a new timer and the old one is cleared.
+func readyTag(hold int64) string { return tagReady + strconv.FormatInt(hold, 10) }
+
+// setReady (re)arms the ready timer at the latest waiting item's close,
+// holding the output watermark at the earliest waiting tick so its row is
+// not late; oldHold is the hold of the timer armed before, if any.
+func (f *lastCloseFn) setReady(tp timers.Provider, st *keyState, oldHold int64, armed bool) {
+	hold := st.hold()
+	if armed && oldHold != hold {
+		f.Timer.ClearTag(tp, readyTag(oldHold))
+	}
+	f.Timer.Set(tp, time.UnixMilli(st.readyAt), timers.WithTag(readyTag(hold)), timers.WithOutputTimestamp(time.UnixMilli(hold)))
+}
+
+func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, it item,
+	emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	st, _, err := f.readState(sp)
+	if err != nil {
+		return fmt.Errorf("enrich: %q: %w", key, err)
+	}
+	if it.Regular {
+		if st.knows(it.DayClose) {
+			// Rows already used the day's close; changing it now would
+			// make them disagree with later rows.
+			cLateCloseTrades.Inc(ctx, 1)
+		} else {
+			st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+		}
+	}
+	switch {
+	case !it.Waits:
+		f.emit(ctx, &it, 0, emit)
+	case st.knows(it.ReadyAt):
+		f.emit(ctx, &it, st.close(it.CloseDay), emit)
+	default:
+		if err := f.Pending.Add(sp, it); err != nil {
+			return fmt.Errorf("enrich: %q: buffer tick: %w", key, err)
+		}
+		t := it.Row.EventTime.UnixMilli()
+		if st.pending == 0 || it.ReadyAt > st.readyAt || t < st.pendingMin {
+			armed, oldHold := st.pending > 0, st.hold()
+			if !armed {
+				st.readyAt, st.pendingMin = it.ReadyAt, t
+			}
+			st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, t)
+			f.setReady(tp, &st, oldHold, armed)
+		}
+		st.pending++
+	}
+	// Whole hours: one timer write per symbol per hour, not per tick.
+	const hour = int64(time.Hour / time.Millisecond)
+	if r := (it.Row.EventTime.Add(f.Quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
+		st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
+		f.Timer.Set(tp, time.UnixMilli(st.releaseAt), timers.WithTag(tagRelease))
+	}
+	return f.writeState(sp, key, st)
+}
+
+func (f *lastCloseFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string,
+	timer timers.Context, emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	st, ok, err := f.readState(sp)
+	if err != nil {
+		return fmt.Errorf("enrich: %q: %w", key, err)
+	}
+	if !ok {
+		return nil // released already
+	}
+	// An event-time timer fires only once the watermark has reached it.
+	st.watermark = max(st.watermark, int64(ts))
+	switch {
+	case timer.Family != f.Timer.Family:
+	case strings.HasPrefix(timer.Tag, tagReady):
+		if err := f.flush(ctx, sp, tp, &st, key, emit); err != nil {
+			return err
+		}
+		st.prune(f.Calendars.of(key))
+		return f.writeState(sp, key, st)
+	case timer.Tag == tagRelease:
+		if int64(ts) != st.releaseAt {
+			return f.writeState(sp, key, st) // stale: a later tick moved it
+		}
+		if st.pending > 0 {
+			// Normally resolved already: the ready timer is earlier.
+			f.Timer.ClearTag(tp, readyTag(st.hold()))
+		}
+		if err := f.flush(ctx, sp, tp, &st, key, emit); err != nil {
+			return err
+		}
+		if st.pending > 0 {
+			f.Timer.ClearTag(tp, readyTag(st.hold()))
+		}
+		if err := f.Pending.Clear(sp); err != nil {
+			return fmt.Errorf("enrich: %q: release: %w", key, err)
+		}
+		if err := f.Meta.Clear(sp); err != nil {
+			return fmt.Errorf("enrich: %q: release: %w", key, err)
+		}
+		cReleased.Inc(ctx, 1)
+		return nil
+	}
+	return fmt.Errorf("enrich: %q: unexpected timer %s/%q", key, timer.Family, timer.Tag)
+}
+
+func (f *lastCloseFn) emit(ctx context.Context, it *item, lastClose float64, emit func(beam.EventTime, tickbeam.PriceChange)) {
+	if row, ok := f.Plan.resolve(ctx, it, lastClose); ok {
+		emit(mtime.FromTime(row.EventTime), row)
+	}
+}
+
+// flush resolves the waiting items whose close is known now and keeps the
+// rest waiting, under a new ready timer; the caller has fired or cleared
+// the old one.
+func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Provider, st *keyState, key string,
+	emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	if st.pending == 0 {
+		return nil
+	}
+	items, _, err := f.Pending.Read(sp)
+	if err != nil {
+		return fmt.Errorf("enrich: %q: read waiting ticks: %w", key, err)
+	}
+	var rest []item
+	for i := range items {
+		if st.knows(items[i].ReadyAt) {
+			f.emit(ctx, &items[i], st.close(items[i].CloseDay), emit)
+		} else {
+			rest = append(rest, items[i])
+		}
+	}
+	if len(rest) == len(items) {
+		return nil
+	}
+	if err := f.Pending.Clear(sp); err != nil {
+		return fmt.Errorf("enrich: %q: clear waiting ticks: %w", key, err)
+	}
+	st.pending = int64(len(rest))
+	if len(rest) == 0 {
+		return nil
+	}
+	st.readyAt, st.pendingMin = rest[0].ReadyAt, rest[0].Row.EventTime.UnixMilli()
+	for _, it := range rest {
+		if err := f.Pending.Add(sp, it); err != nil {
+			return fmt.Errorf("enrich: %q: keep waiting ticks: %w", key, err)
+		}
+		st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, it.Row.EventTime.UnixMilli())
+	}
+	f.setReady(tp, st, 0, false)
+	return nil
+}
+
+// dayClose is a trading day's last regular-session trade so far.
+type dayClose struct {
+	day   calendar.Date
+	time  int64 // Unix ns
+	id    string
+	price float64
+}
+
+// keyState is a symbol's state: watermark knowledge, the waiting items'
+// bookkeeping and the recent days' closes (ascending by day).
+type keyState struct {
+	watermark  int64 // Unix ms the input watermark is known to have reached
+	readyAt    int64 // the Ready timer, while items wait
+	pendingMin int64 // earliest waiting tick, Unix ms
+	pending    int64 // items in Pending
+	releaseAt  int64 // the Release timer
+	days       []dayClose
+}
+
+const noWatermark = math.MinInt64
+
+// hold is the ready timer's output timestamp.
+func (st *keyState) hold() int64 { return min(st.pendingMin, st.readyAt) }
+
+// knows reports whether the watermark has passed t (Unix ms): a day whose
+// regular session ended by t has its last regular trade for sure.
+func (st *keyState) knows(t int64) bool { return st.watermark != noWatermark && st.watermark >= t }
+
+func (st *keyState) close(d calendar.Date) float64 {
+	i := sort.Search(len(st.days), func(i int) bool { return !st.days[i].day.Before(d) })
+	if i < len(st.days) && st.days[i].day == d {
+		return st.days[i].price
+	}
+	return 0
+}
+
+// observe records a regular-session trade: the day's close is its last trade
+// by (event time, trade id), so the result does not depend on arrival order.
+func (st *keyState) observe(d calendar.Date, t int64, id string, price float64) {
+	i := sort.Search(len(st.days), func(i int) bool { return !st.days[i].day.Before(d) })
+	if i < len(st.days) && st.days[i].day == d {
+		if c := &st.days[i]; t > c.time || t == c.time && compareIDs(id, c.id) > 0 {
+			c.time, c.id, c.price = t, id, price
+		}
+		return
+	}
+	st.days = append(st.days, dayClose{})
+	copy(st.days[i+1:], st.days[i:])
+	st.days[i] = dayClose{d, t, id, price}
+	if len(st.days) > maxDays {
+		st.days = st.days[len(st.days)-maxDays:]
+	}
+}
+
+// prune drops the closes no on-time tick can need: a tick at or after the
+// watermark is of its trading day or later, and needs the close of the day
+// before it at the earliest.
+func (st *keyState) prune(cal *calendar.Calendar) {
+	if st.watermark == noWatermark || st.watermark >= mtime.EndOfGlobalWindowTime.Milliseconds() {
+		return
+	}
+	keep := cal.PrevTradingDay(sessionDate(cal, time.UnixMilli(st.watermark)))
+	i := sort.Search(len(st.days), func(i int) bool { return !st.days[i].day.Before(keep) })
+	st.days = st.days[i:]
+}
+
+func (f *lastCloseFn) readState(sp state.Provider) (keyState, bool, error) {
+	b, ok, err := f.Meta.Read(sp)
+	if err != nil {
+		return keyState{}, false, fmt.Errorf("read state: %w", err)
+	}
+	if !ok {
+		return keyState{watermark: noWatermark}, false, nil
+	}
+	r := wire.NewReader(b)
+	st := keyState{watermark: r.Int(), readyAt: r.Int(), pendingMin: r.Int(), pending: r.Int(), releaseAt: r.Int()}
+	n := r.Int()
+	if n < 0 || n > maxDays {
+		return keyState{}, false, fmt.Errorf("read state: bad day count %d", n)
+	}
+	st.days = make([]dayClose, n)
+	for i := range st.days {
+		st.days[i] = dayClose{day: readDate(r), time: r.Int(), id: r.String(), price: r.Float()}
+	}
+	if err := r.Err(); err != nil {
+		return keyState{}, false, fmt.Errorf("read state: %w", err)
+	}
+	return st, true, nil
+}
+
+func (f *lastCloseFn) writeState(sp state.Provider, key string, st keyState) error {
+	b := make([]byte, 0, 48+32*len(st.days))
+	for _, v := range [...]int64{st.watermark, st.readyAt, st.pendingMin, st.pending, st.releaseAt, int64(len(st.days))} {
+		b = wire.AppendInt(b, v)
+	}
+	for _, d := range st.days {
+		b = appendDate(b, d.day)
+		b = wire.AppendInt(b, d.time)
+		b = wire.AppendString(b, d.id)
+		b = wire.AppendFloat(b, d.price)
+	}
+	if err := f.Meta.Write(sp, b); err != nil {
+		return fmt.Errorf("enrich: %q: write state: %w", key, err)
+	}
+	return nil
+}
+
+// compareIDs orders trade ids numerically when both are decimal numbers,
+// else as strings, as bars order trades.
+func compareIDs(a, b string) int {
+	if digits(a) && digits(b) {
+		for len(a) > 1 && a[0] == '0' {
+			a = a[1:]
+		}
+		for len(b) > 1 && b[0] == '0' {
+			b = b[1:]
+		}
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+	}
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func appendDate(b []byte, d calendar.Date) []byte {
+	return wire.AppendInt(b, int64(d.Year)*10000+int64(d.Month)*100+int64(d.Day))
+}
+
+func readDate(r *wire.Reader) calendar.Date {
+	v := r.Int()
+	return calendar.Date{Year: int(v / 10000), Month: time.Month(v / 100 % 100), Day: int(v % 100)}
+}
+
+func encodeItem(it item) ([]byte, error) {
+	b := tickbeam.AppendPriceChange(make([]byte, 0, 160), it.Row)
+	b = appendDate(b, it.Day)
+	b = appendDate(b, it.CloseDay)
+	b = wire.AppendInt(b, it.ReadyAt)
+	for _, f := range [...]float64{it.Feed, it.Ref, it.Factor} {
+		b = wire.AppendFloat(b, f)
+	}
+	var flags int64
+	if it.Regular {
+		flags |= 1
+	}
+	if it.Waits {
+		flags |= 2
+	}
+	b = wire.AppendInt(b, flags)
+	return wire.AppendInt(b, it.DayClose), nil
+}
+
+func decodeItem(b []byte) (item, error) {
+	r := wire.NewReader(b)
+	it := item{Row: tickbeam.ReadPriceChange(r), Day: readDate(r), CloseDay: readDate(r), ReadyAt: r.Int()}
+	it.Feed, it.Ref, it.Factor = r.Float(), r.Float(), r.Float()
+	flags := r.Int()
+	it.Regular, it.Waits = flags&1 != 0, flags&2 != 0
+	it.DayClose = r.Int()
+	if err := r.Err(); err != nil {
+		return item{}, fmt.Errorf("decode enrich item: %w", err)
+	}
+	if flags&^3 != 0 {
+		return item{}, errors.New("decode enrich item: bad flags")
+	}
+	return it, nil
+}
