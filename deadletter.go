@@ -15,6 +15,9 @@ const (
 	StageLate = "late"
 	// StageOutlier marks ticks quarantined by an outlier rule.
 	StageOutlier = "outlier"
+	// StageNotify marks alerts a notifier failed to deliver (source: the
+	// notifier's name; payload: the alert's JSON).
+	StageNotify = "notify"
 )
 
 // DeadLetter is a message tickbeam could not turn into output, kept with the

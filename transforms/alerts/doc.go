@@ -83,4 +83,28 @@
 // `tickbeam rules check FILE...` prints the same. Secrets never live in the
 // file: secret_env and password_env name environment variables, read by
 // RuleSet.Notifiers.
+//
+// # Delivering alerts
+//
+// Deliver sends each alert to the notifiers its rule names (notify:) and
+// splits the alerts in two: delivered (every notifier of the rule accepted
+// the alert, or the rule names none, or is not in the set: passed through
+// without a call) and failed, one tickbeam.DeadLetter per (alert, notifier)
+// that failed, stage notify, source the notifier's name, payload the
+// alert's JSON, error_message the notifier's error. An alert with one
+// failing notifier of two is therefore not in delivered, though the other
+// notifier did get it. Counters tickbeam/alerts.notified and notify_failed
+// count the (alert, notifier) successes and failures.
+//
+// Secrets stay out of the pipeline graph, the dead letters and the errors:
+// the DoFn carries the configs with the names of their environment
+// variables only and builds the notifiers in Setup from the workers'
+// environment, so the variables must be set wherever the workers run.
+// Deliver checks them first in the launching process, so a missing one
+// fails at construction. Rule-file values that are not secret_env or
+// password_env (URLs, headers, hosts) do travel in the graph.
+//
+// Delivery is at least once: a retried bundle sends its alerts again. The
+// webhook Idempotency-Key and the email Message-ID derive from alert_id, so
+// receivers can drop the repeats.
 package alerts
