@@ -26,6 +26,7 @@ import (
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
+	"github.com/tickbeam/tickbeam/transforms/enrich"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
@@ -139,7 +140,8 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	runner := *beamrunners.Runner
 	local := runners.IsLocal(runner)
 	if !local {
-		for _, o := range []struct{ flag, v string }{{"--bars_out", cfg.BarsOut}, {"--deadletter_out", cfg.DeadLetterOut}, {"--raw_out", cfg.RawOut}} {
+		for _, o := range []struct{ flag, v string }{{"--bars_out", cfg.BarsOut}, {"--deadletter_out", cfg.DeadLetterOut}, {"--raw_out", cfg.RawOut},
+			{"--indicators_out", cfg.IndicatorsOut}, {"--session_out", cfg.SessionOut}, {"--alerts_out", cfg.AlertsOut}, {"--changes_out", cfg.ChangesOut}} {
 			if o.v != "" && !remoteOutput(o.v) {
 				fmt.Fprintf(stderr, "tickbeam monitor: %s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:\n", o.flag, o.v, runner)
 				return 2
@@ -186,6 +188,8 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
+	changesOut, prevClose, references, splits                                                                                                                   string
+	flagThreshold                                                                                                                                               float64
 	csvHeader, keepDuplicates, gzip                                                                                                                             bool
 	shards, maxPayload                                                                                                                                          int
 	duration, maxAhead, watermarkDelay, allowedLateness                                                                                                         time.Duration
@@ -208,7 +212,12 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.indicators, "indicators", "", "indicators on the bars of the first --bar resolution, e.g. sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2; needs --indicators_out")
 	fs.StringVar(&f.indicatorsOut, "indicators_out", "", "IndicatorValue rows: as --bars_out")
 	fs.StringVar(&f.sessionOut, "session_out", "", "SessionStats rows (running per symbol and trading day, at the first --bar resolution): as --bars_out")
-	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
+	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out and of previous closes: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
+	fs.StringVar(&f.changesOut, "changes_out", "", "PriceChange rows (change and change % vs previous close, ±--flag_threshold% flag), one per priced tick: as --bars_out")
+	fs.StringVar(&f.prevClose, "prev_close", "", "previous-close sources in priority order, comma-separated: FEED (the tick's own), REFERENCE (--references), LAST_CLOSE (last regular-session trade seen); default FEED,REFERENCE,LAST_CLOSE")
+	fs.StringVar(&f.references, "references", "", "CSV files (glob, local or gs://) of reference previous closes: symbol,date,prev_close")
+	fs.StringVar(&f.splits, "splits", "", "CSV files (glob) of stock splits that adjust previous closes: symbol,ex_date,ratio (2, 3:2, 1/10)")
+	fs.Float64Var(&f.flagThreshold, "flag_threshold", 5, "X of the ±X% flag of --changes_out rows: POSITIVE above +X, NEGATIVE below −X")
 	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
 	fs.StringVar(&f.deadOut, "deadletter_out", "", "DeadLetter rows, one per failed message: as --bars_out (default: --bars_out when that is a directory or prefix)")
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
@@ -266,6 +275,12 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 	if f.csvColumns != "" {
 		opts.CSVColumns = strings.Split(f.csvColumns, ",")
 	}
+	var sources []enrich.Source
+	if f.prevClose != "" {
+		for _, src := range strings.Split(f.prevClose, ",") {
+			sources = append(sources, enrich.Source(strings.ToUpper(strings.TrimSpace(src))))
+		}
+	}
 	return monitor.Config{
 		Input:              f.input,
 		Format:             f.format,
@@ -290,6 +305,11 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Calendar:           f.calendarName,
 		Rules:              f.rules,
 		AlertsOut:          f.alertsOut,
+		ChangesOut:         f.changesOut,
+		PrevCloseSources:   sources,
+		References:         f.references,
+		Splits:             f.splits,
+		FlagThreshold:      f.flagThreshold,
 	}, nil
 }
 

@@ -14,6 +14,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/alerts"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
+	"github.com/tickbeam/tickbeam/transforms/enrich"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 	"github.com/tickbeam/tickbeam/transforms/session"
@@ -127,6 +129,23 @@ type Config struct {
 	// go to AlertsOut and outlier ticks to the dead letters.
 	Rules     string
 	AlertsOut string
+	// ChangesOut receives PriceChange rows: each priced tick's change and
+	// change % against its previous close, with the ±FlagThreshold% flag
+	// (transforms/enrich). They are computed when ChangesOut is set or a
+	// change_pct rule reads them.
+	ChangesOut string
+	// PrevCloseSources is the priority order of previous-close sources
+	// (enrich.SourceFeed, SourceReference, SourceLastClose); empty means
+	// enrich.DefaultSources. Trading days follow Calendar.
+	PrevCloseSources []enrich.Source
+	// References is a CSV glob of reference previous closes
+	// (symbol,date,prev_close); Splits a CSV glob of splits
+	// (symbol,ex_date,ratio) that adjust previous closes. Bad lines become
+	// dead letters.
+	References string
+	Splits     string
+	// FlagThreshold is X of the ±X% flag; default enrich.DefaultFlagThreshold.
+	FlagThreshold float64
 }
 
 // DefaultAllowedLateness is Config.AllowedLateness's default on a stream.
@@ -220,7 +239,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--rules: %w", err)
 		}
 	}
-	for _, o := range []struct{ flag, v string }{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut}, {"--alerts_out", c.AlertsOut}} {
+	if _, err := c.prevCloseOptions(); err != nil {
+		return err
+	}
+	for _, o := range []struct{ flag, v string }{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut},
+		{"--alerts_out", c.AlertsOut}, {"--changes_out", c.ChangesOut}} {
 		if o.v == "" {
 			continue
 		}
@@ -366,8 +389,17 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--session_out: %w", err)
 		}
 	}
+	var changes beam.PCollection
+	if c.ChangesOut != "" || readsChanges(rules) {
+		changes, dead = c.priceChanges(s, ticks, dead)
+		if c.ChangesOut != "" {
+			if err := c.write(s, c.ChangesOut, "changes", changes, rawWindow, true); err != nil {
+				return fmt.Errorf("--changes_out: %w", err)
+			}
+		}
+	}
 	if rules != nil {
-		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses}
+		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes}
 		out, err := alerts.Apply(s, rules, in)
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)
@@ -441,6 +473,60 @@ func splitOutliers(rs *alerts.RuleSet) (rest, outliers *alerts.RuleSet) {
 		outliers = &o
 	}
 	return rest, outliers
+}
+
+// readsChanges reports whether a rule of rs reads PriceChange rows.
+func readsChanges(rs *alerts.RuleSet) bool {
+	if rs == nil {
+		return false
+	}
+	for _, r := range rs.Rules {
+		if r.Kind == alerts.KindChangePct {
+			return true
+		}
+	}
+	return false
+}
+
+// prevCloseOptions checks the previous-close settings; its Options lack
+// the References and Splits collections, which priceChanges reads.
+func (c Config) prevCloseOptions() (enrich.Options, error) {
+	cal, err := calendar.Lookup(c.calendarName())
+	if err != nil {
+		return enrich.Options{}, fmt.Errorf("--calendar: %w", err)
+	}
+	o := enrich.Options{Sources: c.PrevCloseSources, Calendar: cal, FlagThreshold: c.FlagThreshold}
+	if err := o.Validate(); err != nil {
+		return enrich.Options{}, fmt.Errorf("--prev_close: %w", err)
+	}
+	if c.References != "" && len(c.PrevCloseSources) > 0 && !slices.Contains(c.PrevCloseSources, enrich.SourceReference) {
+		return enrich.Options{}, fmt.Errorf("--references is set but --prev_close does not list %s", enrich.SourceReference)
+	}
+	for _, g := range []struct{ flag, v string }{{"--references", c.References}, {"--splits", c.Splits}} {
+		if g.v != "" {
+			if err := lake.ValidatePrefix(g.v); err != nil {
+				return enrich.Options{}, fmt.Errorf("%s: %w", g.flag, err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// priceChanges enriches ticks with their previous close; bad reference and
+// split lines join dead.
+func (c Config) priceChanges(s beam.Scope, ticks beam.PCollection, dead []beam.PCollection) (beam.PCollection, []beam.PCollection) {
+	o, _ := c.prevCloseOptions() // checked by Validate
+	if c.References != "" {
+		refs, bad := enrich.ReadReferenceCSV(s, c.References)
+		o.References = refs
+		dead = append(dead, bad)
+	}
+	if c.Splits != "" {
+		splits, bad := enrich.ReadSplitCSV(s, c.Splits)
+		o.Splits = splits
+		dead = append(dead, bad)
+	}
+	return enrich.PrevClose(s, ticks, o), dead
 }
 
 func (c Config) lateness() time.Duration {

@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
@@ -224,7 +227,13 @@ func TestAnalyticsOutputs(t *testing.T) {
 
 func readRows[T any](t *testing.T, dir, name string) []T {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, name+"-*.jsonl"))
+	var files []string // also under dt=/hour= partitions
+	_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasPrefix(d.Name(), name+"-") && strings.HasSuffix(d.Name(), ".jsonl") {
+			files = append(files, path)
+		}
+		return nil
+	})
 	if len(files) == 0 {
 		t.Fatalf("no %s files in %s", name, dir)
 	}
@@ -246,4 +255,83 @@ func readRows[T any](t *testing.T, dir, name string) []T {
 		}
 	}
 	return rows
+}
+
+// Previous closes from the last close seen (CRYPTO: UTC days) and from a
+// reference file, the ±5% flag, and a change_pct rule on those rows.
+func TestPriceChanges(t *testing.T) {
+	dir := t.TempDir()
+	at := func(d, hh, mm int) time.Time { return time.Date(2026, 1, d, hh, mm, 0, 0, time.UTC) }
+	trade := func(sym, id string, t time.Time, price float64) tickbeam.Tick {
+		return tickbeam.Tick{Symbol: sym, Kind: tickbeam.Trade, EventTime: t, Price: price, Size: 1, TradeID: id, Source: "test"}
+	}
+	var lines []string
+	for _, tk := range []tickbeam.Tick{
+		trade("BTC", "1", at(15, 23, 59), 100), // the 15th's close
+		trade("BTC", "2", at(16, 0, 1), 104),
+		trade("BTC", "3", at(16, 0, 2), 106),
+		trade("BTC", "4", at(16, 0, 3), 94),
+		trade("ETH", "5", at(16, 1, 0), 2110),
+	} {
+		b, err := json.Marshal(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	write := func(name, body string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	in := write("ticks.jsonl", strings.Join(lines, "\n")+"\n")
+	refs := write("refs.csv", "symbol,date,prev_close\nETH,2026-01-16,2000\nETH,2026-1-17,1\n")
+	rules := write("rules.yaml", "rules:\n  - name: move-5pct\n    kind: change_pct\n    direction: both\n    threshold: 5\n    severity: WARNING\n")
+	out := filepath.Join(dir, "out")
+	res, _ := bars.ParseResolutions("1m")
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, ChangesOut: out, References: refs,
+		Rules: rules, AlertsOut: out}); err != nil {
+		t.Fatal(err)
+	}
+	ptest.RunAndValidate(t, p)
+
+	type change struct {
+		Symbol, Source, Flag  string
+		Price, Prev, Chg, Pct float64
+	}
+	var got []change
+	for _, r := range readRows[tickbeam.PriceChange](t, out, "changes") {
+		got = append(got, change{r.Symbol, r.PrevCloseSource, r.Flag, r.Price, r.PrevClose, r.Change, r.ChangePct})
+	}
+	sort.Slice(got, func(i, j int) bool {
+		return got[i].Symbol+fmt.Sprint(got[i].Price) < got[j].Symbol+fmt.Sprint(got[j].Price)
+	})
+	want := []change{
+		{"BTC", "NONE", "NEUTRAL", 100, 0, 0, 0},               // no earlier day
+		{"BTC", "LAST_CLOSE", "NEUTRAL", 104, 100, 4, 4},       // 4/100
+		{"BTC", "LAST_CLOSE", "POSITIVE", 106, 100, 6, 6},      // 6/100
+		{"BTC", "LAST_CLOSE", "NEGATIVE", 94, 100, -6, -6},     // −6/100
+		{"ETH", "REFERENCE", "POSITIVE", 2110, 2000, 110, 5.5}, // 110/2000
+	}
+	sort.Slice(want, func(i, j int) bool {
+		return want[i].Symbol+fmt.Sprint(want[i].Price) < want[j].Symbol+fmt.Sprint(want[j].Price)
+	})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	var fired []string
+	for _, a := range readRows[tickbeam.Alert](t, out, "alerts") {
+		fired = append(fired, fmt.Sprintf("%s %s %v %g", a.Symbol, a.Rule, a.EventTime.Format("02T15:04"), a.Value))
+	}
+	sort.Strings(fired)
+	if diff := cmp.Diff([]string{"BTC move-5pct 16T00:02 6", "BTC move-5pct 16T00:03 -6", "ETH move-5pct 16T01:00 5.5"}, fired); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+	dead := readRows[tickbeam.DeadLetter](t, out, "deadletters")
+	if len(dead) != 1 || !strings.Contains(dead[0].PayloadString, "2026-1-17") {
+		t.Errorf("dead letters %+v, want the bad reference line", dead)
+	}
 }

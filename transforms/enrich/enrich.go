@@ -91,6 +91,12 @@ type Options struct {
 	Quiet time.Duration
 }
 
+// Validate reports what PrevClose would panic on.
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
+}
+
 func (o Options) withDefaults() (Options, error) {
 	if len(o.Sources) == 0 {
 		o.Sources = DefaultSources
@@ -371,7 +377,7 @@ type prepareFn struct {
 	QuoteMidpoint bool
 	UseReferences bool
 
-	refs   map[refKey]float64
+	refs   map[refKey]float64 // nil until the bundle's first tick
 	splits splitIndex
 }
 
@@ -380,29 +386,35 @@ type refKey struct {
 	day    calendar.Date
 }
 
-// StartBundle indexes the side inputs: per bundle, since a runner may
-// hand the same instance different side inputs over time.
-func (f *prepareFn) StartBundle(_ context.Context, refs func(*Reference) bool, splits func(*Split) bool,
+// StartBundle drops the previous bundle's index: a runner may hand the
+// same instance different side inputs over time.
+func (f *prepareFn) StartBundle(_ context.Context, _ func(*Reference) bool, _ func(*Split) bool,
 	_ func(beam.EventTime, string, item)) {
-	f.refs = map[refKey]float64{}
+	f.refs = nil
+}
+
+// index reads the side inputs once per bundle, from the first element's
+// window: StartBundle has no window to read them in (prism served a
+// StartBundle read empty now and then).
+func (f *prepareFn) index(refs func(*Reference) bool, splits func(*Split) bool) {
+	a := newAgreed[refKey]()
 	if f.UseReferences {
 		var r Reference
 		for refs(&r) {
 			if d, err := calendar.ParseDate(r.Date); err == nil {
-				f.refs[refKey{r.Symbol, d}] = r.PrevClose
+				a.add(refKey{r.Symbol, d}, r.PrevClose)
 			}
 		}
 	}
-	f.splits = splitIndex{}
-	var sp Split
-	for splits(&sp) {
-		f.splits.add(sp)
-	}
-	f.splits.sort()
+	f.refs = a.vals
+	f.splits = indexSplits(splits)
 }
 
 func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, refs func(*Reference) bool,
 	splits func(*Split) bool, emit func(beam.EventTime, string, item)) {
+	if f.refs == nil {
+		f.index(refs, splits)
+	}
 	price, ok := priceOf(&t, f.QuoteMidpoint)
 	if !ok {
 		cNoPrice.Inc(ctx, 1)

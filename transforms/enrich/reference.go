@@ -39,9 +39,10 @@ func init() {
 	register.DoFn4x0[context.Context, string, func(Reference), func(tickbeam.DeadLetter)](&referenceLineFn{})
 	register.Emitter1[Reference]()
 	register.Emitter1[tickbeam.DeadLetter]()
-	register.Function3x0(keyReference)
+	register.Function3x0(validateReference)
+	register.Function2x0(keyReference)
 	register.Emitter2[string, Reference]()
-	register.Function4x0(oneReference)
+	register.Function3x0(countReferenceConflicts)
 	register.Iter1[Reference]()
 }
 
@@ -178,37 +179,41 @@ func deadLine(line, glob, kind string, err error) tickbeam.DeadLetter {
 		tickbeam.StageParse, glob, fmt.Errorf("enrich: %s line: %w", kind, err))
 }
 
-// keyReference validates a side-input row (rows built by hand or queried
-// may be bad) and keys it by symbol and date; bad rows are counted.
-func keyReference(ctx context.Context, r Reference, emit func(string, Reference)) {
+// validateReference passes valid side-input rows (rows built by hand or
+// queried may be bad); bad rows are counted.
+func validateReference(ctx context.Context, r Reference, emit func(Reference)) {
 	r, err := validReference(r)
 	if err != nil {
 		cBadReferences.Inc(ctx, 1)
 		return
 	}
-	emit(r.Symbol+"\x00"+r.Date, r)
+	emit(r)
 }
 
-// oneReference keeps one reference per (symbol, date): copies agree, and
-// disagreeing rows are all dropped and counted, since picking one would
-// depend on arrival order.
-func oneReference(ctx context.Context, _ string, rows func(*Reference) bool, emit func(Reference)) {
+func keyReference(r Reference, emit func(string, Reference)) { emit(r.Symbol+"\x00"+r.Date, r) }
+
+// countReferenceConflicts counts the (symbol, date) whose rows disagree;
+// the lookup index drops them (see agreed).
+func countReferenceConflicts(ctx context.Context, _ string, rows func(*Reference) bool) {
 	var first, r Reference
-	n := 0
-	for rows(&r) {
+	for n := 0; rows(&r); n++ {
 		if n == 0 {
 			first = r
 		} else if r.PrevClose != first.PrevClose {
 			cReferenceConflicts.Inc(ctx, 1)
 			return
 		}
-		n++
 	}
-	emit(first)
 }
 
+// cleanReferences returns the valid rows, for the side input, and counts
+// conflicts on a branch of their own: the side input must not come out of
+// a GroupByKey, which prism (v2.77) now and then let a consumer read
+// before it had produced anything.
 func cleanReferences(s beam.Scope, refs beam.PCollection) beam.PCollection {
-	return beam.ParDo(s, oneReference, beam.GroupByKey(s, beam.ParDo(s, keyReference, refs)))
+	valid := beam.ParDo(s, validateReference, refs)
+	beam.ParDo0(s, countReferenceConflicts, beam.GroupByKey(s, beam.ParDo(s, keyReference, valid)))
+	return valid
 }
 
 func encodeReference(r Reference) ([]byte, error) {

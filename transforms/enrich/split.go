@@ -33,9 +33,10 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(Split{}), encodeSplit, decodeSplit)
 	register.DoFn4x0[context.Context, string, func(Split), func(tickbeam.DeadLetter)](&splitLineFn{})
 	register.Emitter1[Split]()
-	register.Function3x0(keySplit)
+	register.Function3x0(validateSplit)
+	register.Function2x0(keySplit)
 	register.Emitter2[string, Split]()
-	register.Function4x0(oneSplit)
+	register.Function3x0(countSplitConflicts)
 	register.Iter1[Split]()
 }
 
@@ -109,34 +110,58 @@ func (f *splitLineFn) ProcessElement(ctx context.Context, line string, emit func
 	emit(sp)
 }
 
-func keySplit(ctx context.Context, sp Split, emit func(string, Split)) {
+func validateSplit(ctx context.Context, sp Split, emit func(Split)) {
 	sp, err := validSplit(sp)
 	if err != nil {
 		cBadSplits.Inc(ctx, 1)
 		return
 	}
-	emit(sp.Symbol+"\x00"+sp.ExDate, sp)
+	emit(sp)
 }
 
-// oneSplit keeps one split per (symbol, ex-date); disagreeing ratios drop
-// them all, counted, rather than adjust by a guess.
-func oneSplit(ctx context.Context, _ string, rows func(*Split) bool, emit func(Split)) {
+func keySplit(sp Split, emit func(string, Split)) { emit(sp.Symbol+"\x00"+sp.ExDate, sp) }
+
+// countSplitConflicts counts the (symbol, ex-date) whose ratios disagree;
+// the index drops them rather than adjust by a guess.
+func countSplitConflicts(ctx context.Context, _ string, rows func(*Split) bool) {
 	var first, sp Split
-	n := 0
-	for rows(&sp) {
+	for n := 0; rows(&sp); n++ {
 		if n == 0 {
 			first = sp
 		} else if sp.Ratio != first.Ratio {
 			cSplitConflicts.Inc(ctx, 1)
 			return
 		}
-		n++
 	}
-	emit(first)
 }
 
+// cleanSplits is cleanReferences for splits.
 func cleanSplits(s beam.Scope, splits beam.PCollection) beam.PCollection {
-	return beam.ParDo(s, oneSplit, beam.GroupByKey(s, beam.ParDo(s, keySplit, splits)))
+	valid := beam.ParDo(s, validateSplit, splits)
+	beam.ParDo0(s, countSplitConflicts, beam.GroupByKey(s, beam.ParDo(s, keySplit, valid)))
+	return valid
+}
+
+// agreed keeps one value per key; a key whose values disagree is dropped,
+// since picking one would depend on arrival order.
+type agreed[K comparable] struct {
+	vals     map[K]float64
+	conflict map[K]bool
+}
+
+func newAgreed[K comparable]() *agreed[K] {
+	return &agreed[K]{vals: map[K]float64{}, conflict: map[K]bool{}}
+}
+
+func (a *agreed[K]) add(k K, v float64) {
+	switch old, ok := a.vals[k]; {
+	case a.conflict[k]:
+	case ok && old != v:
+		delete(a.vals, k)
+		a.conflict[k] = true
+	default:
+		a.vals[k] = v
+	}
 }
 
 // split is a Split parsed for lookups.
@@ -148,18 +173,28 @@ type split struct {
 // splitIndex holds each symbol's splits by ex-date.
 type splitIndex map[string][]split
 
-func (x splitIndex) add(sp Split) {
-	d, err := calendar.ParseDate(sp.ExDate)
-	if err != nil {
-		return // cleanSplits let only valid ones through
+// indexSplits indexes splits; of disagreeing copies of one (symbol,
+// ex-date) none is kept.
+func indexSplits(splits func(*Split) bool) splitIndex {
+	type key struct {
+		symbol string
+		ex     calendar.Date
 	}
-	x[sp.Symbol] = append(x[sp.Symbol], split{d, sp.Ratio})
-}
-
-func (x splitIndex) sort() {
+	a := newAgreed[key]()
+	var sp Split
+	for splits(&sp) {
+		if d, err := calendar.ParseDate(sp.ExDate); err == nil { // cleanSplits let only valid ones through
+			a.add(key{sp.Symbol, d}, sp.Ratio)
+		}
+	}
+	x := splitIndex{}
+	for k, ratio := range a.vals {
+		x[k.symbol] = append(x[k.symbol], split{k.ex, ratio})
+	}
 	for _, ss := range x {
 		sort.Slice(ss, func(i, j int) bool { return ss[i].ex.Before(ss[j].ex) })
 	}
+	return x
 }
 
 // factor is what a close of trading day from divides by to be in the share

@@ -60,11 +60,16 @@ func TestSplitFactor(t *testing.T) {
 		}
 		return v
 	}
-	x := splitIndex{}
-	for _, sp := range []Split{{"AAPL", "2026-01-20", 2}, {"AAPL", "2026-01-16", 3}, {"AAPL", "2026-01-22", 0.5}, {"MSFT", "2026-01-16", 4}} {
-		x.add(sp)
+	x := indexSplits(iterate([]Split{{"AAPL", "2026-01-20", 2}, {"AAPL", "2026-01-16", 3}, {"AAPL", "2026-01-22", 0.5},
+		{"MSFT", "2026-01-16", 4}, {"MSFT", "2026-01-16", 4}, // copies agree: one split
+		{"GE", "2026-01-16", 2}, {"GE", "2026-01-16", 3}, {"GE", "2026-01-16", 2}, // disagree: none
+	}))
+	if got := x.factor("MSFT", d("2026-01-15"), d("2026-01-16")); got != 4 {
+		t.Errorf("MSFT factor %v, want 4 (agreeing copies count once)", got)
 	}
-	x.sort()
+	if got := x.factor("GE", d("2026-01-15"), d("2026-01-16")); got != 1 {
+		t.Errorf("GE factor %v, want 1 (disagreeing ratios ignored)", got)
+	}
 	for _, c := range []struct {
 		from, to string
 		want     float64
@@ -245,5 +250,16 @@ func TestValidSplit(t *testing.T) {
 		if _, err := validSplit(c.in); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("validSplit(%+v) error = %v, want one containing %q", c.in, err, c.want)
 		}
+	}
+}
+
+// iterate is a side-input iterator over xs.
+func iterate[T any](xs []T) func(*T) bool {
+	return func(v *T) bool {
+		if len(xs) == 0 {
+			return false
+		}
+		*v, xs = xs[0], xs[1:]
+		return true
 	}
 }
