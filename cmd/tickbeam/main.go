@@ -190,7 +190,7 @@ type monitorFlags struct {
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits                                                                                                                   string
 	flagThreshold                                                                                                                                               float64
-	csvHeader, keepDuplicates, gzip                                                                                                                             bool
+	csvHeader, keepDuplicates, gzip, notify                                                                                                                     bool
 	shards, maxPayload                                                                                                                                          int
 	duration, maxAhead, watermarkDelay, allowedLateness                                                                                                         time.Duration
 	notBefore                                                                                                                                                   string
@@ -213,6 +213,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.indicatorsOut, "indicators_out", "", "IndicatorValue rows: as --bars_out")
 	fs.StringVar(&f.sessionOut, "session_out", "", "SessionStats rows (running per symbol and trading day, at the first --bar resolution): as --bars_out")
 	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out and of previous closes: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
+	fs.BoolVar(&f.notify, "notify", true, "deliver alerts to the webhooks and emails their rules name (secrets from the environment variables the rules file names); --notify=false only writes them to --alerts_out")
 	fs.StringVar(&f.changesOut, "changes_out", "", "PriceChange rows (change and change % vs previous close, ±--flag_threshold% flag), one per priced tick: as --bars_out")
 	fs.StringVar(&f.prevClose, "prev_close", "", "previous-close sources in priority order, comma-separated: FEED (the tick's own), REFERENCE (--references), LAST_CLOSE (last regular-session trade seen); default FEED,REFERENCE,LAST_CLOSE")
 	fs.StringVar(&f.references, "references", "", "CSV files (glob, local or gs://) of reference previous closes: symbol,date,prev_close")
@@ -305,6 +306,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Calendar:           f.calendarName,
 		Rules:              f.rules,
 		AlertsOut:          f.alertsOut,
+		Notify:             f.notify,
 		ChangesOut:         f.changesOut,
 		PrevCloseSources:   sources,
 		References:         f.references,

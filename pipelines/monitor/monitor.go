@@ -129,6 +129,11 @@ type Config struct {
 	// go to AlertsOut and outlier ticks to the dead letters.
 	Rules     string
 	AlertsOut string
+	// Notify delivers each alert to the notifiers its rule names (webhooks
+	// and emails of the rules file, secrets read from the workers'
+	// environment; see alerts.Deliver). Every alert is still written to
+	// AlertsOut; a failed delivery is also a dead letter, stage notify.
+	Notify bool
 	// ChangesOut receives PriceChange rows: each priced tick's change and
 	// change % against its previous close, with the ±FlagThreshold% flag
 	// (transforms/enrich). They are computed when ChangesOut is set or a
@@ -322,12 +327,13 @@ func Build(s beam.Scope, c Config) error {
 		// every bar window: their length divides every resolution.
 		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars), AllowedLateness: c.lateness()})
 	}
-	var rules, outlierRules *alerts.RuleSet
+	var ruleSet, rules, outlierRules *alerts.RuleSet
 	if c.Rules != "" {
 		rs, err := alerts.LoadRules(c.Rules)
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)
 		}
+		ruleSet = rs
 		rules, outlierRules = splitOutliers(rs)
 	}
 	var alertCols []beam.PCollection
@@ -414,8 +420,16 @@ func Build(s beam.Scope, c Config) error {
 		globalWindow = globalRowsWindow
 	}
 	if len(alertCols) > 0 {
-		if err := c.write(s, c.AlertsOut, "alerts", beam.Flatten(s, alertCols...), globalWindow, false); err != nil {
+		all := beam.Flatten(s, alertCols...)
+		if err := c.write(s, c.AlertsOut, "alerts", all, globalWindow, false); err != nil {
 			return fmt.Errorf("--alerts_out: %w", err)
+		}
+		if c.Notify {
+			_, failed, err := alerts.Deliver(s, ruleSet, all, alerts.DeliverOptions{})
+			if err != nil {
+				return fmt.Errorf("--notify: %w", err)
+			}
+			dead = append(dead, failed)
 		}
 	}
 	if len(dead) > 0 {

@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +24,7 @@ import (
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/notify"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
@@ -288,15 +293,40 @@ func TestPriceChanges(t *testing.T) {
 	}
 	in := write("ticks.jsonl", strings.Join(lines, "\n")+"\n")
 	refs := write("refs.csv", "symbol,date,prev_close\nETH,2026-01-16,2000\nETH,2026-1-17,1\n")
-	rules := write("rules.yaml", "rules:\n  - name: move-5pct\n    kind: change_pct\n    direction: both\n    threshold: 5\n    severity: WARNING\n")
+	// The alerts also go to a real local webhook, signed with a secret from
+	// the environment.
+	const secret = "desk-secret"
+	t.Setenv("TICKBEAM_TEST_DESK_SECRET", secret)
+	var mu sync.Mutex
+	var hooked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := notify.VerifySignature(secret, r.Header.Get(notify.HeaderTimestamp), string(body), r.Header.Get(notify.HeaderSignature)); err != nil {
+			t.Errorf("webhook: %v", err)
+		}
+		var a tickbeam.Alert
+		if err := json.Unmarshal(body, &a); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		hooked = append(hooked, a.Symbol+" "+a.EventTime.Format("02T15:04"))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	rules := write("rules.yaml", "notifiers:\n  webhooks:\n    - name: desk\n      url: "+srv.URL+"\n      secret_env: TICKBEAM_TEST_DESK_SECRET\n"+
+		"rules:\n  - name: move-5pct\n    kind: change_pct\n    direction: both\n    threshold: 5\n    severity: WARNING\n    notify: [desk]\n")
 	out := filepath.Join(dir, "out")
 	res, _ := bars.ParseResolutions("1m")
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, ChangesOut: out, References: refs,
-		Rules: rules, AlertsOut: out}); err != nil {
+		Rules: rules, AlertsOut: out, Notify: true}); err != nil {
 		t.Fatal(err)
 	}
 	ptest.RunAndValidate(t, p)
+	sort.Strings(hooked)
+	if diff := cmp.Diff([]string{"BTC 16T00:02", "BTC 16T00:03", "ETH 16T01:00"}, hooked); diff != "" {
+		t.Errorf("webhook deliveries (-want +got):\n%s", diff)
+	}
 
 	type change struct {
 		Symbol, Source, Flag  string

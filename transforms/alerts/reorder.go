@@ -36,7 +36,8 @@ func flushTag(hold mtime.Time) string { return tagFlush + strconv.FormatInt(int6
 
 // orderMeta is a key's reorder bookkeeping.
 type orderMeta struct {
-	Buffered    int64
+	Buffered    int64      // rows waiting
+	Stored      int64      // rows in the bag: waiting ones and evaluated ones not yet compacted away
 	BufMin      mtime.Time // the earliest buffered timestamp: the flush timer's output hold
 	Target      mtime.Time // when the flush timer fires
 	Streak      int64      // flushes since the last new row: see reorder.flush
@@ -51,7 +52,7 @@ func readMeta(sp state.Provider, v *state.Value[[]byte]) (orderMeta, bool, error
 		return orderMeta{}, false, err
 	}
 	r := wire.NewReader(b)
-	m := orderMeta{Buffered: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
+	m := orderMeta{Buffered: r.Int(), Stored: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
 		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int())}
 	if err := r.Err(); err != nil {
 		return orderMeta{}, false, fmt.Errorf("bad reorder state: %w", err)
@@ -65,7 +66,7 @@ func writeMeta(sp state.Provider, v *state.Value[[]byte], m orderMeta) error {
 		hf = 1
 	}
 	b := make([]byte, 0, 48)
-	for _, x := range [...]int64{m.Buffered, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt)} {
+	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt)} {
 		b = wire.AppendInt(b, x)
 	}
 	return v.Write(sp, b)
@@ -76,13 +77,20 @@ func writeMeta(sp state.Provider, v *state.Value[[]byte], m orderMeta) error {
 //
 // The flush timer fires at a buffered row's timestamp T, when the watermark
 // has passed T: every on-time row up to T is then in the buffer, and all of
-// them are evaluated, oldest first. Right after new rows arrive the timer is
-// set at the earliest buffered row, so a streaming rule fires as soon as the
-// watermark allows. When flushes follow each other with no new row in
-// between (a batch run, or a backlog: the watermark is far ahead), each sets
-// its timer twice as many rows further, so a buffer of n rows drains in
-// O(log n) firings instead of n, never evaluating a row before the watermark
-// has passed it.
+// them are evaluated, oldest first. Each flush sets the next one a quarter
+// of the remaining rows further, and twice as many rows further than the last
+// while flushes follow each other with no new row in between (a batch run, or
+// a backlog: the watermark is far ahead), so a buffer of n rows drains in
+// O(log n) firings, each rewriting the buffer once, never evaluating a row
+// before the watermark has passed it. New rows do not pull the timer back:
+// a flush that took one row per arrival rewrote the whole buffer each time,
+// quadratic in a batch run's burst of rows (minutes for 15,000 rows). A
+// streaming row waits at most for the quarter of the buffer ahead of it.
+//
+// Every bag write is a state round trip to the runner, so a flush leaves
+// the rows it evaluated in the bag (they are at or before the frontier and
+// skipped on read) and rewrites the bag only once they outnumber the rows
+// still waiting: each row is rewritten O(1) times on average.
 type reorder[T any] struct {
 	buffer      *state.Bag[T]
 	meta        *state.Value[[]byte]
@@ -108,17 +116,17 @@ func (r *reorder[T]) add(sp state.Provider, tp timers.Provider, m *orderMeta, x 
 	}
 	ts := tsOf(t)
 	m.Streak = 0
-	if m.Buffered == 0 || ts < m.BufMin {
-		if m.Buffered > 0 {
-			r.timer.ClearTag(tp, flushTag(m.BufMin))
-		}
+	switch {
+	case m.Buffered == 0:
+		m.BufMin, m.Target = ts, ts
+		r.setFlush(tp, m)
+	case ts < m.BufMin: // a new hold: a new timer (see flushTag), firing as planned
+		r.timer.ClearTag(tp, flushTag(m.BufMin))
 		m.BufMin = ts
-	}
-	if m.Buffered == 0 || m.Target != m.BufMin {
-		m.Target = m.BufMin
 		r.setFlush(tp, m)
 	}
 	m.Buffered++
+	m.Stored++
 	if rel := releaseTime(ts, r.ttl); rel > m.ReleaseAt {
 		m.ReleaseAt = rel
 		r.timer.Set(tp, rel.ToTime(), timers.WithTag(tagRelease))
@@ -146,9 +154,15 @@ func (r *reorder[T]) flush(sp state.Provider, tp timers.Provider, m *orderMeta, 
 // upto, keeps the rest under a new flush timer and advances the frontier.
 // The caller has cleared or fired the old flush timer.
 func (r *reorder[T]) take(sp state.Provider, tp timers.Provider, m *orderMeta, upto mtime.Time, n int64) ([]T, error) {
-	buf, _, err := r.buffer.Read(sp)
+	stored, _, err := r.buffer.Read(sp)
 	if err != nil {
 		return nil, fmt.Errorf("read buffer: %w", err)
+	}
+	buf := stored[:0]
+	for _, x := range stored {
+		if !m.HasFrontier || r.timeOf(x).UnixNano() > m.Frontier { // else evaluated already
+			buf = append(buf, x)
+		}
 	}
 	slices.SortStableFunc(buf, r.compare)
 	uniq := buf[:0]
@@ -164,24 +178,30 @@ func (r *reorder[T]) take(sp state.Provider, tp timers.Provider, m *orderMeta, u
 	}
 	due := slices.Clone(uniq[:k])
 	rest := uniq[k:]
-	if err := r.buffer.Clear(sp); err != nil {
-		return nil, fmt.Errorf("clear buffer: %w", err)
-	}
-	for _, x := range rest {
-		if err := r.buffer.Add(sp, x); err != nil {
-			return nil, fmt.Errorf("buffer: %w", err)
-		}
-	}
 	if k > 0 {
 		m.HasFrontier = true
 		m.Frontier = r.timeOf(due[k-1]).UnixNano()
 	}
+	// A waiting row at the frontier's own time (a take cut short by n)
+	// would read as evaluated: rewrite then too.
+	tie := len(rest) > 0 && r.timeOf(rest[0]).UnixNano() <= m.Frontier
+	if len(rest) == 0 || tie || m.Stored-int64(len(rest)) > int64(len(rest)) {
+		if err := r.buffer.Clear(sp); err != nil {
+			return nil, fmt.Errorf("clear buffer: %w", err)
+		}
+		for _, x := range rest {
+			if err := r.buffer.Add(sp, x); err != nil {
+				return nil, fmt.Errorf("buffer: %w", err)
+			}
+		}
+		m.Stored = int64(len(rest))
+	}
 	m.Buffered = int64(len(rest))
 	if len(rest) > 0 {
 		m.BufMin = tsOf(r.timeOf(rest[0]))
-		// The next row, then 1, 3, 7, ... rows further while flushes
-		// follow each other with no new row.
-		ahead := int64(1)<<min(max(m.Streak-1, 0), 62) - 1
+		// A quarter of the rest further, or 1, 3, 7, ... rows while
+		// flushes follow each other with no new row.
+		ahead := max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4)
 		m.Target = tsOf(r.timeOf(rest[min(ahead, int64(len(rest)-1))]))
 		r.setFlush(tp, m)
 	}
