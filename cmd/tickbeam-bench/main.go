@@ -2,6 +2,7 @@
 //
 //	tickbeam-bench gen-binance --n=1000000 --out=/tmp/binance-1m.jsonl
 //	tickbeam-bench floor --input=/tmp/binance-1m.jsonl
+//	tickbeam-bench soak --duration=10m --symbols=500
 //
 // gen-binance writes realistic Binance spot trade messages (three symbols,
 // random walks, ~100 trades/s of event time). floor runs the monitor
@@ -9,7 +10,9 @@
 // call per line, one element per bundle into a 1-minute GBK. The difference
 // to `tickbeam monitor` on the same file is what tickbeam's own code costs.
 // With --shuffle_every_tick every line crosses the runner under its own key,
-// as a naive per-tick dedupe would.
+// as a naive per-tick dedupe would. soak streams the paced synthetic feed
+// through the monitor pipeline (bars, session stats, indicators) and prints
+// the heap every 30 s and its slope after warm-up.
 package main
 
 import (
@@ -35,7 +38,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor [flags]")
+		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor|soak [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -44,6 +47,8 @@ func main() {
 		err = genBinance(os.Args[2:])
 	case "floor":
 		err = floor(os.Args[2:])
+	case "soak":
+		err = soak(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

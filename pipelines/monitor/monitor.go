@@ -112,7 +112,9 @@ type Config struct {
 	// past the watermark: late trades fire LATE panes (accumulating: the
 	// highest pane_index of a window is its whole truth). Pub/Sub messages
 	// later than that become dead letters with stage late, never a silent
-	// drop. Default DefaultAllowedLateness.
+	// drop. 0: windows close at the watermark and Pub/Sub messages behind it
+	// are dead letters (stage late). The CLI's default is
+	// DefaultAllowedLateness.
 	AllowedLateness time.Duration
 	// Indicators over the bars of the first resolution (indicators.ParseSpecs,
 	// e.g. "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2"), written to
@@ -153,7 +155,7 @@ type Config struct {
 	FlagThreshold float64
 }
 
-// DefaultAllowedLateness is Config.AllowedLateness's default on a stream.
+// DefaultAllowedLateness is the CLI's --allowed_lateness default.
 const DefaultAllowedLateness = time.Minute
 
 // Synthetic reports whether the input is the synthetic feed.
@@ -543,12 +545,7 @@ func (c Config) priceChanges(s beam.Scope, ticks beam.PCollection, dead []beam.P
 	return enrich.PrevClose(s, ticks, o), dead
 }
 
-func (c Config) lateness() time.Duration {
-	if c.AllowedLateness > 0 {
-		return c.AllowedLateness
-	}
-	return DefaultAllowedLateness
-}
+func (c Config) lateness() time.Duration { return c.AllowedLateness }
 
 func (c Config) calendarName() string {
 	if c.Calendar != "" {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
@@ -38,8 +40,13 @@ func (o Options) Triggered() bool { return o.EarlyEvery > 0 || o.AllowedLateness
 
 // windowing is the bars' windowing: fixed windows of r, firing EARLY panes
 // every EarlyEvery, the ON_TIME pane at the watermark and a LATE pane for
-// each late trade within AllowedLateness, accumulating, so the newest pane
-// of a window holds all of its trades.
+// each late trade within AllowedLateness. The shuffle discards fired panes
+// and accumulateFn adds each to the window's earlier ones, so the newest
+// bar of a window still holds all of its trades: with accumulating panes,
+// prism (v2.77) keeps every fired element pending until the window expires,
+// which holds the stage's watermark back by the whole allowed lateness (the
+// streaming benchmark's 1s bars became queryable 72 s after their window,
+// not 11 s), and fires one more identical pane when the window closes.
 func (o Options) windowing(s beam.Scope, r Resolution, col beam.PCollection) beam.PCollection {
 	fixed := window.NewFixedWindows(r.Duration())
 	if !o.Triggered() {
@@ -49,7 +56,7 @@ func (o Options) windowing(s beam.Scope, r Resolution, col beam.PCollection) bea
 	if o.EarlyEvery > 0 {
 		tr = tr.EarlyFiring(trigger.Repeat(trigger.AfterProcessingTime().PlusDelay(o.EarlyEvery)))
 	}
-	return beam.WindowInto(s, fixed, col, beam.Trigger(tr), beam.AllowedLateness(o.AllowedLateness), beam.PanesAccumulate())
+	return beam.WindowInto(s, fixed, col, beam.Trigger(tr), beam.AllowedLateness(o.AllowedLateness), beam.PanesDiscard())
 }
 
 func init() {
@@ -58,6 +65,11 @@ func init() {
 	register.DoFn4x1[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, tickbeam.Bar](&barFn{})
 	register.Iter1[Accumulator]()
 	beam.RegisterCoder(reflect.TypeOf(Accumulator{}), encodeAccumulator, decodeAccumulator)
+	register.DoFn5x1[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, func(string, firing), error](&firingFn{})
+	register.Emitter2[string, firing]()
+	register.DoFn5x1[context.Context, state.Provider, string, firing, func(beam.EventTime, tickbeam.Bar), error](&accumulateFn{})
+	register.Emitter2[beam.EventTime, tickbeam.Bar]()
+	beam.RegisterCoder(reflect.TypeOf(firing{}), encodeFiring, decodeFiring)
 }
 
 // Compute turns a PCollection<tickbeam.Tick> timestamped by event time into
@@ -86,10 +98,162 @@ func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollect
 	for _, r := range opts.Resolutions {
 		rs := s.Scope("bars." + r.String())
 		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
-		windowed := opts.windowing(rs, r, partial)
-		out = append(out, beam.ParDo(rs, &barFn{Resolution: r}, beam.GroupByKey(rs, windowed)))
+		grouped := beam.GroupByKey(rs, opts.windowing(rs, r, partial))
+		if !opts.Triggered() {
+			out = append(out, beam.ParDo(rs, &barFn{Resolution: r}, grouped))
+			continue
+		}
+		// Panes leave their windows for the accumulation: prism expires a
+		// window's state when the watermark passes its end plus the allowed
+		// lateness, and that is exactly when it fires the LATE pane.
+		firings := beam.WindowInto(rs, window.NewGlobalWindows(), beam.ParDo(rs, &firingFn{}, grouped))
+		whole := beam.ParDo(rs, &accumulateFn{Resolution: r, Keep: 2*opts.AllowedLateness + r.Duration() + time.Minute,
+			Windows: state.MakeValueState[[]byte]("windows")}, firings)
+		out = append(out, opts.windowing(rs, r, whole))
 	}
 	return out
+}
+
+// firing is one discarding pane of a window: the trades it adds, its
+// window and its timing.
+type firing struct {
+	Acc        Accumulator
+	Start, End int64 // the window, Unix ms
+	Timing     tickbeam.Timing
+	Last       bool // the runner's last pane of the window
+}
+
+// firingFn merges a pane's partial accumulators.
+type firingFn struct{}
+
+func (*firingFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool, emit func(string, firing)) error {
+	iw, ok := w.(window.IntervalWindow)
+	if !ok {
+		return fmt.Errorf("bars: window %v is not a fixed window", w)
+	}
+	f := firing{Start: iw.Start.Milliseconds(), End: iw.End.Milliseconds(), Timing: timingOf(pane), Last: pane.IsLast}
+	var p Accumulator
+	for partials(&p) {
+		f.Acc.Merge(&p)
+	}
+	emit(symbol, f)
+	return nil
+}
+
+// openWindow is a window's trades so far and its pane count.
+type openWindow struct {
+	start, end int64
+	acc        Accumulator
+	panes      int64
+}
+
+// accumulateFn adds each pane of a window to its earlier ones and emits the
+// whole window's bar, pane_index counting the panes so far. Its state, per
+// symbol in the global window, holds the symbol's open windows: one is
+// dropped after its last pane, or once a window ending Keep later has fired
+// (the watermark then passed its end plus the allowed lateness long ago).
+// No timer, so nothing holds the watermark back; a symbol gone quiet keeps
+// at most Keep / resolution small windows.
+type accumulateFn struct {
+	Resolution Resolution
+	Keep       time.Duration
+	Windows    state.Value[[]byte]
+}
+
+func (f *accumulateFn) ProcessElement(ctx context.Context, sp state.Provider, symbol string, in firing, emit func(beam.EventTime, tickbeam.Bar)) error {
+	b, _, err := f.Windows.Read(sp)
+	if err != nil {
+		return fmt.Errorf("bars: %s: read open windows: %w", symbol, err)
+	}
+	open, err := decodeOpenWindows(b)
+	if err != nil {
+		return fmt.Errorf("bars: %s: %w", symbol, err)
+	}
+	i := slices.IndexFunc(open, func(w openWindow) bool { return w.start == in.Start })
+	if i < 0 {
+		open = append(open, openWindow{start: in.Start, end: in.End})
+		i = len(open) - 1
+	}
+	w := &open[i]
+	w.acc.Merge(&in.Acc)
+	w.panes++
+	bar := w.acc.Bar(symbol, f.Resolution, time.UnixMilli(w.start).UTC(), time.UnixMilli(w.end).UTC())
+	bar.Timing, bar.PaneIndex = in.Timing, w.panes-1
+	if in.Timing == tickbeam.Late && w.panes == 1 {
+		cLatePaneAlone.Inc(ctx, 1) // its earlier panes were pruned: Keep is too short
+	}
+	emit(mtime.FromMilliseconds(w.end).Subtract(1), bar)
+	newest := in.End
+	for _, o := range open {
+		newest = max(newest, o.end)
+	}
+	open = slices.DeleteFunc(open, func(o openWindow) bool {
+		return (o.start == in.Start && in.Last) || o.end+f.Keep.Milliseconds() < newest
+	})
+	if len(open) == 0 {
+		return f.Windows.Clear(sp)
+	}
+	return f.Windows.Write(sp, encodeOpenWindows(open))
+}
+
+// cLatePaneAlone counts LATE panes whose window's earlier panes were gone.
+var cLatePaneAlone = beam.NewCounter("tickbeam/bars", "late_pane_alone")
+
+func encodeOpenWindows(ws []openWindow) []byte {
+	b := wire.AppendInt(nil, int64(len(ws)))
+	for _, w := range ws {
+		b = wire.AppendInt(b, w.start)
+		b = wire.AppendInt(b, w.end)
+		b = wire.AppendInt(b, w.panes)
+		a, _ := encodeAccumulator(w.acc)
+		b = wire.AppendString(b, string(a))
+	}
+	return b
+}
+
+func decodeOpenWindows(b []byte) ([]openWindow, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	r := wire.NewReader(b)
+	n := r.Int()
+	if n < 0 || n > 1<<20 {
+		return nil, fmt.Errorf("bad open-window count %d", n)
+	}
+	ws := make([]openWindow, n)
+	for i := range ws {
+		ws[i] = openWindow{start: r.Int(), end: r.Int(), panes: r.Int()}
+		a, err := decodeAccumulator([]byte(r.String()))
+		if err != nil {
+			return nil, err
+		}
+		ws[i].acc = a
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("read open windows: %w", err)
+	}
+	return ws, nil
+}
+
+func encodeFiring(f firing) ([]byte, error) {
+	b, _ := encodeAccumulator(f.Acc)
+	b = wire.AppendInt(b, f.Start)
+	b = wire.AppendInt(b, f.End)
+	b = wire.AppendString(b, string(f.Timing))
+	var last int64
+	if f.Last {
+		last = 1
+	}
+	return wire.AppendInt(b, last), nil
+}
+
+func decodeFiring(b []byte) (firing, error) {
+	r := wire.NewReader(b)
+	f := firing{Acc: readAccumulator(r), Start: r.Int(), End: r.Int(), Timing: tickbeam.Timing(r.String()), Last: r.Int() != 0}
+	if err := r.Err(); err != nil {
+		return firing{}, fmt.Errorf("decode bars firing: %w", err)
+	}
+	return f, nil
 }
 
 // maxPartials bounds the accumulators a bundle holds before flushing them.
@@ -192,6 +356,14 @@ func encodeAccumulator(a Accumulator) ([]byte, error) {
 
 func decodeAccumulator(b []byte) (Accumulator, error) {
 	r := wire.NewReader(b)
+	a := readAccumulator(r)
+	if err := r.Err(); err != nil {
+		return Accumulator{}, fmt.Errorf("decode bars.Accumulator: %w", err)
+	}
+	return a, nil
+}
+
+func readAccumulator(r *wire.Reader) Accumulator {
 	var a Accumulator
 	a.Trades = r.Int()
 	for _, s := range [...]*Sum{&a.Volume, &a.Notional, &a.BuyVolume, &a.SellVolume} {
@@ -205,8 +377,5 @@ func decodeAccumulator(b []byte) (Accumulator, error) {
 		e.ID = r.String()
 		e.Price = r.Float()
 	}
-	if err := r.Err(); err != nil {
-		return Accumulator{}, fmt.Errorf("decode bars.Accumulator: %w", err)
-	}
-	return a, nil
+	return a
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam/pipelines/monitor"
+	"github.com/tickbeam/tickbeam/runners"
+	"github.com/tickbeam/tickbeam/transforms/bars"
+)
+
+// soak streams the paced synthetic feed through the monitor pipeline on
+// prism in this process for --duration and samples the Go heap (after a
+// GC) every --every: a pipeline whose state grows without bound shows a
+// rising line once the warm-up is over.
+func soak(args []string) error {
+	fs := flag.NewFlagSet("soak", flag.ExitOnError)
+	dur := fs.Duration("duration", 10*time.Minute, "how long to stream")
+	nsym := fs.Int("symbols", 500, "symbols in the feed")
+	rate := fs.Int("rate", 1000, "ticks per second, all symbols together")
+	every := fs.Duration("every", 30*time.Second, "heap sample interval")
+	warmup := fs.Duration("warmup", 2*time.Minute, "samples before this are warm-up")
+	bar := fs.String("bar", "1s,1m", "bar resolutions")
+	ind := fs.String("indicators", "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2", "indicators on the first resolution")
+	out := fs.String("out", os.TempDir()+"/tickbeam-soak", "output directory (bars, session stats, indicators)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	res, err := bars.ParseResolutions(*bar)
+	if err != nil {
+		return fmt.Errorf("--bar: %w", err)
+	}
+	if err := os.RemoveAll(*out); err != nil {
+		return err
+	}
+	syms := make([]string, *nsym)
+	for i := range syms {
+		syms[i] = fmt.Sprintf("S%03d", i)
+	}
+	cfg := monitor.Config{
+		Input:   fmt.Sprintf("synthetic:?symbols=%s&rate=%d&seed=1", strings.Join(syms, ","), *rate),
+		Bars:    res,
+		BarsOut: *out, SessionOut: *out, Indicators: *ind, IndicatorsOut: *out,
+		Duration: *dur,
+	}
+	beam.Init()
+	p, s := beam.NewPipelineWithRoot()
+	if err := monitor.Build(s, cfg); err != nil {
+		return err
+	}
+	type sample struct {
+		at   time.Duration
+		heap uint64
+	}
+	var samples []sample
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(*every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.GC()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				smp := sample{time.Since(start).Round(time.Second), m.HeapInuse}
+				samples = append(samples, smp)
+				fmt.Printf("soak: %8s heap in use %7.1f MiB, goroutines %d\n", smp.at, float64(smp.heap)/(1<<20), runtime.NumGoroutine())
+			}
+		}
+	}()
+	res2, err := runners.Run(context.Background(), p, runners.Options{Duration: *dur, StopOnSignal: true})
+	close(done)
+	if err != nil {
+		return err
+	}
+	var ticks int64
+	for _, c := range res2.Metrics().AllMetrics().Counters() {
+		if c.Key.Namespace == "tickbeam/synthetic" && c.Key.Name == "ticks" {
+			ticks += c.Committed
+		}
+	}
+	// Least-squares slope of the heap after warm-up, in MiB per minute.
+	var n, sx, sy, sxx, sxy, lo, hi float64
+	lo = 1e18
+	for _, smp := range samples {
+		if smp.at < *warmup {
+			continue
+		}
+		x, y := smp.at.Minutes(), float64(smp.heap)/(1<<20)
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+		lo, hi = min(lo, y), max(hi, y)
+	}
+	fmt.Printf("soak: %d symbols, %d ticks in %s (%.0f ticks/s), --bar=%s, --indicators=%s\n",
+		*nsym, ticks, time.Since(start).Round(time.Second), float64(ticks)/time.Since(start).Seconds(), *bar, *ind)
+	if n < 2 {
+		return fmt.Errorf("only %v samples after the %s warm-up: run longer", n, *warmup)
+	}
+	slope := (n*sxy - sx*sy) / (n*sxx - sx*sx)
+	fmt.Printf("soak: heap after warm-up %.1f..%.1f MiB over %v samples, slope %+.2f MiB/min\n", lo, hi, n, slope)
+	return nil
+}
