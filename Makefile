@@ -1,7 +1,7 @@
 # tickbeam's developer entry points. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: test emulators vet quickstart bench bench-parse bench-monitor
+.PHONY: test emulators vet quickstart bench bench-parse bench-monitor bench-soak
 
 # The tests start what they need themselves (internal/testenv): prism and
 # fake-gcs-server in-process, the Pub/Sub emulator from gcloud, and the
@@ -37,3 +37,8 @@ bench-monitor:
 	@rm -rf $(BENCH_DIR)/bars
 	$(BENCH_DIR)/tickbeam monitor --input=$(BENCH_DIR)/binance-1m.jsonl --format=binance --bar=1m --bars_out=$(BENCH_DIR)/bars 2>/dev/null
 	$(BENCH_DIR)/tickbeam-bench floor --input=$(BENCH_DIR)/binance-1m.jsonl 2>/dev/null
+
+# Streams the paced synthetic feed through monitor (bars, session stats,
+# indicators) for 10 minutes over 500 symbols and prints the heap.
+bench-soak:
+	$(GO) run ./cmd/tickbeam-bench soak --duration=10m --symbols=500 --rate=1000
