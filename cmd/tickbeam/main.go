@@ -106,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed, ddl or version)\n", args[0])
+	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed, ddl, rules or version)\n", args[0])
 	return 2
 }
 
