@@ -24,6 +24,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/emersion/go-sasl"
 	smtpd "github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
@@ -443,5 +444,60 @@ rules:
 	}
 	if ids, _ := hook.received(); len(ids) > 0 {
 		t.Errorf("webhook got %v", ids)
+	}
+}
+
+// On a stream the alerts go out as they arrive, across watermark advances,
+// to both kinds of notifier.
+func TestDeliverStreaming(t *testing.T) {
+	t.Setenv(envHookSecret, testHookSecret)
+	t.Setenv(envSMTPPassword, testSMTPPassword)
+	hook := newSignedHook(t, http.StatusOK)
+	box := &mailbox{}
+	port := startMailbox(t, box)
+	rs := parseDeliverRules(t, fmt.Sprintf(`
+notifiers:
+  webhooks:
+    - {name: desk-hook, url: "%s/hook", secret_env: %s, max_attempts: 2, timeout: 5s}
+  emails:
+    - {name: ops-email, host: 127.0.0.1, port: %d, starttls: none, from: alerts@example.com,
+       to: [ops@example.com], username: tickbeam, password_env: %s, max_attempts: 2, timeout: 5s}
+rules:
+  - {name: btc-below, kind: price_level, symbols: ["BTC*"], direction: below, threshold: 60000, notify: [desk-hook, ops-email]}
+`, hook.URL, envHookSecret, port, envSMTPPassword))
+	t0 := time.Date(2026, 3, 3, 1, 15, 0, 0, time.UTC)
+	in := []tickbeam.Alert{
+		deliverAlert("btc-below", "BTCUSDT", t0, "BTCUSDT 59990 <= 60000"),
+		deliverAlert("btc-below", "BTCUSD", t0.Add(time.Minute), "BTCUSD 59980 <= 60000"),
+		deliverAlert("btc-below", "BTCUSDT", t0.Add(2*time.Hour), "BTCUSDT 59000 <= 60000"),
+	}
+	cfg := teststream.NewConfig()
+	for i, a := range in {
+		if err := cfg.AddElements(a.EventTime.UnixMilli(), a); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.AdvanceWatermark(a.EventTime.Add(time.Duration(i+1) * time.Second).UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cfg.AdvanceWatermarkToInfinity(); err != nil {
+		t.Fatal(err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	delivered, failed, err := Deliver(s, rs, teststream.Create(s, cfg), DeliverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	beamtest.Equals(s, delivered, in)
+	passert.Empty(s, failed)
+	ptest.RunAndValidate(t, p)
+
+	ids, badSig := hook.received()
+	want := slices.Sorted(slices.Values([]string{in[0].AlertID, in[1].AlertID, in[2].AlertID}))
+	if diff := cmp.Diff(want, ids); diff != "" || len(badSig) > 0 {
+		t.Errorf("webhook alert_ids (-want +got):\n%s\nbad signatures: %v", diff, badSig)
+	}
+	if n := len(box.messages()); n != len(in) {
+		t.Errorf("%d emails, want %d", n, len(in))
 	}
 }
