@@ -146,10 +146,9 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.AllowedLateness = 0
 	}
 	if !local {
-		for _, o := range []struct{ flag, v string }{{"--bars_out", cfg.BarsOut}, {"--deadletter_out", cfg.DeadLetterOut}, {"--raw_out", cfg.RawOut},
-			{"--indicators_out", cfg.IndicatorsOut}, {"--session_out", cfg.SessionOut}, {"--alerts_out", cfg.AlertsOut}, {"--changes_out", cfg.ChangesOut}} {
-			if o.v != "" && !remoteOutput(o.v) {
-				fmt.Fprintf(stderr, "tickbeam monitor: %s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:\n", o.flag, o.v, runner)
+		for _, o := range cfg.Outputs() {
+			if !remoteOutput(o.Value) {
+				fmt.Fprintf(stderr, "tickbeam monitor: %s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:\n", o.Flag, o.Value, runner)
 				return 2
 			}
 		}

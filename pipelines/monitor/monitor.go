@@ -214,13 +214,8 @@ func (c Config) Validate() error {
 	if c.Shards < 0 || c.Shards > 1000 {
 		return fmt.Errorf("--shards %d: want 1..1000", c.Shards)
 	}
-	for _, o := range []struct{ flag, v string }{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}} {
-		if o.v == "" {
-			continue
-		}
-		if err := c.validateOutput(o.v); err != nil {
-			return fmt.Errorf("%s: %w", o.flag, err)
-		}
+	if err := c.validateOutputs(c.streamOutputs()); err != nil {
+		return err
 	}
 	if c.AllowedLateness < 0 {
 		return fmt.Errorf("--allowed_lateness %s: want >= 0", c.AllowedLateness)
@@ -249,17 +244,39 @@ func (c Config) Validate() error {
 	if _, err := c.prevCloseOptions(); err != nil {
 		return err
 	}
-	for _, o := range []struct{ flag, v string }{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut},
-		{"--alerts_out", c.AlertsOut}, {"--changes_out", c.ChangesOut}} {
-		if o.v == "" {
-			continue
-		}
-		if err := c.validateOutput(o.v); err != nil {
-			return fmt.Errorf("%s: %w", o.flag, err)
-		}
+	if err := c.validateOutputs(c.analyticsOutputs()); err != nil {
+		return err
 	}
 	if c.DeadLetterOut == "" && isTableOrTopic(c.BarsOut) {
 		return errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
+	}
+	return nil
+}
+
+// Output is one output setting, named by its CLI flag.
+type Output struct{ Flag, Value string }
+
+// Outputs lists the outputs that are set.
+func (c Config) Outputs() []Output { return append(c.streamOutputs(), c.analyticsOutputs()...) }
+
+func (c Config) streamOutputs() []Output {
+	return nonEmpty([]Output{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}})
+}
+
+func (c Config) analyticsOutputs() []Output {
+	return nonEmpty([]Output{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut}, {"--alerts_out", c.AlertsOut},
+		{"--changes_out", c.ChangesOut}})
+}
+
+func nonEmpty(outs []Output) []Output {
+	return slices.DeleteFunc(outs, func(o Output) bool { return o.Value == "" })
+}
+
+func (c Config) validateOutputs(outs []Output) error {
+	for _, o := range outs {
+		if err := c.validateOutput(o.Value); err != nil {
+			return fmt.Errorf("%s: %w", o.Flag, err)
+		}
 	}
 	return nil
 }
@@ -313,7 +330,7 @@ func Build(s beam.Scope, c Config) error {
 			delay = DefaultWatermarkDelay
 		}
 		msgs, late := pubsubx.ReadWithLate(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
-			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.lateness()})
+			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.AllowedLateness})
 		t, d := parse.Messages(s, pc, msgs)
 		ticks = t
 		dead = append(dead, late, d)
@@ -327,7 +344,7 @@ func Build(s beam.Scope, c Config) error {
 		// Deduplicated ticks leave each dedupe window when it closes; every
 		// bar window must then still be open, so dedupe windows must tile
 		// every bar window: their length divides every resolution.
-		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars), AllowedLateness: c.lateness()})
+		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars), AllowedLateness: c.AllowedLateness})
 	}
 	var ruleSet, rules, outlierRules *alerts.RuleSet
 	if c.Rules != "" {
@@ -363,7 +380,7 @@ func Build(s beam.Scope, c Config) error {
 	}
 	barOpts := bars.Options{Resolutions: c.Bars}
 	if !bounded {
-		barOpts.AllowedLateness = c.lateness()
+		barOpts.AllowedLateness = c.AllowedLateness
 	}
 	barCols := bars.Compute(s, ticks, barOpts)
 	for i, b := range barCols {
@@ -392,7 +409,7 @@ func Build(s beam.Scope, c Config) error {
 		if err != nil {
 			return fmt.Errorf("--calendar: %w", err)
 		}
-		stats := session.Stats(s, ticks, session.Options{Resolution: c.Bars[0].Duration(), Calendar: cal, AllowedLateness: c.lateness()})
+		stats := session.Stats(s, ticks, session.Options{Resolution: c.Bars[0].Duration(), Calendar: cal, AllowedLateness: c.AllowedLateness})
 		if err := c.write(s, c.SessionOut, "session", stats, fileWindow, false); err != nil {
 			return fmt.Errorf("--session_out: %w", err)
 		}
@@ -544,8 +561,6 @@ func (c Config) priceChanges(s beam.Scope, ticks beam.PCollection, dead []beam.P
 	}
 	return enrich.PrevClose(s, ticks, o), dead
 }
-
-func (c Config) lateness() time.Duration { return c.AllowedLateness }
 
 func (c Config) calendarName() string {
 	if c.Calendar != "" {

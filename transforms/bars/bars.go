@@ -62,7 +62,7 @@ func (o Options) windowing(s beam.Scope, r Resolution, col beam.PCollection) bea
 func init() {
 	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, Accumulator)](&preAggregateFn{})
 	register.Emitter3[beam.EventTime, string, Accumulator]()
-	register.DoFn4x1[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, tickbeam.Bar](&barFn{})
+	register.DoFn4x2[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, tickbeam.Bar, error](&barFn{})
 	register.Iter1[Accumulator]()
 	beam.RegisterCoder(reflect.TypeOf(Accumulator{}), encodeAccumulator, decodeAccumulator)
 	register.DoFn5x1[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, func(string, firing), error](&firingFn{})
@@ -123,18 +123,27 @@ type firing struct {
 	Last       bool // the runner's last pane of the window
 }
 
-// firingFn merges a pane's partial accumulators.
-type firingFn struct{}
-
-func (*firingFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool, emit func(string, firing)) error {
+// paneOf merges a fired pane's partial accumulators.
+func paneOf(pane typex.PaneInfo, w beam.Window, partials func(*Accumulator) bool) (firing, error) {
 	iw, ok := w.(window.IntervalWindow)
 	if !ok {
-		return fmt.Errorf("bars: window %v is not a fixed window", w)
+		return firing{}, fmt.Errorf("bars: window %v is not a fixed window", w)
 	}
 	f := firing{Start: iw.Start.Milliseconds(), End: iw.End.Milliseconds(), Timing: timingOf(pane), Last: pane.IsLast}
 	var p Accumulator
 	for partials(&p) {
 		f.Acc.Merge(&p)
+	}
+	return f, nil
+}
+
+// firingFn hands each pane on to accumulateFn.
+type firingFn struct{}
+
+func (*firingFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool, emit func(string, firing)) error {
+	f, err := paneOf(pane, w, partials)
+	if err != nil {
+		return err
 	}
 	emit(symbol, f)
 	return nil
@@ -177,7 +186,7 @@ func (f *accumulateFn) ProcessElement(ctx context.Context, sp state.Provider, sy
 	w := &open[i]
 	w.acc.Merge(&in.Acc)
 	w.panes++
-	bar := w.acc.Bar(symbol, f.Resolution, time.UnixMilli(w.start).UTC(), time.UnixMilli(w.end).UTC())
+	bar := w.acc.Bar(symbol, f.Resolution, mtime.Time(w.start).ToTime(), mtime.Time(w.end).ToTime())
 	bar.Timing, bar.PaneIndex = in.Timing, w.panes-1
 	if in.Timing == tickbeam.Late && w.panes == 1 {
 		cLatePaneAlone.Inc(ctx, 1) // its earlier panes were pruned: Keep is too short
@@ -205,8 +214,7 @@ func encodeOpenWindows(ws []openWindow) []byte {
 		b = wire.AppendInt(b, w.start)
 		b = wire.AppendInt(b, w.end)
 		b = wire.AppendInt(b, w.panes)
-		a, _ := encodeAccumulator(w.acc)
-		b = wire.AppendString(b, string(a))
+		b = appendAccumulator(b, w.acc)
 	}
 	return b
 }
@@ -222,12 +230,7 @@ func decodeOpenWindows(b []byte) ([]openWindow, error) {
 	}
 	ws := make([]openWindow, n)
 	for i := range ws {
-		ws[i] = openWindow{start: r.Int(), end: r.Int(), panes: r.Int()}
-		a, err := decodeAccumulator([]byte(r.String()))
-		if err != nil {
-			return nil, err
-		}
-		ws[i].acc = a
+		ws[i] = openWindow{start: r.Int(), end: r.Int(), panes: r.Int(), acc: readAccumulator(r)}
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("read open windows: %w", err)
@@ -236,7 +239,7 @@ func decodeOpenWindows(b []byte) ([]openWindow, error) {
 }
 
 func encodeFiring(f firing) ([]byte, error) {
-	b, _ := encodeAccumulator(f.Acc)
+	b := appendAccumulator(make([]byte, 0, 160), f.Acc)
 	b = wire.AppendInt(b, f.Start)
 	b = wire.AppendInt(b, f.End)
 	b = wire.AppendString(b, string(f.Timing))
@@ -310,19 +313,15 @@ type barFn struct {
 	Resolution Resolution
 }
 
-func (f *barFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool) tickbeam.Bar {
-	iw, ok := w.(window.IntervalWindow)
-	if !ok {
-		panic(fmt.Sprintf("bars: window %v is not a fixed window", w))
+func (f *barFn) ProcessElement(pane typex.PaneInfo, w beam.Window, symbol string, partials func(*Accumulator) bool) (tickbeam.Bar, error) {
+	p, err := paneOf(pane, w, partials)
+	if err != nil {
+		return tickbeam.Bar{}, err
 	}
-	var a, p Accumulator
-	for partials(&p) {
-		a.Merge(&p)
-	}
-	b := a.Bar(symbol, f.Resolution, iw.Start.ToTime(), iw.End.ToTime())
-	b.Timing = timingOf(pane)
+	b := p.Acc.Bar(symbol, f.Resolution, mtime.Time(p.Start).ToTime(), mtime.Time(p.End).ToTime())
+	b.Timing = p.Timing
 	b.PaneIndex = pane.Index
-	return b
+	return b, nil
 }
 
 // timingOf maps Beam's pane timing; a runner that reports no timing fired the
@@ -338,7 +337,10 @@ func timingOf(p typex.PaneInfo) tickbeam.Timing {
 }
 
 func encodeAccumulator(a Accumulator) ([]byte, error) {
-	b := make([]byte, 0, 128)
+	return appendAccumulator(make([]byte, 0, 128), a), nil
+}
+
+func appendAccumulator(b []byte, a Accumulator) []byte {
 	b = wire.AppendInt(b, a.Trades)
 	for _, s := range [...]Sum{a.Volume, a.Notional, a.BuyVolume, a.SellVolume} {
 		b = wire.AppendFloat(b, s.S)
@@ -351,7 +353,7 @@ func encodeAccumulator(a Accumulator) ([]byte, error) {
 		b = wire.AppendString(b, e.ID)
 		b = wire.AppendFloat(b, e.Price)
 	}
-	return b, nil
+	return b
 }
 
 func decodeAccumulator(b []byte) (Accumulator, error) {
