@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -33,6 +34,14 @@ type Options struct {
 	// account for them (pubsubx.ReadWithLate diverts them to dead letters
 	// with stage late). 0: a window closes at the watermark.
 	AllowedLateness time.Duration
+	// Calendar, when set, makes the Daily (1d) bars follow its trading
+	// days: a bar per symbol and day d covering calendar.DayBounds(d), from
+	// the first session's open to the last session's close (XNYS 04:00 to
+	// 20:00 New York time, XKRX 08:30 to 18:00 Seoul time, CRYPTO the UTC
+	// day), whatever the UTC offset or DST. Trades in no trading day make no
+	// daily bar (counted in tickbeam/bars.outside_session). nil: 1d bars
+	// are UTC days like any fixed window.
+	Calendar *calendar.Calendar
 }
 
 // Triggered reports whether the options fire more than the on-time pane.
@@ -77,8 +86,10 @@ func init() {
 // opts.Resolutions, each in the fixed windows of its resolution (so windowed
 // sinks and later transforms see the bars' own windows). There is one bar per
 // symbol and event-time window [start, start+resolution) holding at least one
-// trade. Windows align to multiples of the resolution since the Unix epoch.
-// Quotes are ignored.
+// trade. Windows align to multiples of the resolution since the Unix epoch,
+// except Daily bars under opts.Calendar, which cover its trading days (and
+// are emitted in the 24h UTC window holding their close; EarlyEvery does not
+// apply to them). Quotes are ignored.
 //
 // Trades are folded into an Accumulator inside each bundle before the shuffle,
 // so only one accumulator per symbol and window crosses the runner from each
@@ -97,6 +108,11 @@ func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollect
 	var out []beam.PCollection
 	for _, r := range opts.Resolutions {
 		rs := s.Scope("bars." + r.String())
+		if r == Daily && opts.Calendar != nil {
+			partial := beam.ParDo(rs, &preAggregateFn{Resolution: r, Calendar: opts.Calendar}, ticks)
+			out = append(out, opts.windowing(rs, r, sessionDays(rs, partial, opts)))
+			continue
+		}
 		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
 		grouped := beam.GroupByKey(rs, opts.windowing(rs, r, partial))
 		if !opts.Triggered() {
@@ -202,14 +218,14 @@ func (f *accumulateFn) ProcessElement(ctx context.Context, sp state.Provider, sy
 	if len(open) == 0 {
 		return f.Windows.Clear(sp)
 	}
-	return f.Windows.Write(sp, encodeOpenWindows(open))
+	return f.Windows.Write(sp, appendOpenWindows(nil, open))
 }
 
 // cLatePaneAlone counts LATE panes whose window's earlier panes were gone.
 var cLatePaneAlone = beam.NewCounter("tickbeam/bars", "late_pane_alone")
 
-func encodeOpenWindows(ws []openWindow) []byte {
-	b := wire.AppendInt(nil, int64(len(ws)))
+func appendOpenWindows(b []byte, ws []openWindow) []byte {
+	b = wire.AppendInt(b, int64(len(ws)))
 	for _, w := range ws {
 		b = wire.AppendInt(b, w.start)
 		b = wire.AppendInt(b, w.end)
@@ -223,7 +239,10 @@ func decodeOpenWindows(b []byte) ([]openWindow, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	r := wire.NewReader(b)
+	return readOpenWindows(wire.NewReader(b))
+}
+
+func readOpenWindows(r *wire.Reader) ([]openWindow, error) {
 	n := r.Int()
 	if n < 0 || n > 1<<20 {
 		return nil, fmt.Errorf("bad open-window count %d", n)
@@ -268,12 +287,15 @@ type partialKey struct {
 }
 
 // preAggregateFn folds a bundle's trades into one accumulator per symbol and
-// window. Each is emitted timestamped with its last trade's event time, which
-// lies inside the window, so windowing downstream puts it back in its window.
+// window, the window a trading day of Calendar when set. Each is emitted
+// timestamped with its last trade's event time, which lies inside the
+// window, so windowing downstream puts it back in its window.
 type preAggregateFn struct {
 	Resolution Resolution
+	Calendar   *calendar.Calendar
 
 	partials map[partialKey]*Accumulator
+	outside  int64
 }
 
 func (f *preAggregateFn) StartBundle(_ context.Context, _ func(beam.EventTime, string, Accumulator)) {
@@ -284,11 +306,10 @@ func (f *preAggregateFn) ProcessElement(ctx context.Context, t tickbeam.Tick, em
 	if t.Kind != tickbeam.Trade {
 		return
 	}
-	ns := t.EventTime.UnixNano()
-	d := int64(f.Resolution)
-	start := ns - ns%d
-	if ns < 0 && ns%d != 0 {
-		start -= d
+	start, ok := f.windowStart(t.EventTime)
+	if !ok {
+		f.outside++
+		return
 	}
 	k := partialKey{t.Symbol, start}
 	a := f.partials[k]
@@ -302,11 +323,34 @@ func (f *preAggregateFn) ProcessElement(ctx context.Context, t tickbeam.Tick, em
 	a.Add(&t)
 }
 
-func (f *preAggregateFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, Accumulator)) {
+// windowStart is the start of t's window in Unix ns; ok is false when t is
+// in no trading day of the calendar.
+func (f *preAggregateFn) windowStart(t time.Time) (int64, bool) {
+	if f.Calendar != nil {
+		d, ok := f.Calendar.SessionDay(t)
+		if !ok {
+			return 0, false
+		}
+		start, _, _ := f.Calendar.DayBounds(d)
+		return start.UnixNano(), true
+	}
+	ns, d := t.UnixNano(), int64(f.Resolution)
+	start := ns - ns%d
+	if ns < 0 && ns%d != 0 {
+		start -= d
+	}
+	return start, true
+}
+
+func (f *preAggregateFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, Accumulator)) {
 	for k, a := range f.partials {
 		emit(mtime.FromTime(time.Unix(0, a.Last.Time)), k.symbol, *a)
 	}
 	clear(f.partials)
+	if f.outside > 0 {
+		cOutsideSession.Inc(ctx, f.outside)
+		f.outside = 0
+	}
 }
 
 type barFn struct {
