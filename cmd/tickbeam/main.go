@@ -217,7 +217,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.indicators, "indicators", "", "indicators on the bars of the first --bar resolution, e.g. sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2; needs --indicators_out")
 	fs.StringVar(&f.indicatorsOut, "indicators_out", "", "IndicatorValue rows: as --bars_out")
 	fs.StringVar(&f.sessionOut, "session_out", "", "SessionStats rows (running per symbol and trading day, at the first --bar resolution): as --bars_out")
-	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out and of previous closes: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
+	fs.StringVar(&f.calendarName, "calendar", "", "the exchange calendar of --session_out, of previous closes and, when given, of 1d bars, which then cover its trading days (XNYS 04:00-20:00 New York time) instead of UTC days: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
 	fs.BoolVar(&f.notify, "notify", true, "deliver alerts to the webhooks and emails their rules name (secrets from the environment variables the rules file names); --notify=false only writes them to --alerts_out")
 	fs.StringVar(&f.changesOut, "changes_out", "", "PriceChange rows (change and change % vs previous close, ±--flag_threshold% flag), one per priced tick: as --bars_out")
 	fs.StringVar(&f.prevClose, "prev_close", "", "previous-close sources in priority order, comma-separated: FEED (the tick's own), REFERENCE (--references), LAST_CLOSE (last regular-session trade seen); default FEED,REFERENCE,LAST_CLOSE")

@@ -124,8 +124,10 @@ type Config struct {
 	// SessionOut receives SessionStats rows at the first bar resolution, per
 	// symbol and trading day of Calendar.
 	SessionOut string
-	// Calendar names the exchange calendar of session stats (calendar.Names;
-	// default CRYPTO: UTC days).
+	// Calendar names the exchange calendar (calendar.Names) of session
+	// stats and previous closes (default CRYPTO: UTC days) and, when set,
+	// of 1d bars, which then cover its trading days (bars.Options.Calendar)
+	// instead of UTC days.
 	Calendar string
 	// Rules is an alert rules file (YAML, see transforms/alerts); its alerts
 	// go to AlertsOut and outlier ticks to the dead letters.
@@ -379,6 +381,10 @@ func Build(s beam.Scope, c Config) error {
 		}
 	}
 	barOpts := bars.Options{Resolutions: c.Bars}
+	if c.Calendar != "" {
+		// Validate checked the name.
+		barOpts.Calendar, _ = calendar.Lookup(c.Calendar)
+	}
 	if !bounded {
 		barOpts.AllowedLateness = c.AllowedLateness
 	}

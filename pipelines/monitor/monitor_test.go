@@ -365,3 +365,56 @@ func TestPriceChanges(t *testing.T) {
 		t.Errorf("dead letters %+v, want the bad reference line", dead)
 	}
 }
+
+// --calendar moves 1d bars onto the exchange's trading day: an XNYS Friday
+// whose after-hours run past UTC midnight is one bar, not two UTC days.
+func TestDailyBarsOnSessionDay(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ticks.jsonl")
+	var lines []string
+	for _, tk := range []tickbeam.Tick{
+		{Symbol: "AAPL", Kind: tickbeam.Trade, EventTime: time.Date(2026, 3, 6, 9, 30, 0, 0, time.UTC), Price: 100, Size: 10, Side: tickbeam.Buy, TradeID: "1", Source: "test"},
+		{Symbol: "AAPL", Kind: tickbeam.Trade, EventTime: time.Date(2026, 3, 7, 0, 30, 0, 0, time.UTC), Price: 102, Size: 5, Side: tickbeam.Sell, TradeID: "2", Source: "test"},
+	} {
+		b, err := json.Marshal(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type day struct {
+		Start, End       time.Time
+		Volume, Notional float64
+	}
+	for _, c := range []struct {
+		calendar string
+		want     []day
+	}{
+		// 04:00-20:00 EST; 100x10 + 102x5 = 1510.
+		{"XNYS", []day{{time.Date(2026, 3, 6, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 7, 1, 0, 0, 0, time.UTC), 15, 1510}}},
+		{"", []day{
+			{time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), 10, 1000},
+			{time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC), 5, 510},
+		}},
+	} {
+		t.Run("calendar="+c.calendar, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			p, s := beam.NewPipelineWithRoot()
+			if err := Build(s, Config{Input: in, Format: "tick", Bars: []bars.Resolution{bars.Daily}, BarsOut: out, Calendar: c.calendar}); err != nil {
+				t.Fatal(err)
+			}
+			ptest.RunAndValidate(t, p)
+			var got []day
+			for _, b := range readRows[tickbeam.Bar](t, out, "bars-1d") {
+				got = append(got, day{b.WindowStart, b.WindowEnd, b.Volume, b.Notional})
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].Start.Before(got[j].Start) })
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("1d bars (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
