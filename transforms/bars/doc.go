@@ -16,6 +16,16 @@
 //	perResolution := bars.Compute(s, ticks, bars.Options{Resolutions: res})
 //	oneMinute := perResolution[0] // PCollection<tickbeam.Bar> in 1-minute windows
 //
+// Daily bars can follow an exchange's trading days instead of UTC days:
+//
+//	xnys, _ := calendar.Lookup("XNYS")
+//	daily := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Daily}, Calendar: xnys})
+//
+// Each 1d bar then covers calendar.DayBounds of its trading day (04:00 to
+// 20:00 New York time, in EST and EDT alike). Beam Go has no custom window
+// function, so these bars come from a stateful step per symbol that fires
+// the ON_TIME pane when the watermark passes the day's last close.
+//
 // Memory per window is constant: trades fold into an Accumulator inside each
 // bundle, and only accumulators cross the runner.
 package bars
