@@ -52,6 +52,7 @@ func (p *binance) parse(t *tickbeam.Tick, obj []byte, top bool) error {
 		ms                    uint64
 		maker                 bool
 		data, errv            jsonscan.Value
+		hasData, result, rid  bool // "data", "result" and "id" members seen
 	)
 	it := jsonscan.Members(obj)
 	for it.Next() {
@@ -64,9 +65,13 @@ func (p *binance) parse(t *tickbeam.Tick, obj []byte, top bool) error {
 		if len(key) != 1 {
 			switch string(key) {
 			case "data":
-				data = it.Value()
+				data, hasData = it.Value(), true
 			case "error":
 				errv = it.Value()
+			case "result":
+				result = true
+			case "id":
+				rid = true
 			}
 			continue
 		}
@@ -110,17 +115,31 @@ func (p *binance) parse(t *tickbeam.Tick, obj []byte, top bool) error {
 		return errors.New("binance: invalid JSON: " + err.Error())
 	}
 
-	if seen&bnE == 0 {
-		if top && data.Kind == jsonscan.Object {
-			return p.parse(t, data.Raw, false)
+	// Control messages are only what Binance sends besides events: replies
+	// to requests ({"result":null,"id":1}) and errors. Anything else without
+	// an event is malformed, e.g. a combined-stream envelope whose data is
+	// not an event: a dead letter, not a message skipped.
+	switch {
+	case seen&bnE != 0:
+	case top && hasData:
+		if data.Kind != jsonscan.Object {
+			return errField("binance", "data", "combined-stream event", data.Raw)
 		}
-		if errv.Kind != jsonscan.Invalid && errv.Kind != jsonscan.Null {
-			return binanceServerError(errv)
-		}
-		return ErrControl // e.g. {"result":null,"id":1}
-	}
-	if event.Kind != jsonscan.String || string(event.Raw) != "trade" {
+		return p.parse(t, data.Raw, false)
+	case top && errv.Kind != jsonscan.Invalid && errv.Kind != jsonscan.Null:
+		return binanceServerError(errv)
+	case top && result && rid:
 		return ErrControl
+	case top:
+		return errors.New(`binance: not a trade, event, request reply or error: no field "e"`)
+	default:
+		return errors.New(`binance: combined-stream data is not an event: no field "e"`)
+	}
+	if event.Kind != jsonscan.String {
+		return errField("binance", "e", "event type", event.Raw)
+	}
+	if string(event.Raw) != "trade" {
+		return ErrControl // another stream's event, e.g. 24hrTicker
 	}
 	if seen&bnRequired != bnRequired {
 		for _, f := range [...]struct {
