@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/feed"
+	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/transforms/parse"
@@ -20,14 +24,18 @@ import (
 // runFeed publishes a capture or the synthetic feed to a Pub/Sub topic:
 //
 //	tickbeam feed --input=FILE|synthetic:... --format=F --to=pubsub:projects/P/topics/T --speed=max|N
+//	tickbeam feed --input=binance:?symbols=BTCUSDT --to=pubsub:projects/P/topics/T [--duration=1h] [--gaps_out=F]
 func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progressTo *os.File) int {
 	fs := flag.NewFlagSet("tickbeam feed", flag.ContinueOnError)
-	input := fs.String("input", "", "a file path or glob (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S[&count=N]")
+	input := fs.String("input", "", "a file path or glob (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S[&count=N]"+liveInputHelp)
 	format := fs.String("format", "", "the format of file lines: "+strings.Join(parse.Formats(), ", ")+" (the synthetic feed publishes tick JSON)")
 	to := fs.String("to", "", "pubsub:projects/P/topics/T")
 	speed := fs.String("speed", "max", "max, or a multiple of the recorded pace (1 = real time, 10 = ten times faster)")
 	source := fs.String("source", "", "the source attribute (default: the format)")
 	create := fs.Bool("create_topic", false, "create the topic if it does not exist")
+	duration := fs.Duration("duration", 0, "live input: publish this long, then stop (0: until SIGINT/SIGTERM)")
+	gapsOut := fs.String("gaps_out", "", "live input: Gap rows as JSON lines: a local file (appended) or pubsub:projects/P/topics/T")
+	deadOut := fs.String("deadletter_out", "", "live input: DeadLetter rows of frames over the connector's bound, as --gaps_out (default: counted only)")
 	createSub := fs.String("create_subscription", "", "also create this subscription (projects/P/subscriptions/S) on the topic before publishing, so a pipeline started later finds every message")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
@@ -42,6 +50,12 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		return fail("%v", err)
 	case *input == "":
 		return fail("--input is required: a file path or glob, or synthetic:?symbols=...")
+	case live.IsURI(*input):
+		if _, err := live.Parse(*input); err != nil {
+			return fail("--input: %v", err)
+		}
+	case *gapsOut != "" || *deadOut != "" || *duration != 0:
+		return fail("--gaps_out, --deadletter_out and --duration are for live inputs (%s)", strings.Join(live.Schemes(), ":, ")+":")
 	case !strings.HasPrefix(*input, monitor.SyntheticScheme) && *format == "":
 		return fail("--format is required for file input (one of %s)", strings.Join(parse.Formats(), ", "))
 	case !strings.HasPrefix(*to, monitor.PubSubScheme):
@@ -77,9 +91,39 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		return 1
 	}
 	defer pub.Close(context.Background())
-	opts := feed.Options{Input: *input, Format: *format, Source: *source, Speed: sp}
-	if isTerminal(progressTo) {
-		opts.Progress = func(p feed.Progress) { drawProgress(progressTo, p) }
+	opts := feed.Options{Input: *input, Format: *format, Source: *source, Speed: sp, Duration: *duration,
+		Live: live.Options{Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "tickbeam feed: "+format+"\n", a...) }}}
+	var last feed.Progress
+	terminal := isTerminal(progressTo)
+	opts.Progress = func(p feed.Progress) {
+		last = p
+		if terminal {
+			drawProgress(progressTo, p)
+		}
+	}
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}()
+	for _, o := range []struct {
+		flag, v string
+		set     func(func(any) error)
+	}{
+		{"--gaps_out", *gapsOut, func(w func(any) error) { opts.Gaps = func(g tickbeam.Gap) error { return w(g) } }},
+		{"--deadletter_out", *deadOut, func(w func(any) error) { opts.DeadLetters = func(d tickbeam.DeadLetter) error { return w(d) } }},
+	} {
+		if o.v == "" {
+			continue
+		}
+		w, closeFn, err := openRowSink(ctx, o.v)
+		if err != nil {
+			fmt.Fprintf(stderr, "tickbeam feed: %s: %v\n", o.flag, err)
+			return 1
+		}
+		closers = append(closers, closeFn)
+		o.set(w)
 	}
 	n, err := feed.Run(ctx, pub, opts)
 	if err != nil {
@@ -87,7 +131,46 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		return 1
 	}
 	fmt.Fprintf(stdout, "tickbeam feed: published %d messages to %s\n", n, topic)
+	if live.IsURI(*input) {
+		st := last.Live
+		fmt.Fprintf(stdout, "tickbeam feed: live: %d frames, %d reconnects, %d silences, %d rate-limited, %d gaps (%d missing, %d lines backfilled), %d oversize, resume latency %s\n",
+			st.Frames, st.Reconnects, st.Silences, st.RateLimited, st.Gaps, st.Missing, st.Backfilled, st.Oversize, st.ResumeLatency)
+	}
 	return 0
+}
+
+// openRowSink opens a JSON-lines row output: a Pub/Sub topic
+// (pubsub:projects/P/topics/T) or a local file, appended.
+func openRowSink(ctx context.Context, out string) (write func(any) error, closeFn func() error, err error) {
+	if topic, ok := strings.CutPrefix(out, monitor.PubSubScheme); ok {
+		if _, _, err := pubsubx.ParseTopic(topic); err != nil {
+			return nil, nil, err
+		}
+		pub, err := pubsubx.NewPublisher(ctx, topic, pubsubx.PublisherOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		write = func(row any) error {
+			b, err := json.Marshal(row)
+			if err != nil {
+				return err
+			}
+			return pub.Publish(ctx, b, nil)
+		}
+		return write, func() error { _ = pub.Flush(context.Background()); return pub.Close(context.Background()) }, nil
+	}
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(f)
+	write = func(row any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return enc.Encode(row)
+	}
+	return write, f.Close, nil
 }
 
 func isTerminal(f *os.File) bool {

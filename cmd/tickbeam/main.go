@@ -131,6 +131,10 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	cfg, err := f.config()
 	if err == nil {
+		liveDefaults(&cfg)
+		err = checkGapsOut(cfg)
+	}
+	if err == nil {
 		err = cfg.Validate()
 	}
 	if err != nil {
@@ -178,6 +182,13 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		defer stopProfile()
 	}
+	if cfg.Live() {
+		stopLive, code := startLive(ctx, cfg, stdout, stderr)
+		if code != 0 {
+			return code
+		}
+		defer stopLive()
+	}
 	start := time.Now()
 	res, err := runners.Run(ctx, p, opts)
 	if err != nil {
@@ -193,7 +204,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
-	changesOut, prevClose, references, splits                                                                                                                   string
+	changesOut, prevClose, references, splits, gapsOut                                                                                                          string
 	flagThreshold                                                                                                                                               float64
 	csvHeader, keepDuplicates, gzip, notify                                                                                                                     bool
 	shards, maxPayload                                                                                                                                          int
@@ -203,7 +214,7 @@ type monitorFlags struct {
 
 func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	f := &monitorFlags{}
-	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S")
+	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S"+liveInputHelp)
 	fs.StringVar(&f.timestampAttr, "timestamp_attribute", monitor.DefaultTimestampAttribute, "Pub/Sub input: the attribute holding each message's event time (RFC 3339 or Unix ms); messages without it use their publish time")
 	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency), so slightly older ticks are not late")
 	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
@@ -224,6 +235,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.references, "references", "", "CSV files (glob, local or gs://) of reference previous closes: symbol,date,prev_close")
 	fs.StringVar(&f.splits, "splits", "", "CSV files (glob) of stock splits that adjust previous closes: symbol,ex_date,ratio (2, 3:2, 1/10)")
 	fs.Float64Var(&f.flagThreshold, "flag_threshold", 5, "X of the ±X% flag of --changes_out rows: POSITIVE above +X, NEGATIVE below −X")
+	fs.StringVar(&f.gapsOut, "gaps_out", "", "live input: Gap rows (holes seen in the feed, backfilled or not): as --bars_out")
 	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
 	fs.StringVar(&f.deadOut, "deadletter_out", "", "DeadLetter rows, one per failed message: as --bars_out (default: --bars_out when that is a directory or prefix)")
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
@@ -317,6 +329,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		References:         f.references,
 		Splits:             f.splits,
 		FlagThreshold:      f.flagThreshold,
+		GapsOut:            f.gapsOut,
 	}, nil
 }
 

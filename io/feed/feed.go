@@ -8,6 +8,11 @@
 // and "ts", the earliest event time of its ticks in Unix milliseconds, which
 // the pipeline's Pub/Sub reader stamps it with, so watermarks follow event
 // time (a line that does not parse has no "ts" and keeps its publish time).
+//
+// A live input (io/live: binance:, coinbase:, alpaca:, kis:, tradingview:,
+// alphavantage:) is published as its vendor sends it, with the same
+// attributes, until the context ends or Options.Duration passes; its gaps
+// and oversized frames go to Options.Gaps and Options.DeadLetters.
 package feed
 
 import (
@@ -26,6 +31,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/synthetic"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
@@ -68,6 +74,15 @@ type Options struct {
 	Speed Speed
 	// Progress, when set, is called about every 200ms and at the end.
 	Progress func(Progress)
+	// Duration stops a live input after this long (0: until ctx ends).
+	Duration time.Duration
+	// Gaps receives a live input's Gap rows, DeadLetters its oversized
+	// frames (never published); both may be nil (then only counted).
+	Gaps        func(tickbeam.Gap) error
+	DeadLetters func(tickbeam.DeadLetter) error
+	// Live configures a live input's connection (logging); its Stats are
+	// in Progress.Live.
+	Live live.Options
 }
 
 // Progress reports a replay under way.
@@ -76,6 +91,8 @@ type Progress struct {
 	Total     int64 // lines in the input files; 0 when unknown (synthetic)
 	Elapsed   time.Duration
 	Done      bool
+	// Live are a live input's connection counts.
+	Live live.Stats
 }
 
 // Run publishes every message of the input to sink and returns how many it
@@ -86,9 +103,12 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 	}
 	r := &runner{sink: sink, o: o, start: time.Now()}
 	var err error
-	if strings.HasPrefix(o.Input, "synthetic:") {
+	switch {
+	case live.IsURI(o.Input):
+		err = r.live(ctx)
+	case strings.HasPrefix(o.Input, "synthetic:"):
 		err = r.synthetic(ctx)
-	} else {
+	default:
 		err = r.files(ctx)
 	}
 	if ferr := sink.Flush(ctx); err == nil && ferr != nil {
@@ -106,6 +126,7 @@ type runner struct {
 	published  int64
 	total      int64
 	lastReport time.Time
+	conn       live.Connector
 }
 
 // pace sleeps until an event at time t is due at the replay speed.
@@ -141,7 +162,11 @@ func (r *runner) report(done bool) {
 		return
 	}
 	r.lastReport = time.Now()
-	r.o.Progress(Progress{Published: r.published, Total: r.total, Elapsed: time.Since(r.start), Done: done})
+	p := Progress{Published: r.published, Total: r.total, Elapsed: time.Since(r.start), Done: done}
+	if r.conn != nil {
+		p.Live = r.conn.Stats()
+	}
+	r.o.Progress(p)
 }
 
 func (r *runner) files(ctx context.Context) error {
@@ -297,4 +322,48 @@ func countLines(path string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// live publishes a live connection's lines until ctx ends or Duration
+// passes. A refused connection returns the vendor's one-line reason.
+func (r *runner) live(ctx context.Context) error {
+	spec, err := live.Parse(r.o.Input)
+	if err != nil {
+		return fmt.Errorf("--input: %w", err)
+	}
+	conn, err := spec.Open(r.o.Live)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	if r.o.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.o.Duration)
+		defer cancel()
+	}
+	err = conn.Run(ctx, liveSink{r})
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// liveSink publishes lines; oversized frames and gaps go to the callbacks.
+type liveSink struct{ r *runner }
+
+func (s liveSink) Line(ctx context.Context, l live.Line) error {
+	if l.Oversize > 0 {
+		if s.r.o.DeadLetters != nil {
+			return s.r.o.DeadLetters(l.DeadLetter())
+		}
+		return nil
+	}
+	return s.r.publish(ctx, l.Payload, l.Attributes())
+}
+
+func (s liveSink) Gap(_ context.Context, g tickbeam.Gap) error {
+	if s.r.o.Gaps != nil {
+		return s.r.o.Gaps(g)
+	}
+	return nil
 }

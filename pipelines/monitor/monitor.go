@@ -23,6 +23,7 @@ import (
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
 	"github.com/tickbeam/tickbeam/transforms/alerts"
@@ -155,6 +156,9 @@ type Config struct {
 	Splits     string
 	// FlagThreshold is X of the ±X% flag; default enrich.DefaultFlagThreshold.
 	FlagThreshold float64
+	// GapsOut receives the Gap rows of a live input (io/live): every hole
+	// its connector saw in the feed, filled by a backfill or not.
+	GapsOut string
 }
 
 // DefaultAllowedLateness is the CLI's --allowed_lateness default.
@@ -166,11 +170,14 @@ func (c Config) Synthetic() bool { return strings.HasPrefix(c.Input, SyntheticSc
 // PubSub reports whether the input is a Pub/Sub subscription.
 func (c Config) PubSub() bool { return strings.HasPrefix(c.Input, PubSubScheme) }
 
+// Live reports whether the input is a live vendor connection (io/live).
+func (c Config) Live() bool { return live.IsURI(c.Input) }
+
 // Bounded reports whether the input ends by itself: files, and a synthetic
 // feed that is not paced and has a count or duration.
 func (c Config) Bounded() bool {
 	switch {
-	case c.PubSub():
+	case c.PubSub(), c.Live():
 		return false
 	case c.Synthetic():
 		sc, err := synthetic.ParseURI(c.Input)
@@ -189,6 +196,10 @@ func (c Config) Validate() error {
 	case c.Synthetic():
 		if _, err := synthetic.ParseURI(c.Input); err != nil {
 			return fmt.Errorf("--input: %w", err)
+		}
+	case c.Live():
+		if err := c.validateLive(); err != nil {
+			return err
 		}
 	case c.PubSub():
 		if _, _, err := pubsubx.ParseSubscription(strings.TrimPrefix(c.Input, PubSubScheme)); err != nil {
@@ -262,7 +273,7 @@ type Output struct{ Flag, Value string }
 func (c Config) Outputs() []Output { return append(c.streamOutputs(), c.analyticsOutputs()...) }
 
 func (c Config) streamOutputs() []Output {
-	return nonEmpty([]Output{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}})
+	return nonEmpty([]Output{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}, {"--gaps_out", c.GapsOut}})
 }
 
 func (c Config) analyticsOutputs() []Output {
@@ -322,6 +333,16 @@ func Build(s beam.Scope, c Config) error {
 			sc.Duration = c.Duration
 		}
 		ticks = synthetic.Ticks(s, sc)
+	case c.Live():
+		msgs, d, gaps := live.Read(s, live.ReadOptions{URI: c.Input, WatermarkDelay: c.watermarkDelay(), AllowedLateness: c.AllowedLateness})
+		t, pd := parse.Messages(s, pc, msgs)
+		ticks = t
+		dead = append(dead, d, pd)
+		if c.GapsOut != "" {
+			if err := c.write(s, c.GapsOut, "gaps", gaps, globalRowsWindow, false); err != nil {
+				return fmt.Errorf("--gaps_out: %w", err)
+			}
+		}
 	case c.PubSub():
 		ts := c.TimestampAttribute
 		if ts == "" {
@@ -580,4 +601,28 @@ func (c Config) maxPayload() int {
 		return c.MaxPayloadBytes
 	}
 	return parse.DefaultMaxPayloadBytes
+}
+
+// validateLive checks a live input: its URI, and that the pipeline runs
+// where the connection is (the local runner).
+func (c Config) validateLive() error {
+	spec, err := live.Parse(c.Input)
+	if err != nil {
+		return fmt.Errorf("--input: %w", err)
+	}
+	if c.Format != "" && c.Format != spec.Format {
+		return fmt.Errorf("--format %s: a %s: input is read as %s", c.Format, spec.Vendor, spec.Format)
+	}
+	if c.NativePubSub {
+		return errors.New("--input: live inputs run on the local runner; for Dataflow, publish them with 'tickbeam feed --input=... --to=pubsub:...' and read the subscription")
+	}
+	return nil
+}
+
+// watermarkDelay is WatermarkDelay or its default.
+func (c Config) watermarkDelay() time.Duration {
+	if c.WatermarkDelay == 0 {
+		return DefaultWatermarkDelay
+	}
+	return c.WatermarkDelay
 }
