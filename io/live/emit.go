@@ -36,6 +36,9 @@ type gapTracker interface {
 	check(t *tickbeam.Tick) (tickbeam.Gap, bool)
 }
 
+// reconnectAware trackers are told of each new connection after the first.
+type reconnectAware interface{ reconnected() }
+
 // filler fetches the lines of a gap from a vendor's history endpoint, shaped
 // as its stream's frames.
 type filler interface {
@@ -88,8 +91,6 @@ func (e *emitter) frame(ctx context.Context, payload []byte, size int, received 
 func (e *emitter) gap(ctx context.Context, g tickbeam.Gap) error {
 	g.Source = e.spec.Common.Source
 	g.DetectedAt = time.Now().UTC()
-	e.stats.gaps.Add(1)
-	e.stats.missing.Add(g.Missing)
 	switch {
 	case e.fill == nil:
 		if g.Detail == "" {
@@ -120,11 +121,20 @@ func (e *emitter) gap(ctx context.Context, g tickbeam.Gap) error {
 			g.Recovered += int64(len(ticks))
 		}
 		e.stats.backfilled.Add(int64(len(frames)))
-		g.Filled = g.Unit != tickbeam.GapTrades || g.Missing == 0 || g.Recovered >= g.Missing
+		if g.FromID == "" && g.Unit == tickbeam.GapTrades {
+			// An outage's gap: what the history held is what was missing.
+			if g.Recovered == 0 {
+				return nil
+			}
+			g.Missing = g.Recovered
+		}
+		g.Filled = g.Unit != tickbeam.GapTrades || g.Recovered >= g.Missing
 		if !g.Filled {
 			g.Detail = fmt.Sprintf("history returned %d of %d trades", g.Recovered, g.Missing)
 		}
 	}
+	e.stats.gaps.Add(1)
+	e.stats.missing.Add(g.Missing)
 	e.opts.logf("%s: gap in %s: %d %s missing between %s and %s (ids %s..%s), filled=%v %s", e.spec.Vendor, g.Symbol, g.Missing, g.Unit,
 		g.From.Format(time.RFC3339Nano), g.To.Format(time.RFC3339Nano), g.FromID, g.ToID, g.Filled, g.Detail)
 	return e.sink.Gap(ctx, g)

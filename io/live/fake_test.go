@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func (c *collect) Gap(_ context.Context, g tickbeam.Gap) error {
 }
 
 // ticks parses the collected lines with format's parser; lines that do not
-// parse are counted apart.
+// parse are counted apart, control lines skipped.
 func (c *collect) ticks(t *testing.T, format string) (ticks []tickbeam.Tick, failed int) {
 	t.Helper()
 	p, err := parse.New(format, parse.Options{})
@@ -54,6 +55,9 @@ func (c *collect) ticks(t *testing.T, format string) (ticks []tickbeam.Tick, fai
 			continue
 		}
 		out, err := p.Parse(nil, l.Payload)
+		if errors.Is(err, parse.ErrControl) {
+			continue
+		}
 		if err != nil {
 			failed++
 			continue

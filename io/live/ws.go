@@ -217,6 +217,9 @@ func (r *wsRunner) session(ctx context.Context, em *emitter, attempt int) error 
 	if attempt > 1 {
 		r.st.reconnects.Add(1)
 		em.resumeFrom = dialed
+		if t, ok := em.track.(reconnectAware); ok {
+			t.reconnected()
+		}
 	}
 	r.opts.logf("%s: connected (attempt %d)", r.spec.Vendor, attempt)
 	if s, ok := em.sink.(stateSink); ok {

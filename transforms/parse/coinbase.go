@@ -12,7 +12,7 @@ import (
 func init() { constructors["coinbase"] = newCoinbase }
 
 // coinbase parses Coinbase Exchange websocket "match" and "last_match"
-// messages. Every other type (subscriptions, heartbeat, ticker, l2update…) is
+// messages, and Advanced Trade "market_trades" messages (see advanced). Every other type (subscriptions, heartbeat, ticker, l2update…) is
 // a control message; "error" messages return an error that wraps ErrControl
 // and carries the server's message and reason.
 type coinbase struct {
@@ -24,7 +24,7 @@ type coinbase struct {
 func newCoinbase(o Options) (Parser, error) { return &coinbase{source: o.Source}, nil }
 
 func (p *coinbase) Parse(dst []tickbeam.Tick, payload []byte) ([]tickbeam.Tick, error) {
-	var typ, id, tm, product, size, price, side, message, reason jsonscan.Value
+	var typ, id, tm, product, size, price, side, message, reason, channel jsonscan.Value
 	it := jsonscan.Members(payload)
 	for it.Next() {
 		switch string(it.Key().Text(p.text[:0])) {
@@ -46,10 +46,15 @@ func (p *coinbase) Parse(dst []tickbeam.Tick, payload []byte) ([]tickbeam.Tick, 
 			message = it.Value()
 		case "reason":
 			reason = it.Value()
+		case "channel": // Advanced Trade (coinbase_advanced.go)
+			channel = it.Value()
 		}
 	}
 	if err := it.Finish(); err != nil {
 		return dst, errors.New("coinbase: invalid JSON: " + err.Error())
+	}
+	if typ.Kind != jsonscan.String && channel.Kind == jsonscan.String {
+		return p.advanced(dst, payload, channel)
 	}
 	if typ.Kind != jsonscan.String {
 		return dst, errors.New(`coinbase: message has no "type"`)
