@@ -143,11 +143,13 @@ func (r *reorder[T]) setFlush(tp timers.Provider, m *orderMeta) {
 	r.timer.Set(tp, m.Target.ToTime(), timers.WithTag(flushTag(m.BufMin)), timers.WithOutputTimestamp(m.BufMin.ToTime()))
 }
 
-// flush is the flush timer firing at upto: it returns the rows at or before
-// upto in order and re-arms the timer for the rest.
-func (r *reorder[T]) flush(sp state.Provider, tp timers.Provider, m *orderMeta, upto mtime.Time) ([]T, error) {
+// flush is the flush timer firing: it returns the rows at or before its
+// firing time m.Target in order and re-arms the timer for the rest. The
+// OnTimer timestamp is the timer's output hold (m.BufMin), not its firing
+// time: taking only the rows up to it evaluated one row per firing.
+func (r *reorder[T]) flush(sp state.Provider, tp timers.Provider, m *orderMeta) ([]T, error) {
 	m.Streak++
-	return r.take(sp, tp, m, upto, m.Buffered)
+	return r.take(sp, tp, m, m.Target, m.Buffered)
 }
 
 // take removes and returns, in order, at most n buffered rows at or before

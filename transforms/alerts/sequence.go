@@ -442,7 +442,7 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 		if m.Buffered == 0 {
 			return nil
 		}
-		due, err := f.ord.flush(sp, tp, &m, ts)
+		due, err := f.ord.flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
