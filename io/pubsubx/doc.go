@@ -10,8 +10,11 @@
 // On prism, Read is an unbounded splittable DoFn over the subscription
 // (Beam's pubsubio only runs on Dataflow; set ReadOptions.Native there):
 //
-//   - Each bundle pulls one batch (ReadOptions.MaxBatch, MaxBatchWait),
-//     emits it and checkpoints. A batch is acked only once the runner has
+//   - A pump goroutine pulls into a buffer, awaiting every Pull to its end
+//     (a Pull the client abandons may have been handed messages that Pub/Sub
+//     redelivers only after their ack deadline, behind the watermark). Each
+//     bundle takes one batch (ReadOptions.MaxBatch, MaxBatchWait), emits it
+//     and checkpoints. A batch is acked only once the runner has
 //     committed the bundle that emitted it: its lease travels in the
 //     checkpoint's residual, and the bundle that resumes the residual acks
 //     it (a runner runs a residual only after committing the bundle that
@@ -22,14 +25,16 @@
 //     ReadOptions.DedupeWindow are dropped, by Pub/Sub message id or by
 //     ReadOptions.IDAttribute as Dataflow does.
 //   - The watermark follows the data: after each batch it moves to the
-//     batch's oldest event time (never back, never past the wall clock), so
-//     a backlog waiting in the subscription is processed on time, as on
-//     Dataflow; after ReadOptions.IdleTimeout without messages it moves to
-//     the wall clock, so the last windows close. Messages older than the
-//     watermark when they arrive are late. ReadOptions.WatermarkDelay holds
-//     it back for pipelines that re-timestamp elements earlier than their
-//     message (ticks stamped with their own event time out of messages
-//     stamped with their publish time).
+//     oldest event time of the batches of the last 250 ms, at least the last
+//     two (never back, never past the wall clock), so a backlog waiting in
+//     the subscription is processed on time, as on Dataflow. Only when the
+//     subscription is drained (a Pull has waited ReadOptions.IdleTimeout
+//     with nothing to hand out, nothing is buffered, nothing put back is
+//     due) does it move to the wall clock, so the last windows close.
+//     Messages older than the watermark when they arrive are late.
+//     ReadOptions.WatermarkDelay holds it back for pipelines that
+//     re-timestamp elements earlier than their message, and for live feeds
+//     that publish out of order.
 //   - ReadOptions.MaxOutstandingMessages and MaxOutstandingBytes bound what
 //     is pulled and not yet acked.
 //
@@ -50,8 +55,9 @@
 //
 // Counters, in namespace "tickbeam/pubsub": received (pulled, duplicates
 // included), duplicates (dropped), acked, nacked (put back for redelivery:
-// bundles that did not commit in time, and messages whose id a batch not yet
-// committed holds), bad_timestamps (a timestamp attribute that is not a
+// bundles that did not commit in time, and messages whose id a batch not
+// yet committed holds), late and late_duplicates (ReadWithLate),
+// bad_timestamps (a timestamp attribute that is not a
 // timestamp: the publish time is used), and published. acked is counted by
 // the bundle after the one that emitted the batch, and nacked by the first
 // bundle after the nack.

@@ -37,11 +37,13 @@ var (
 	duplicatesCounter = beam.NewCounter(Namespace, "duplicates")
 	badTimeCounter    = beam.NewCounter(Namespace, "bad_timestamps")
 	lateCounter       = beam.NewCounter(Namespace, "late")
+	// A late copy of a message already emitted: dropped, not late.
+	lateDuplicatesCounter = beam.NewCounter(Namespace, "late_duplicates")
 )
 
 // Defaults of ReadOptions.
 const (
-	DefaultIdleTimeout            = 5 * time.Second
+	DefaultIdleTimeout            = time.Second
 	DefaultMaxBatch               = 1000
 	DefaultMaxBatchWait           = 250 * time.Millisecond
 	DefaultMaxOutstandingMessages = 10_000
@@ -66,15 +68,18 @@ type ReadOptions struct {
 	// duplicates) and acked. Messages without it, and all messages when it
 	// is empty, are deduplicated by Pub/Sub message id.
 	IDAttribute string
-	// IdleTimeout: after this long without messages the watermark advances
-	// to the wall clock, so the last windows close.
+	// IdleTimeout: once the subscription is drained (a Pull has waited
+	// this long with nothing to hand out, nothing is buffered, and nothing
+	// the reader put back is still due) the watermark advances to the wall
+	// clock (minus WatermarkDelay), so the last windows close.
 	IdleTimeout time.Duration
 	// MaxOutstandingMessages and MaxOutstandingBytes bound what is pulled
 	// and not yet acked (flow control): at the limit, pulling pauses until
 	// committed bundles have been acked.
 	MaxOutstandingMessages int
 	MaxOutstandingBytes    int
-	// A bundle holds at most MaxBatch messages, pulled within MaxBatchWait.
+	// A bundle holds at most MaxBatch messages; it waits at most
+	// MaxBatchWait for the first.
 	MaxBatch     int
 	MaxBatchWait time.Duration
 	// CommitTimeout bounds the wait for a bundle to commit: messages of a
@@ -89,8 +94,10 @@ type ReadOptions struct {
 	// timestamps (and the wall clock, when idle). Set it when the pipeline
 	// re-timestamps elements with an earlier event time than the message's,
 	// e.g. ticks stamped with their own time out of messages stamped with
-	// their publish time, or when messages arrive out of order: elements up
-	// to this much older than what Read has seen stay on time.
+	// their publish time, or when a live feed publishes out of order:
+	// elements up to this much older than what Read has recently seen stay
+	// on time. (A backlog needs none: the watermark trails the batches of
+	// the last 250 ms.)
 	WatermarkDelay time.Duration
 	// Native uses Beam's Pub/Sub read (beam:transform:pubsub_read:v1),
 	// which only Dataflow implements; prism rejects it. Set it when the
@@ -154,15 +161,16 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // opts.Subscription, each timestamped with its event time (see
 // ReadOptions.TimestampAttribute).
 //
-// On the local runner (prism) a splittable DoFn pulls the subscription, one
-// batch per bundle, and acks a batch only once the runner has committed the
-// bundle that emitted it; messages of a bundle that fails are nacked after
-// CommitTimeout and redelivered. Delivery is at least once; redeliveries
-// within DedupeWindow are dropped. The watermark follows the data (the oldest
-// event time of each batch, never going back, never ahead of the wall
-// clock), so a backlog waiting in the subscription is processed on time, and
-// moves to the wall clock when the subscription has been idle for
-// IdleTimeout. Messages older than the watermark when they arrive are late.
+// On the local runner (prism) a splittable DoFn emits the subscription's
+// messages, one batch per bundle, and acks a batch only once the runner has
+// committed the bundle that emitted it; messages of a bundle that fails are
+// nacked after CommitTimeout and redelivered. Delivery is at least once;
+// redeliveries within DedupeWindow are dropped. The watermark follows the
+// data: the oldest event time of the batches of the last 250 ms (at least
+// the last two), never going back, never ahead of the wall clock, so a
+// backlog waiting in the subscription is processed on time; it moves to the
+// wall clock only once the subscription is drained (see IdleTimeout).
+// Messages older than the watermark when they arrive are late.
 //
 // With opts.Native, Read uses Dataflow's Pub/Sub source instead.
 //
@@ -176,8 +184,11 @@ func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 // ReadWithLate is Read that also accounts for late data: a message whose
 // event time is more than opts.AllowedLateness behind the watermark when it
 // arrives leaves on the second PCollection, a tickbeam.DeadLetter with
-// stage tickbeam.StageLate (counted in tickbeam/pubsubx.late), instead of
-// being dropped silently by the runner. Downstream event-time windows with
+// stage tickbeam.StageLate (counted in tickbeam/pubsub.late), instead of
+// being dropped silently by the runner. A late message whose payload and
+// attributes equal those of a message emitted within DedupeWindow (a trade
+// the feed published twice, its first copy counted) is dropped instead and
+// counted in tickbeam/pubsub.late_duplicates. Downstream event-time windows with
 // at least opts.AllowedLateness of allowed lateness then never drop a
 // message of the first PCollection: the reader's watermark never moves
 // past a batch's oldest message, so a message it lets through is within
@@ -258,12 +269,12 @@ func (fn *readFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-// CreateInitialRestriction starts a run: its token keys the run's nack
-// tally.
+// CreateInitialRestriction starts a run: its token keys the run's state
+// in this process (nacks, watermark hold).
 func (fn *readFn) CreateInitialRestriction(_ []byte) restriction {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return restriction{Token: hex.EncodeToString(b[:]), LastActive: time.Now()}
+	return restriction{Token: hex.EncodeToString(b[:])}
 }
 
 // SplitRestriction does not split: one reader pulls the subscription.
@@ -308,14 +319,14 @@ func (fn *readFn) WatermarkEstimatorState(we *sdf.ManualWatermarkEstimator) int6
 }
 
 // ProcessElement acks the batch of the bundle that checkpointed this
-// restriction (it has been committed), pulls and emits one batch, moves the
+// restriction (it has been committed), takes and emits one batch, moves the
 // watermark and checkpoints.
 func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker,
 	_ []byte, emit func(beam.EventTime, tickbeam.Message), emitLate func(beam.EventTime, tickbeam.DeadLetter)) (sdf.ProcessContinuation, error) {
 	r := rt.GetRestriction().(restriction)
 	ackedCounter.Inc(ctx, int64(fn.rd.commitID(r.Lease)))
-	t := tallyOf(r.Token)
-	nackedCounter.Inc(ctx, t.unreported.Swap(0))
+	run := runOf(r.Token)
+	nackedCounter.Inc(ctx, run.unreported.Swap(0))
 	if !rt.TryClaim(claim{}) {
 		return sdf.StopProcessing(), rt.GetError()
 	}
@@ -326,7 +337,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		maxOutstanding:  int64(fn.MaxOutstandingMessages),
 		maxOutstandingB: int64(fn.MaxOutstandingBytes),
 		commitTimeout:   fn.CommitTimeout,
-	}, t)
+	}, run)
 	if err != nil {
 		return sdf.StopProcessing(), err
 	}
@@ -335,16 +346,12 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	now := time.Now()
 
 	if b.received == 0 {
-		if b.throttled {
-			// Not idle: waiting for committed batches to be acked.
-			return sdf.ResumeProcessingIn(pollEvery), nil
-		}
-		if now.Sub(r.LastActive) >= fn.IdleTimeout {
-			advance(we, now.Add(-fn.WatermarkDelay))
+		if drained(b.sub, fn.IdleTimeout) {
+			advance(we, idleWatermark(we.State, now, fn.WatermarkDelay))
 		}
 		return sdf.ResumeProcessingIn(0), nil
 	}
-	c := claim{at: now}
+	c := claim{}
 	if b.lease != nil {
 		c.lease = b.lease.id
 	}
@@ -354,12 +361,13 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		}
 		return sdf.StopProcessing(), rt.GetError()
 	}
-	oldest := now
-	var bad, late int64
+	var oldest time.Time
+	var bad, late, lateDups int64
 	// Lateness is judged against the watermark before this batch: the
 	// watermark this bundle reports is never past the batch's oldest message.
 	wm := we.State
-	for _, rm := range b.msgs {
+	var latePayloads map[uint64]bool
+	for i, rm := range b.msgs {
 		m := toMessage(rm.GetMessage())
 		if m.PublishTime.IsZero() {
 			m.PublishTime = now
@@ -372,7 +380,20 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 			}
 			bad++
 		}
+		if oldest.IsZero() || ts.Before(oldest) {
+			oldest = ts
+		}
 		if fn.DivertLate && ts.Before(wm.Add(-fn.AllowedLateness)) {
+			// A copy of a message already emitted (a trade the feed sent
+			// twice) is a duplicate, not something for a user to look at.
+			if pk := b.pkeys[i]; latePayloads[pk] || fn.rd.committedPayload(pk) {
+				lateDups++
+				continue
+			} else if latePayloads == nil {
+				latePayloads = map[uint64]bool{pk: true}
+			} else {
+				latePayloads[pk] = true
+			}
 			late++
 			err := fmt.Errorf("event time %s arrived %s behind the watermark %s, past the allowed lateness %s",
 				ts.UTC().Format(time.RFC3339Nano), wm.Sub(ts).Round(time.Millisecond), wm.UTC().Format(time.RFC3339Nano), fn.AllowedLateness)
@@ -382,15 +403,13 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 			emitLate(mtime.FromTime(wm), d)
 			continue
 		}
-		if ts.Before(oldest) {
-			oldest = ts
-		}
 		emit(mtime.FromTime(ts), m)
 	}
 	badTimeCounter.Inc(ctx, bad)
 	lateCounter.Inc(ctx, late)
-	if len(b.msgs) > 0 {
-		advance(we, oldest.Add(-fn.WatermarkDelay))
+	lateDuplicatesCounter.Inc(ctx, lateDups)
+	if !oldest.IsZero() {
+		advance(we, dataWatermark(we.State, run.hold.observe(now, oldest), now, fn.WatermarkDelay))
 	}
 	return sdf.ResumeProcessingIn(0), nil
 }
@@ -402,19 +421,17 @@ func advance(we *sdf.ManualWatermarkEstimator, t time.Time) {
 	}
 }
 
-// restriction is a reader's run: Token identifies it, LastActive is when
-// messages last arrived (for IdleTimeout), Lease is the batch the bundle
-// that checkpointed it emitted (0: none), to ack once resumed. Done ends it.
+// restriction is a reader's run: Token identifies it, Lease is the batch
+// the bundle that checkpointed it emitted (0: none), to ack once resumed.
+// Done ends it.
 type restriction struct {
-	Token      string
-	LastActive time.Time
-	Lease      uint64
-	Done       bool
+	Token string
+	Lease uint64
+	Done  bool
 }
 
 func encodeRestriction(r restriction) ([]byte, error) {
 	b := wire.AppendString(nil, r.Token)
-	b = wire.AppendTime(b, r.LastActive)
 	b = wire.AppendInt(b, int64(r.Lease))
 	var done int64
 	if r.Done {
@@ -425,17 +442,16 @@ func encodeRestriction(r restriction) ([]byte, error) {
 
 func decodeRestriction(b []byte) (restriction, error) {
 	rd := wire.NewReader(b)
-	r := restriction{Token: rd.String(), LastActive: rd.Time(), Lease: uint64(rd.Int()), Done: rd.Int() != 0}
+	r := restriction{Token: rd.String(), Lease: uint64(rd.Int()), Done: rd.Int() != 0}
 	if err := rd.Err(); err != nil {
 		return restriction{}, fmt.Errorf("decode pubsubx restriction: %w", err)
 	}
 	return r, nil
 }
 
-// claim is a tracker position: the time messages arrived and the lease of
-// the batch (zero values: a call just checking that the run is live).
+// claim is a tracker position: the lease of the batch (zero: a call just
+// checking that the run is live, or a batch holding nothing).
 type claim struct {
-	at    time.Time
 	lease uint64
 }
 
@@ -456,9 +472,6 @@ func (t *tracker) TryClaim(pos any) bool {
 	if !ok {
 		t.err = fmt.Errorf("pubsubx: claim of a %T, want pubsubx.claim", pos)
 		return false
-	}
-	if c.at.After(t.rest.LastActive) {
-		t.rest.LastActive = c.at
 	}
 	t.rest.Lease = c.lease
 	return true

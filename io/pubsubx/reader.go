@@ -2,7 +2,6 @@ package pubsubx
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
@@ -35,10 +34,16 @@ const (
 	// pending in a bundle not yet committed: it comes back once that
 	// bundle has committed (and is dropped) or failed (and is emitted).
 	deferDeadline = 2 * time.Second
+	// backMargin is how long after it is due a message this reader put back
+	// may take to be pulled again; the subscription is not drained before.
+	backMargin = time.Second
 	// ackChunk bounds the ack ids of one request, well under its 512 KB.
 	ackChunk = 1000
-	// pollEvery is the pause between pulls that found nothing.
+	// pollEvery is the pump's pause while flow control holds it.
 	pollEvery = 50 * time.Millisecond
+	// pumpLinger is how long the pump keeps pulling after the last bundle
+	// asked for messages (the run stopped, or prism paused it).
+	pumpLinger = 10 * time.Second
 	// maxSeen bounds the dedupe memory (8 bytes of hash and time per id).
 	maxSeen = 1 << 20
 	// rpcTimeout bounds acks, nacks and lease extensions.
@@ -105,28 +110,53 @@ func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow ti
 	return r, nil
 }
 
-// reader pulls a subscription synchronously and holds each pulled batch
-// under a lease until the bundle that emitted it has been committed (commit
-// acks it) or the commit timeout passes (the keeper nacks it, so Pub/Sub
-// redelivers it). Until then the keeper extends the messages' ack deadlines.
+// reader pulls a subscription and holds each batch it hands to a bundle
+// under a lease until that bundle has been committed (commit acks it) or the
+// commit timeout passes (the keeper nacks it, so Pub/Sub redelivers it).
+// Until then the keeper extends the messages' ack deadlines.
+//
+// A pump goroutine pulls into a buffer that bundles take from. It awaits
+// every Pull to its end, however long the server holds it: a Pull cancelled
+// by the client may still have been handed messages, which Pub/Sub then
+// redelivers only after their ack deadline, behind the watermark.
 type reader struct {
 	sub          *vkit.SubscriptionAdminClient
 	name         string
 	idAttr       string
 	dedupeWindow time.Duration
 
-	mu      sync.Mutex
-	nextID  uint64
-	pending map[uint64]*lease
-	expired map[uint64]*lease // nacked for want of a commit, kept for a late one
-	keys    map[uint64]uint64 // dedupe key -> pending lease holding it
-	seen    seenSet           // dedupe keys of committed messages
-	msgs    int64             // messages held under pending leases
-	bytes   int64
-	keeping bool
-	wake    chan struct{}
+	mu       sync.Mutex
+	nextID   uint64
+	pending  map[uint64]*lease
+	expired  map[uint64]*lease // nacked for want of a commit, kept for a late one
+	keys     map[uint64]uint64 // dedupe key -> pending lease holding it
+	seen     seenSet           // dedupe keys of committed messages
+	payloads seenSet           // payload keys of committed messages
+	msgs     int64             // messages held under pending leases
+	bytes    int64
+	keeping  bool
+	wake     chan struct{}
+
+	// The pump's side.
+	buf        []pulled // pulled, not yet taken by a bundle, in pull order
+	bufBytes   int64
+	pumping    bool
+	askedAt    time.Time     // when a bundle last asked for messages
+	lim        pullLimits    // that bundle's limits
+	quietSince time.Time     // start of the pulls that brought nothing since the last data; zero while not pulling
+	handedAt   time.Time     // when a bundle last took messages
+	backBy     time.Time     // what this reader put back is pulled again by then
+	pumpErr    error         // the pull error that stopped the pump, for the next bundle
+	ready      chan struct{} // the buffer grew or the pump stopped
+	space      chan struct{} // a bundle took from the buffer or acked
 
 	acked, nacked atomic.Int64 // totals of this process, for tests
+}
+
+// pulled is a message in the pump's buffer.
+type pulled struct {
+	m        *pubsubpb.ReceivedMessage
+	extendAt time.Time // when the keeper extends its ack deadline
 }
 
 func newReader(sub *vkit.SubscriptionAdminClient, name, idAttr string, dedupeWindow time.Duration) *reader {
@@ -139,16 +169,20 @@ func newReader(sub *vkit.SubscriptionAdminClient, name, idAttr string, dedupeWin
 		expired:      map[uint64]*lease{},
 		keys:         map[uint64]uint64{},
 		seen:         seenSet{at: map[uint64]int64{}},
+		payloads:     seenSet{at: map[uint64]int64{}},
 		wake:         make(chan struct{}, 1),
+		ready:        make(chan struct{}, 1),
+		space:        make(chan struct{}, 1),
 	}
 }
 
 // lease is a pulled batch waiting for its bundle to commit.
 type lease struct {
 	id       uint64
-	tally    *tally
+	run      *runState
 	ackIDs   []string // everything to ack on commit, dropped duplicates included
 	keys     []uint64 // dedupe keys of the emitted messages
+	pkeys    []uint64 // payload keys of the emitted messages
 	msgIDs   []string // message ids of the emitted messages
 	bytes    int64
 	nackedAt time.Time
@@ -165,24 +199,25 @@ const (
 	leaseNacked
 )
 
-// tally counts the nacks of one pipeline run. They happen outside any
-// bundle (in the keeper), so the run's next ProcessElement reports them as a
-// Beam counter.
-type tally struct {
+// runState is what this process keeps of one pipeline run: its nacks,
+// which happen outside any bundle (in the keeper), so the run's next
+// ProcessElement reports them as a Beam counter, and its watermark hold.
+type runState struct {
 	nacked, unreported atomic.Int64
+	hold               hold // used by the run's one ProcessElement at a time
 }
 
-func (t *tally) addNacked(n int) {
+func (t *runState) addNacked(n int) {
 	t.nacked.Add(int64(n))
 	t.unreported.Add(int64(n))
 }
 
-// tallies maps a run's token (in its restriction) to its tally.
-var tallies sync.Map
+// runs maps a run's token (in its restriction) to its state.
+var runs sync.Map
 
-func tallyOf(token string) *tally {
-	t, _ := tallies.LoadOrStore(token, new(tally))
-	return t.(*tally)
+func runOf(token string) *runState {
+	t, _ := runs.LoadOrStore(token, new(runState))
+	return t.(*runState)
 }
 
 // pullLimits bound one batch.
@@ -195,87 +230,210 @@ type pullLimits struct {
 }
 
 // batch is what one pull returns: the messages to emit, held under lease
-// (nil when nothing is held).
+// (nil when nothing is held), and the state of the subscription after it.
 type batch struct {
 	msgs       []*pubsubpb.ReceivedMessage
+	pkeys      []uint64 // payload keys of msgs
 	lease      *lease
 	received   int // messages pulled, duplicates included
 	duplicates int
 	deferred   int
-	throttled  bool // flow control stopped the batch early
+	sub        subState
 }
 
-// pull pulls up to lim.maxBatch messages within lim.maxWait, staying under
-// the outstanding limits, drops duplicates and leases the rest.
-func (r *reader) pull(ctx context.Context, lim pullLimits, t *tally) (batch, error) {
-	var b batch
-	var got []*pubsubpb.ReceivedMessage
-	var gotBytes int64
+// subState is what the reader knows of its subscription's backlog.
+type subState struct {
+	// quiet is how long the pump has been waiting on pulls that brought
+	// nothing and no bundle has taken messages (0 while the pump is not
+	// waiting: data came, flow control holds it, or a pull failed).
+	quiet time.Duration
+	// buffered messages are pulled and not yet taken.
+	buffered int
+	// back is how long until what this reader put back (nacked, deferred)
+	// is surely pulled again; <= 0 when nothing is due.
+	back time.Duration
+}
+
+// drained reports whether the subscription has nothing left to deliver:
+// nothing buffered, the pump waiting on the subscription for at least idle
+// with nothing coming, and nothing this reader put back still due. (Pub/Sub
+// has no backlog count to ask; a Pull that has waited that long found no
+// message to hand out.) Only then may the watermark jump to the wall clock.
+func drained(s subState, idle time.Duration) bool {
+	return s.buffered == 0 && s.quiet > 0 && s.quiet >= idle && s.back <= 0
+}
+
+// pull hands the bundle of run t up to lim.maxBatch pulled messages, waiting
+// up to lim.maxWait for the first; drops duplicates and leases the rest. It
+// starts the pump if it is not running.
+func (r *reader) pull(ctx context.Context, lim pullLimits, t *runState) (batch, error) {
 	deadline := time.Now().Add(lim.maxWait)
-	for len(got) < lim.maxBatch {
-		n := lim.maxBatch - len(got)
+	for {
 		r.mu.Lock()
-		room := lim.maxOutstanding - r.msgs - int64(len(got))
-		roomB := lim.maxOutstandingB - r.bytes - gotBytes
-		r.mu.Unlock()
-		if room <= 0 || roomB <= 0 {
-			b.throttled = true
-			break
-		}
-		n = int(min(int64(n), room))
-		wait := time.Until(deadline)
-		if wait <= 0 || ctx.Err() != nil {
-			break
-		}
-		msgs, err := r.pullOnce(ctx, n, wait)
-		if err != nil {
-			// What was pulled goes back at once; the bundle fails.
-			r.nackIDs(ackIDsOf(got), t)
+		r.askedAt, r.lim = time.Now(), lim
+		if err := r.pumpErr; err != nil {
+			r.pumpErr = nil
+			r.mu.Unlock()
 			return batch{}, err
 		}
-		got = append(got, msgs...)
-		for _, m := range msgs {
-			gotBytes += msgSize(m)
+		if !r.pumping {
+			r.pumping = true
+			go r.pump()
 		}
-		if len(msgs) == 0 {
+		if len(r.buf) > 0 || ctx.Err() != nil || !time.Now().Before(deadline) {
+			break
+		}
+		r.mu.Unlock()
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	// r.mu is held.
+	n := min(len(r.buf), lim.maxBatch)
+	got := make([]*pubsubpb.ReceivedMessage, n)
+	extendAt := time.Now().Add(firstExtension)
+	for i, p := range r.buf[:n] {
+		got[i] = p.m
+		r.bufBytes -= msgSize(p.m)
+		extendAt = minTime(extendAt, p.extendAt)
+	}
+	clear(r.buf[:n])
+	r.buf = r.buf[n:]
+	if len(r.buf) == 0 {
+		r.buf = nil
+	}
+	b := batch{received: n}
+	var deferred []string
+	if n > 0 {
+		b, deferred = r.admit(got, b, extendAt, lim.commitTimeout, t)
+		r.handedAt = time.Now()
+	}
+	b.sub = r.state(time.Now())
+	r.mu.Unlock()
+	if n > 0 {
+		signal(r.space)
+	}
+	if len(deferred) > 0 {
+		b.deferred = len(deferred)
+		r.putBack(deferred, deferDeadline, t)
+	}
+	return b, nil
+}
+
+// state is the subscription's state at now; r.mu is held.
+func (r *reader) state(now time.Time) subState {
+	s := subState{buffered: len(r.buf), back: r.backBy.Sub(now)}
+	if !r.quietSince.IsZero() {
+		// Quiet since the pump began waiting, and since the last messages
+		// went out (they may have waited in the buffer).
+		s.quiet = max(now.Sub(maxTime(r.quietSince, r.handedAt)), time.Nanosecond)
+	}
+	return s
+}
+
+// pump pulls into the buffer while bundles ask for messages, within the
+// flow-control limits of the last bundle that asked. Each Pull is awaited
+// to its end: the server holds a Pull until a message comes or its own
+// deadline (the client's 60 s, less a margin) passes, and answers empty
+// then. A pull error stops the pump and fails the next bundle, as the
+// client already retried what it could.
+func (r *reader) pump() {
+	ctx := context.Background()
+	for {
+		r.mu.Lock()
+		now := time.Now()
+		if now.Sub(r.askedAt) > pumpLinger || r.pumpErr != nil {
+			r.stopPump()
+			return
+		}
+		room := r.lim.maxOutstanding - r.msgs - int64(len(r.buf))
+		roomB := r.lim.maxOutstandingB - r.bytes - r.bufBytes
+		if room <= 0 || roomB <= 0 {
+			// Held by flow control: not waiting on the subscription.
+			r.quietSince = time.Time{}
+			r.mu.Unlock()
 			select {
-			case <-ctx.Done():
-			case <-time.After(min(pollEvery, time.Until(deadline))):
+			case <-r.space:
+			case <-time.After(pollEvery):
 			}
+			continue
+		}
+		n := min(room, int64(r.lim.maxBatch))
+		if r.quietSince.IsZero() {
+			r.quietSince = now
+		}
+		r.mu.Unlock()
+
+		resp, err := r.sub.Pull(ctx, &pubsubpb.PullRequest{Subscription: r.name, MaxMessages: int32(n)})
+		if status.Code(err) == codes.DeadlineExceeded {
+			err = nil // the client's deadline passed first: an empty pull
+		}
+		msgs := resp.GetReceivedMessages()
+		now = time.Now()
+		r.mu.Lock()
+		if err != nil {
+			r.pumpErr = fmt.Errorf("pubsubx: pull %s: %w", r.name, err)
+			r.quietSince = time.Time{}
+		}
+		if len(msgs) > 0 {
+			r.quietSince = time.Time{}
+			for _, m := range msgs {
+				r.buf = append(r.buf, pulled{m: m, extendAt: now.Add(firstExtension)})
+				r.bufBytes += msgSize(m)
+			}
+			r.startKeeper()
+		}
+		r.mu.Unlock()
+		if err != nil || len(msgs) > 0 {
+			signal(r.ready)
 		}
 	}
-	b.received = len(got)
-	if len(got) == 0 {
-		return b, nil
-	}
-	return r.admit(got, b, lim.commitTimeout, t), nil
 }
 
-// pullOnce makes one Pull call. A call cut short by wait is an empty pull:
-// a message the server sent as the call was abandoned is redelivered when
-// its ack deadline passes.
-func (r *reader) pullOnce(ctx context.Context, n int, wait time.Duration) ([]*pubsubpb.ReceivedMessage, error) {
-	cctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	resp, err := r.sub.Pull(cctx, &pubsubpb.PullRequest{Subscription: r.name, MaxMessages: int32(n)})
-	if err != nil {
-		if cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("pubsubx: pull %s: %w", r.name, err)
-	}
-	return resp.GetReceivedMessages(), nil
+// stopPump puts back what the pump buffered (no bundle took it); r.mu is
+// held and released.
+func (r *reader) stopPump() {
+	ids := r.takeBuffer()
+	r.pumping = false
+	r.quietSince = time.Time{}
+	r.mu.Unlock()
+	signal(r.ready)
+	r.putBack(ids, 0, nil)
 }
 
-// admit drops duplicates, defers messages whose id a pending lease holds,
-// and leases the rest.
-func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, commitTimeout time.Duration, t *tally) batch {
+// takeBuffer empties the buffer and returns the ack ids it held; r.mu is
+// held.
+func (r *reader) takeBuffer() []string {
+	ids := make([]string, len(r.buf))
+	for i, p := range r.buf {
+		ids[i] = p.m.GetAckId()
+	}
+	r.buf, r.bufBytes = nil, 0
+	return ids
+}
+
+// signal wakes a waiter on c, if any.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// admit drops duplicates, picks out messages whose id a pending lease
+// holds (to defer), and leases the rest; r.mu is held. extendAt is when the
+// oldest message's ack deadline needs extending.
+func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, extendAt time.Time, commitTimeout time.Duration, t *runState) (batch, []string) {
 	now := time.Now()
-	l := &lease{tally: t, extendAt: now.Add(firstExtension), expireAt: now.Add(commitTimeout)}
+	l := &lease{run: t, extendAt: extendAt, expireAt: now.Add(commitTimeout)}
 	var deferred []string
 	inBatch := map[uint64]bool{}
-	r.mu.Lock()
 	r.seen.expire(now.Add(-r.dedupeWindow).UnixNano())
+	r.payloads.expire(now.Add(-r.dedupeWindow).UnixNano())
 	for _, m := range got {
 		k := r.key(m.GetMessage())
 		switch {
@@ -286,11 +444,14 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, commitTimeout t
 			deferred = append(deferred, m.GetAckId())
 		default:
 			inBatch[k] = true
+			pk := payloadKey(m.GetMessage())
 			l.ackIDs = append(l.ackIDs, m.GetAckId())
 			l.keys = append(l.keys, k)
+			l.pkeys = append(l.pkeys, pk)
 			l.msgIDs = append(l.msgIDs, m.GetMessage().GetMessageId())
 			l.bytes += msgSize(m)
 			b.msgs = append(b.msgs, m)
+			b.pkeys = append(b.pkeys, pk)
 		}
 	}
 	if len(l.ackIDs) > 0 {
@@ -303,24 +464,28 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, commitTimeout t
 		r.msgs += int64(len(l.ackIDs))
 		r.bytes += l.bytes
 		b.lease = l
-		if !r.keeping {
-			r.keeping = true
-			go r.keep()
-		} else {
-			select {
-			case r.wake <- struct{}{}:
-			default:
-			}
-		}
+		r.startKeeper()
 	}
-	r.mu.Unlock()
-	if len(deferred) > 0 {
-		b.deferred = len(deferred)
-		r.modify(context.Background(), deferred, deferDeadline)
-		t.addNacked(len(deferred))
-		r.nacked.Add(int64(len(deferred)))
+	return b, deferred
+}
+
+// startKeeper runs the keeper if it is not running, else wakes it to look
+// at new leases; r.mu is held.
+func (r *reader) startKeeper() {
+	if !r.keeping {
+		r.keeping = true
+		go r.keep()
+		return
 	}
-	return b
+	signal(r.wake)
+}
+
+// committedPayload reports whether a message with payload key pk was
+// committed within the dedupe window.
+func (r *reader) committedPayload(pk uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.payloads.has(pk)
 }
 
 var keySeed = maphash.MakeSeed()
@@ -344,6 +509,18 @@ func (r *reader) key(m *pubsubpb.PubsubMessage) uint64 {
 	k := h.Sum64()
 	if k == 0 { // 0 marks "no lease" in r.keys
 		k = 1
+	}
+	return k
+}
+
+// payloadKey identifies what m says: its payload and attributes. Copies of
+// one trade a feed published twice share it (and their ticks would share a
+// dedupe identity), though their message ids differ.
+func payloadKey(m *pubsubpb.PubsubMessage) uint64 {
+	k := maphash.Bytes(keySeed, m.GetData())
+	for name, v := range m.GetAttributes() {
+		// Summed: the key does not depend on the map's order.
+		k += maphash.String(keySeed, name+"\x00"+v) * 0x9e3779b97f4a7c15
 	}
 	return k
 }
@@ -386,7 +563,11 @@ func (r *reader) commit(l *lease) int {
 	for _, k := range l.keys {
 		r.seen.add(k, now)
 	}
+	for _, k := range l.pkeys {
+		r.payloads.add(k, now)
+	}
 	r.mu.Unlock()
+	signal(r.space)
 	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
 	defer cancel()
 	acked := 0
@@ -419,7 +600,7 @@ func (r *reader) abandon(l *lease) {
 	r.release(l)
 	l.state = leaseNacked
 	r.mu.Unlock()
-	r.nackIDs(l.ackIDs, l.tally)
+	r.putBack(l.ackIDs, 0, l.run)
 }
 
 // release forgets a pending lease; r.mu is held.
@@ -434,12 +615,20 @@ func (r *reader) release(l *lease) {
 	r.bytes -= l.bytes
 }
 
-func (r *reader) nackIDs(ids []string, t *tally) {
+// putBack nacks ids (d = 0) or sets their ack deadline to d, counting them
+// as nacked (in run t's tally too, when t is not nil). The subscription is
+// not drained before they are pulled again.
+func (r *reader) putBack(ids []string, d time.Duration, t *runState) {
 	if len(ids) == 0 {
 		return
 	}
-	r.modify(context.Background(), ids, 0)
-	t.addNacked(len(ids))
+	r.mu.Lock()
+	r.backBy = maxTime(r.backBy, time.Now().Add(d+backMargin))
+	r.mu.Unlock()
+	r.modify(context.Background(), ids, d)
+	if t != nil {
+		t.addNacked(len(ids))
+	}
 	r.nacked.Add(int64(len(ids)))
 }
 
@@ -469,10 +658,27 @@ func (r *reader) keep() {
 		var expired []*lease
 		next := now.Add(time.Hour)
 		r.mu.Lock()
-		if len(r.pending) == 0 {
+		if len(r.pending) == 0 && len(r.buf) == 0 {
 			r.keeping = false
 			r.mu.Unlock()
 			return
+		}
+		// Buffered messages no bundle asked for within pumpLinger go back
+		// (the pump may be waiting on a Pull for a while yet).
+		var unwanted []string
+		if len(r.buf) > 0 && now.Sub(r.askedAt) > pumpLinger {
+			unwanted = r.takeBuffer()
+		}
+		for i := range r.buf {
+			p := &r.buf[i]
+			if !now.Before(p.extendAt) {
+				extend = append(extend, p.m.GetAckId())
+				p.extendAt = now.Add(extendEvery)
+			}
+			next = minTime(next, p.extendAt)
+		}
+		if len(r.buf) > 0 {
+			next = minTime(next, r.askedAt.Add(pumpLinger+time.Millisecond))
 		}
 		for _, l := range r.pending {
 			if !now.Before(l.expireAt) {
@@ -497,13 +703,14 @@ func (r *reader) keep() {
 			}
 		}
 		r.mu.Unlock()
+		r.putBack(unwanted, 0, nil)
 		if len(extend) > 0 {
 			r.modify(context.Background(), extend, leaseDeadline)
 		}
 		for _, l := range expired {
 			log.Warnf(context.Background(), "pubsubx: the bundle holding %d messages of %s did not commit within the commit timeout: nacked for redelivery",
 				len(l.ackIDs), r.name)
-			r.nackIDs(l.ackIDs, l.tally)
+			r.putBack(l.ackIDs, 0, l.run)
 		}
 		timer := time.NewTimer(time.Until(next))
 		select {
@@ -514,11 +721,11 @@ func (r *reader) keep() {
 	}
 }
 
-// outstanding reports the messages held under pending leases.
+// outstanding reports the messages held under pending leases or buffered.
 func (r *reader) outstanding() int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.msgs
+	return r.msgs + int64(len(r.buf))
 }
 
 // seenSet remembers dedupe keys for a window, oldest first out.
@@ -574,14 +781,6 @@ func msgSize(m *pubsubpb.ReceivedMessage) int64 {
 	return int64(n)
 }
 
-func ackIDsOf(ms []*pubsubpb.ReceivedMessage) []string {
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.GetAckId()
-	}
-	return ids
-}
-
 // chunks yields ids in slices of at most ackChunk.
 func chunks(ids []string) func(func([]string) bool) {
 	return func(yield func([]string) bool) {
@@ -593,6 +792,13 @@ func chunks(ids []string) func(func([]string) bool) {
 			ids = ids[n:]
 		}
 	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func minTime(a time.Time, bs ...time.Time) time.Time {

@@ -44,7 +44,7 @@ func newTestReader(t *testing.T, sub, idAttr string) *reader {
 
 var testLimits = pullLimits{
 	maxBatch:        100,
-	maxWait:         300 * time.Millisecond,
+	maxWait:         time.Second, // pstest answers an empty Pull after 500ms
 	maxOutstanding:  1000,
 	maxOutstandingB: 1 << 20,
 	commitTimeout:   time.Minute,
@@ -71,7 +71,7 @@ func acks(srv *pstest.Server) map[string]int {
 func TestReaderDedupe(t *testing.T) {
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "eid")
-	tl := new(tally)
+	tl := new(runState)
 	ctx := context.Background()
 
 	srv.Publish(topic, []byte("a"), map[string]string{"eid": "1"})
@@ -117,7 +117,7 @@ func TestReaderDedupe(t *testing.T) {
 func TestReaderDefersPendingID(t *testing.T) {
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "eid")
-	tl := new(tally)
+	tl := new(runState)
 	ctx := context.Background()
 
 	srv.Publish(topic, []byte("x"), map[string]string{"eid": "9"})
@@ -158,7 +158,7 @@ func TestReaderDefersPendingID(t *testing.T) {
 func TestReaderCommitTimeout(t *testing.T) {
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "")
-	tl := new(tally)
+	tl := new(runState)
 	ctx := context.Background()
 	id := srv.Publish(topic, []byte("lost?"), nil)
 
@@ -200,7 +200,7 @@ func TestReaderExtendsLeases(t *testing.T) {
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "")
 	other := newTestReader(t, sub, "") // another consumer of the subscription
-	tl := new(tally)
+	tl := new(runState)
 	ctx := context.Background()
 	srv.Publish(topic, []byte("slow"), nil)
 	b, err := rd.pull(ctx, testLimits, tl)
@@ -223,7 +223,7 @@ func TestReaderExtendsLeases(t *testing.T) {
 func TestReaderFlowControl(t *testing.T) {
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "")
-	tl := new(tally)
+	tl := new(runState)
 	ctx := context.Background()
 	for i := range 10 {
 		srv.Publish(topic, []byte(fmt.Sprint(i)), nil)
@@ -234,12 +234,12 @@ func TestReaderFlowControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b1.msgs) != 4 || !b1.throttled {
-		t.Fatalf("first pull: %d messages, throttled %v; want 4, true", len(b1.msgs), b1.throttled)
+	if len(b1.msgs) != 4 {
+		t.Fatalf("first pull: %d messages, want 4", len(b1.msgs))
 	}
 	b2, _ := rd.pull(ctx, lim, tl)
-	if b2.received != 0 || !b2.throttled {
-		t.Fatalf("second pull before the commit: %d messages, throttled %v; want 0, true", b2.received, b2.throttled)
+	if b2.received != 0 || b2.sub.quiet != 0 {
+		t.Fatalf("second pull before the commit: %d messages, quiet %v; want 0 and not quiet (held by flow control, not drained)", b2.received, b2.sub.quiet)
 	}
 	rd.commit(b1.lease)
 	b3, _ := rd.pull(ctx, lim, tl)
@@ -341,6 +341,24 @@ func TestReadFnProcessElement(t *testing.T) {
 	}
 	if want := base.Add(9 * time.Second); !we.CurrentWatermark().Equal(want) {
 		t.Errorf("watermark after an older batch = %v, want it kept at %v", we.CurrentWatermark(), want)
+	}
+
+	// A late copy of a message already emitted (d, as a late dead letter) is
+	// a duplicate; a late message never seen (e) is late. A copy still on
+	// time (c) is emitted: downstream dedupe drops it, counted.
+	rest = res
+	srv.Publish(topic, []byte("c"), stamp(7*time.Second))
+	srv.Publish(topic, []byte("d"), stamp(5*time.Second))
+	srv.Publish(topic, []byte("e"), stamp(4*time.Second))
+	srv.Publish(topic, []byte("e"), stamp(4*time.Second)) // twice in one batch
+	late = nil
+	got, res = step()
+	if diff := cmp.Diff([]string{"c@10:00:07"}, got); diff != "" || res.Lease == 0 {
+		t.Errorf("third batch, lease %d (-want +got):\n%s", res.Lease, diff)
+	}
+	wantLate = []string{"e@10:00:09 late: event time 2024-01-01T10:00:04Z arrived 5s behind the watermark 2024-01-01T10:00:09Z, past the allowed lateness 3s"}
+	if diff := cmp.Diff(wantLate, late); diff != "" {
+		t.Errorf("late output of the third batch (-want +got):\n%s", diff)
 	}
 
 	// Idle: empty batches until IdleTimeout, then the wall clock.

@@ -1,0 +1,113 @@
+package pubsubx
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWatermarkWhileData replays sequences of batches (pulled at, oldest
+// event time) through the hold and dataWatermark, as ProcessElement does,
+// and checks the watermark after each batch.
+func TestWatermarkWhileData(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) // the wall clock at the first pull
+	ev := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)  // event times of a backlog
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	s := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	type pullAt struct {
+		at     time.Duration // after t0
+		oldest time.Time
+	}
+	tests := []struct {
+		name  string
+		delay time.Duration
+		pulls []pullAt
+		want  []time.Time // watermark after each pull
+	}{
+		{
+			name:  "backlog in order: the watermark trails every batch of the last 250ms",
+			delay: s(1),
+			pulls: []pullAt{{ms(0), ev}, {ms(10), ev.Add(s(60))}, {ms(20), ev.Add(s(120))}, {ms(300), ev.Add(s(180))}, {ms(310), ev.Add(s(240))}},
+			want:  []time.Time{ev.Add(-s(1)), ev.Add(-s(1)), ev.Add(-s(1)), ev.Add(s(119)), ev.Add(s(179))},
+		},
+		{
+			name:  "a batch older than the watermark holds it while it is recent",
+			delay: s(1),
+			pulls: []pullAt{{ms(0), ev.Add(s(60))}, {ms(10), ev.Add(s(120))}, {ms(20), ev.Add(s(30))}, {ms(400), ev.Add(s(180))}, {ms(410), ev.Add(s(240))}},
+			want:  []time.Time{ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(179))},
+		},
+		{
+			name:  "slow live feed: held back by the last two batches only",
+			delay: ms(500),
+			pulls: []pullAt{{s(0), t0.Add(-ms(20))}, {s(1), t0.Add(s(1) - ms(20))}, {s(2), t0.Add(s(2) - ms(20))}},
+			want:  []time.Time{t0.Add(-ms(520)), t0.Add(-ms(520)), t0.Add(s(1) - ms(520))},
+		},
+		{
+			name:  "event times ahead of the wall clock do not move it past the wall clock",
+			delay: s(1),
+			pulls: []pullAt{{s(0), t0.Add(time.Hour)}, {s(1), t0.Add(time.Hour)}, {s(2), t0.Add(time.Hour)}},
+			want:  []time.Time{t0.Add(-s(1)), t0.Add(0), t0.Add(s(1))},
+		},
+		{
+			name:  "never back",
+			delay: 0,
+			pulls: []pullAt{{s(0), ev.Add(s(10))}, {s(1), ev.Add(s(20))}, {s(2), ev.Add(s(30))}, {s(3), ev}, {s(4), ev}, {s(5), ev}},
+			want:  []time.Time{ev.Add(s(10)), ev.Add(s(10)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20))},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var h hold
+			var wm time.Time
+			var got []time.Time
+			for _, p := range tc.pulls {
+				now := t0.Add(p.at)
+				wm = dataWatermark(wm, h.observe(now, p.oldest), now, tc.delay)
+				got = append(got, wm)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("watermarks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDrained(t *testing.T) {
+	idle := time.Second
+	tests := []struct {
+		name string
+		s    subState
+		want bool
+	}{
+		{"a pull waiting longer than the idle timeout", subState{quiet: 2 * time.Second}, true},
+		{"exactly the idle timeout", subState{quiet: time.Second}, true},
+		{"not waiting long enough", subState{quiet: 900 * time.Millisecond}, false},
+		{"not waiting at all: flow control, an error, data just came", subState{}, false},
+		{"messages buffered", subState{quiet: 2 * time.Second, buffered: 1}, false},
+		{"messages put back not pulled again yet", subState{quiet: 2 * time.Second, back: time.Millisecond}, false},
+		{"what was put back is long due", subState{quiet: 2 * time.Second, back: -time.Minute}, true},
+	}
+	for _, tc := range tests {
+		if got := drained(tc.s, idle); got != tc.want {
+			t.Errorf("%s: drained(%+v) = %v, want %v", tc.name, tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestIdleWatermark(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		cur, want time.Time
+		delay     time.Duration
+	}{
+		{time.Time{}, now.Add(-time.Second), time.Second},
+		{now.Add(-time.Hour), now, 0},
+		{now.Add(time.Minute), now.Add(time.Minute), time.Second}, // never back
+	}
+	for _, tc := range tests {
+		if got := idleWatermark(tc.cur, now, tc.delay); !got.Equal(tc.want) {
+			t.Errorf("idleWatermark(%v, now, %v) = %v, want %v", tc.cur, tc.delay, got, tc.want)
+		}
+	}
+}
