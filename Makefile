@@ -1,17 +1,21 @@
 # tickbeam's developer entry points. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: test emulators vet quickstart bench bench-parse bench-monitor bench-soak
+.PHONY: test emulators testtools vet quickstart bench bench-parse bench-monitor bench-soak
 
 # The tests start what they need themselves (internal/testenv): prism and
 # fake-gcs-server in-process, the Pub/Sub emulator from gcloud, and the
 # BigQuery emulator that `emulators` builds once into ~/.cache/tickbeam
 # (clang from apt on a fresh machine; ~20 minutes the first time).
-test: emulators vet
+test: emulators testtools vet
 	$(GO) test -count=1 -timeout=45m ./...
 
 emulators:
 	bash scripts/emulators.sh install
+
+# Prometheus and Chromium from apt, for the metrics and dashboard tests.
+testtools:
+	bash scripts/testtools.sh
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -109,6 +109,7 @@ func Run(ctx context.Context, p *beam.Pipeline, opts Options) (beam.PipelineResu
 
 var local struct {
 	once     sync.Once
+	mu       sync.Mutex // guards jobs for LiveMetrics, which may run before the first Run
 	jobs     jobpb.JobServiceClient
 	endpoint string
 	err      error
@@ -128,7 +129,9 @@ func localJobService() (jobpb.JobServiceClient, error) {
 			local.err = fmt.Errorf("start prism job service: %w", err)
 			return
 		}
+		local.mu.Lock()
 		local.jobs, local.endpoint = jobs, fmt.Sprintf("localhost:%d", port)
+		local.mu.Unlock()
 	})
 	// Set on every run: flags may have been reset since (the CLI resets them
 	// between runs in one process).

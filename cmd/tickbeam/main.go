@@ -159,6 +159,16 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.NativePubSub = true
 	}
 
+	if f.metricsAddr != "" {
+		stop, err := serveMetrics("monitor", f.metricsAddr, local, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+			return 2
+		}
+		defer stop()
+		cfg.Taps = append(cfg.Taps, metricsTap(cfg.Bars))
+	}
+
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
 	if err := monitor.Build(s, cfg); err != nil {
@@ -203,6 +213,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
+	metricsAddr                                                                                                                                                 string
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits, gapsOut                                                                                                          string
 	flagThreshold                                                                                                                                               float64
@@ -252,6 +263,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.csvColumns, "csv_columns", "", "csv: the tick field of each column in order, e.g. event_time,symbol,price,size,side")
 	fs.BoolVar(&f.csvHeader, "csv_header", false, "csv: files start with a header line")
 	fs.StringVar(&f.logLevel, "log_level", "warn", "the runner's log level: debug, info, warn or error")
+	fs.StringVar(&f.metricsAddr, "metrics_addr", "", "serve the run's counters, freshness and watermark lag for Prometheus at http://ADDR/metrics, e.g. 127.0.0.1:9464 or :9464 (local runner)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of a local run to this file (go tool pprof)")
 	return f
 }

@@ -106,6 +106,9 @@ type Config struct {
 	RawOut string
 	// KeepDuplicates turns deduplication of redelivered trades off.
 	KeepDuplicates bool
+	// Taps observe the collections Build made (live metrics, the dashboard)
+	// without changing what the pipeline writes.
+	Taps []Tap
 	// Shards is the number of files per window and pane; default 1.
 	Shards int
 	// Gzip compresses output files.
@@ -315,6 +318,24 @@ func (c Config) validateOutput(out string) error {
 	return lake.ValidatePrefix(out)
 }
 
+// Tap observes the collections Build made, e.g. to add metrics or send rows
+// to a live dashboard. It must leave them as they are.
+type Tap func(s beam.Scope, c Collections)
+
+// Collections are what a Tap sees; the invalid ones were not computed.
+type Collections struct {
+	// Ticks are the deduplicated ticks, outliers removed.
+	Ticks beam.PCollection
+	// Bars holds the Bar rows of each Config.Bars resolution, in order.
+	Bars []beam.PCollection
+	// Indicators holds IndicatorValue rows (Config.Indicators).
+	Indicators beam.PCollection
+	// Alerts holds Alert rows (Config.Rules).
+	Alerts beam.PCollection
+	// DeadLetters holds every DeadLetter row.
+	DeadLetters beam.PCollection
+}
+
 // globalRowsWindow batches a stream's rows that come in the global window
 // (dead letters, alerts) for writing.
 const globalRowsWindow = 5 * time.Second
@@ -414,6 +435,7 @@ func Build(s beam.Scope, c Config) error {
 		barOpts.AllowedLateness = c.AllowedLateness
 	}
 	barCols := bars.Compute(s, ticks, barOpts)
+	tapped := Collections{Ticks: ticks, Bars: barCols}
 	for i, b := range barCols {
 		// Each resolution gets its own sink, also when they share one table
 		// or topic (the resolution column tells them apart): a Flatten would
@@ -431,6 +453,7 @@ func Build(s beam.Scope, c Config) error {
 		specs, _ := indicators.ParseSpecs(c.Indicators)
 		values, cx := indicators.Compute(s, barCols[0], indicators.Options{Specs: specs})
 		crosses = cx
+		tapped.Indicators = values
 		if err := c.write(s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
 			return fmt.Errorf("--indicators_out: %w", err)
 		}
@@ -471,6 +494,7 @@ func Build(s beam.Scope, c Config) error {
 	}
 	if len(alertCols) > 0 {
 		all := beam.Flatten(s, alertCols...)
+		tapped.Alerts = all
 		if err := c.write(s, c.AlertsOut, "alerts", all, globalWindow, false); err != nil {
 			return fmt.Errorf("--alerts_out: %w", err)
 		}
@@ -487,9 +511,13 @@ func Build(s beam.Scope, c Config) error {
 		if out == "" {
 			out = c.BarsOut
 		}
-		if err := c.write(s, out, "deadletters", beam.Flatten(s, dead...), globalWindow, false); err != nil {
+		tapped.DeadLetters = beam.Flatten(s, dead...)
+		if err := c.write(s, out, "deadletters", tapped.DeadLetters, globalWindow, false); err != nil {
 			return fmt.Errorf("--deadletter_out: %w", err)
 		}
+	}
+	for _, tap := range c.Taps {
+		tap(s, tapped)
 	}
 	return nil
 }

@@ -1,0 +1,43 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	beammetrics "github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
+	"github.com/tickbeam/tickbeam/metrics"
+)
+
+// An Exporter names each Beam counter for Prometheus; a pipeline would pass
+// runners.LiveMetrics as the Source.
+func ExampleServe() {
+	src := func(context.Context) (*beammetrics.Results, error) {
+		return beammetrics.NewResults([]beammetrics.CounterResult{
+			{Committed: 7, Key: beammetrics.StepKey{Step: "e1", Namespace: "tickbeam/parse", Name: "ticks"}},
+			{Committed: 2, Key: beammetrics.StepKey{Step: "e9", Namespace: "tickbeam/deadletters", Name: "parse"}},
+		}, nil, nil, nil, nil), nil
+	}
+	srv, err := metrics.Serve("127.0.0.1:0", src)
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	resp, err := http.Get("http://" + srv.Addr() + "/metrics")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "tickbeam_") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// tickbeam_dead_letters_total{stage="parse"} 2
+	// tickbeam_parse_ticks_total 7
+	// tickbeam_pipeline_up 1
+}
