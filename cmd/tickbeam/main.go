@@ -168,6 +168,15 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		defer stop()
 		cfg.Taps = append(cfg.Taps, metricsTap(cfg.Bars))
 	}
+	if f.ui != "" {
+		tap, stop, err := serveDashboard(f.ui, local, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
+			return 2
+		}
+		defer stop()
+		cfg.Taps = append(cfg.Taps, tap)
+	}
 
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
@@ -213,7 +222,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
-	metricsAddr                                                                                                                                                 string
+	metricsAddr, ui                                                                                                                                             string
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits, gapsOut                                                                                                          string
 	flagThreshold                                                                                                                                               float64
@@ -264,6 +273,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.BoolVar(&f.csvHeader, "csv_header", false, "csv: files start with a header line")
 	fs.StringVar(&f.logLevel, "log_level", "warn", "the runner's log level: debug, info, warn or error")
 	fs.StringVar(&f.metricsAddr, "metrics_addr", "", "serve the run's counters, freshness and watermark lag for Prometheus at http://ADDR/metrics, e.g. 127.0.0.1:9464 or :9464 (local runner)")
+	fs.StringVar(&f.ui, "ui", "", "serve a live dashboard of the run at http://ADDR/, e.g. 127.0.0.1:8080: candles of the first --bar resolution, volume, VWAP, --indicators, alerts, counters (local runner)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of a local run to this file (go tool pprof)")
 	return f
 }

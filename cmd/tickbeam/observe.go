@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam/dashboard"
 	"github.com/tickbeam/tickbeam/metrics"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
@@ -36,4 +37,26 @@ func metricsTap(res []bars.Resolution) monitor.Tap {
 		}
 		metrics.Observe(s, in)
 	}
+}
+
+// serveDashboard serves the live dashboard (--ui) of a local run until the
+// returned stop, and returns the tap that feeds it the first resolution's
+// bars, the indicators and the alerts.
+func serveDashboard(addr string, local bool, stderr io.Writer) (tap monitor.Tap, stop func(), err error) {
+	if !local {
+		return nil, nil, fmt.Errorf("--ui draws a local run; a Dataflow job's rows are in its outputs")
+	}
+	hub := dashboard.NewHub()
+	const name = "tickbeam-monitor"
+	unregister := dashboard.Register(name, hub)
+	srv, err := dashboard.Serve(addr, hub, dashboard.Options{Stats: runners.LiveMetrics})
+	if err != nil {
+		unregister()
+		return nil, nil, fmt.Errorf("--ui: %w", err)
+	}
+	fmt.Fprintf(stderr, "tickbeam monitor: live dashboard at http://%s/\n", srv.Addr())
+	tap = func(s beam.Scope, c monitor.Collections) {
+		dashboard.Tap(s, name, dashboard.Inputs{Bars: c.Bars[0], Indicators: c.Indicators, Alerts: c.Alerts})
+	}
+	return tap, func() { _ = srv.Close(); unregister() }, nil
 }

@@ -93,3 +93,63 @@ func TestMonitorMetricsAddrErrors(t *testing.T) {
 		}
 	}
 }
+
+// monitor --ui serves the page, its script and the bars as events while the
+// run goes on (the dashboard package draws them in Chromium).
+func TestMonitorUI(t *testing.T) {
+	addr := freeLoopback(t)
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(context.Background(), []string{"monitor", "--input=synthetic:?symbols=AAA&rate=50&seed=1&paced=true",
+			"--bar=1s", "--bars_out=" + t.TempDir(), "--duration=5s", "--ui=" + addr}, &stdout, &stderr)
+	}()
+	get := func(path string) string {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return string(b)
+	}
+	var page, script string
+	for i := 0; i < 40 && page == ""; i++ {
+		time.Sleep(100 * time.Millisecond)
+		page = get("/")
+	}
+	script = get("/app.js")
+	// The event stream, read until a bar arrives.
+	gotBar := make(chan bool, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/events")
+		if err != nil {
+			gotBar <- false
+			return
+		}
+		defer resp.Body.Close()
+		buf := make([]byte, 64<<10)
+		var seen strings.Builder
+		for !strings.Contains(seen.String(), `"type":"bar"`) {
+			n, err := resp.Body.Read(buf)
+			seen.Write(buf[:n])
+			if err != nil {
+				gotBar <- false
+				return
+			}
+		}
+		gotBar <- true
+	}()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(page, `<script src="app.js">`) || !strings.Contains(script, "EventSource") {
+		t.Errorf("page or script not served: page %d bytes, script %d bytes", len(page), len(script))
+	}
+	if !<-gotBar {
+		t.Error("no bar event on /events during the run")
+	}
+	if !strings.Contains(stderr.String(), "live dashboard at http://"+addr+"/") {
+		t.Errorf("stderr does not say where the dashboard is:\n%s", stderr.String())
+	}
+}
