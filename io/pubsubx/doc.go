@@ -25,9 +25,10 @@
 //     ReadOptions.DedupeWindow are dropped, by Pub/Sub message id or by
 //     ReadOptions.IDAttribute as Dataflow does.
 //   - The watermark follows the data: after each batch it moves to the
-//     oldest event time of the batches of the last 250 ms, at least the last
-//     two (never back, never past the wall clock), so a backlog waiting in
-//     the subscription is processed on time, as on Dataflow. Only when the
+//     oldest event time of the batches of the last 250 ms and the one before
+//     them (never back, never past the wall clock), so a backlog waiting in
+//     the subscription is processed on time although Pub/Sub hands it out
+//     only roughly in order, as on Dataflow. Only when the
 //     subscription is drained (a Pull has waited ReadOptions.IdleTimeout
 //     with nothing to hand out, nothing is buffered, nothing put back is
 //     due) does it move to the wall clock, so the last windows close.

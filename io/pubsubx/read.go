@@ -166,10 +166,11 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // committed the bundle that emitted it; messages of a bundle that fails are
 // nacked after CommitTimeout and redelivered. Delivery is at least once;
 // redeliveries within DedupeWindow are dropped. The watermark follows the
-// data: the oldest event time of the batches of the last 250 ms (at least
-// the last two), never going back, never ahead of the wall clock, so a
-// backlog waiting in the subscription is processed on time; it moves to the
-// wall clock only once the subscription is drained (see IdleTimeout).
+// data: the oldest event time of the batches of the last 250 ms and the one
+// before them, never going back, never ahead of the wall clock, so a backlog
+// waiting in the subscription is processed on time even when handed out
+// somewhat out of order; it moves to the wall clock only once the
+// subscription is drained (see IdleTimeout).
 // Messages older than the watermark when they arrive are late.
 //
 // With opts.Native, Read uses Dataflow's Pub/Sub source instead.
@@ -409,7 +410,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	lateCounter.Inc(ctx, late)
 	lateDuplicatesCounter.Inc(ctx, lateDups)
 	if !oldest.IsZero() {
-		advance(we, dataWatermark(we.State, run.hold.observe(now, oldest), now, fn.WatermarkDelay))
+		if held, ok := run.hold.observe(now, oldest); ok {
+			advance(we, dataWatermark(we.State, held, now, fn.WatermarkDelay))
+		}
 	}
 	return sdf.ResumeProcessingIn(0), nil
 }

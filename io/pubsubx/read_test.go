@@ -240,8 +240,8 @@ func TestReadRedelivery(t *testing.T) {
 // messages. The watermark followed the backlog (so nothing was late) and the
 // idle timeout closed the last window.
 func TestReadBacklog(t *testing.T) {
-	// This backlog is read within holdFor: hold the watermark back by the
-	// last two batches only, so it follows the backlog visibly.
+	// This backlog is read within holdFor: let the watermark follow each
+	// batch, so it follows the backlog visibly.
 	defer func(d time.Duration) { holdFor = d }(holdFor)
 	holdFor = 0
 	const perMinute, minutes = 30, 4

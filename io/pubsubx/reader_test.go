@@ -272,6 +272,9 @@ func TestSeenSet(t *testing.T) {
 // follows the oldest event time of each batch (minus WatermarkDelay), never
 // goes back, and moves to the wall clock once idle.
 func TestReadFnProcessElement(t *testing.T) {
+	// The watermark follows each batch at once (see hold).
+	defer func(d time.Duration) { holdFor = d }(holdFor)
+	holdFor = 0
 	srv, topic, sub := fake(t)
 	ctx := context.Background()
 	fn := &readFn{Subscription: sub, TimestampAttribute: "ts", IdleTimeout: 300 * time.Millisecond,

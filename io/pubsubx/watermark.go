@@ -4,17 +4,17 @@ import "time"
 
 // The reader's watermark policy, as pure functions of what it has pulled.
 //
-// While messages come, the watermark moves to the oldest event time of the
-// batches pulled in the last holdFor (and at least the last holdBatches),
-// minus the delay: never to the newest, and never past an older message a
-// batch just brought. A backlog is handed out roughly in publish order, so
-// its replay keeps a margin of several batches, while a live stream is held
-// back only holdFor. It jumps to the wall clock minus the delay only when
-// the subscription is drained (see drained).
-var (
-	holdFor     = 250 * time.Millisecond
-	holdBatches = 2
-)
+// A subscription hands out a backlog roughly, not exactly, in publish order
+// (a publisher's concurrent requests land out of order, redeliveries come
+// back later), so one batch says little about the next: the first batch of
+// a backlog may well be newer than the second. While messages come, the
+// watermark moves only to the oldest event time of every batch pulled in the
+// last holdFor and of the newest batch before them, minus the delay: a
+// message may come up to holdFor of pulling out of order and stay on time.
+// Before a run has pulled for holdFor, it does not move at all. It jumps to
+// the wall clock minus the delay only when the subscription is drained (see
+// drained).
+var holdFor = 250 * time.Millisecond
 
 // hold remembers the oldest event time of the recent batches of a run.
 type hold struct {
@@ -27,19 +27,23 @@ type heldBatch struct {
 }
 
 // observe records a batch pulled at now whose oldest event time is oldest,
-// and returns the oldest event time of the recent batches, this one
-// included.
-func (h *hold) observe(now, oldest time.Time) time.Time {
+// and returns the oldest event time of the batches of the last holdFor and
+// the newest one before them; ok is false when the run has not pulled for
+// holdFor yet.
+func (h *hold) observe(now, oldest time.Time) (t time.Time, ok bool) {
 	h.recent = append(h.recent, heldBatch{now, oldest})
 	drop := 0
-	for drop < len(h.recent)-holdBatches && now.Sub(h.recent[drop].at) > holdFor {
+	for drop+1 < len(h.recent) && now.Sub(h.recent[drop+1].at) >= holdFor {
 		drop++
 	}
 	h.recent = append(h.recent[:0], h.recent[drop:]...)
+	if now.Sub(h.recent[0].at) < holdFor {
+		return time.Time{}, false
+	}
 	for _, b := range h.recent {
 		oldest = minTime(oldest, b.oldest)
 	}
-	return oldest
+	return oldest, true
 }
 
 // dataWatermark is the watermark after a batch: oldest (of the recent

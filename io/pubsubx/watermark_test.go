@@ -8,8 +8,8 @@ import (
 )
 
 // TestWatermarkWhileData replays sequences of batches (pulled at, oldest
-// event time) through the hold and dataWatermark, as ProcessElement does,
-// and checks the watermark after each batch.
+// event time) through the hold (holdFor 250ms) and dataWatermark, as
+// ProcessElement does, and checks the watermark after each batch.
 func TestWatermarkWhileData(t *testing.T) {
 	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) // the wall clock at the first pull
 	ev := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)  // event times of a backlog
@@ -26,34 +26,40 @@ func TestWatermarkWhileData(t *testing.T) {
 		want  []time.Time // watermark after each pull
 	}{
 		{
-			name:  "backlog in order: the watermark trails every batch of the last 250ms",
+			name:  "backlog: nothing moves for the first 250ms, then the oldest of the last 250ms and the batch before",
 			delay: s(1),
 			pulls: []pullAt{{ms(0), ev}, {ms(10), ev.Add(s(60))}, {ms(20), ev.Add(s(120))}, {ms(300), ev.Add(s(180))}, {ms(310), ev.Add(s(240))}},
-			want:  []time.Time{ev.Add(-s(1)), ev.Add(-s(1)), ev.Add(-s(1)), ev.Add(s(119)), ev.Add(s(179))},
+			want:  []time.Time{{}, {}, {}, ev.Add(s(119)), ev.Add(s(119))},
 		},
 		{
-			name:  "a batch older than the watermark holds it while it is recent",
+			name:  "backlog whose first batch is newer than the second: the second is on time",
 			delay: s(1),
-			pulls: []pullAt{{ms(0), ev.Add(s(60))}, {ms(10), ev.Add(s(120))}, {ms(20), ev.Add(s(30))}, {ms(400), ev.Add(s(180))}, {ms(410), ev.Add(s(240))}},
-			want:  []time.Time{ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(179))},
+			pulls: []pullAt{{ms(0), ev.Add(s(5))}, {ms(10), ev}, {ms(300), ev.Add(s(60))}},
+			want:  []time.Time{{}, {}, ev.Add(-s(1))},
 		},
 		{
-			name:  "slow live feed: held back by the last two batches only",
+			name:  "an older batch holds the watermark while it is recent",
+			delay: s(1),
+			pulls: []pullAt{{ms(0), ev.Add(s(60))}, {ms(300), ev.Add(s(120))}, {ms(310), ev.Add(s(90))}, {ms(600), ev.Add(s(180))}, {ms(900), ev.Add(s(240))}},
+			want:  []time.Time{{}, ev.Add(s(59)), ev.Add(s(59)), ev.Add(s(89)), ev.Add(s(179))},
+		},
+		{
+			name:  "slow live feed: held back by the batch before",
 			delay: ms(500),
 			pulls: []pullAt{{s(0), t0.Add(-ms(20))}, {s(1), t0.Add(s(1) - ms(20))}, {s(2), t0.Add(s(2) - ms(20))}},
-			want:  []time.Time{t0.Add(-ms(520)), t0.Add(-ms(520)), t0.Add(s(1) - ms(520))},
+			want:  []time.Time{{}, t0.Add(-ms(520)), t0.Add(s(1) - ms(520))},
 		},
 		{
 			name:  "event times ahead of the wall clock do not move it past the wall clock",
 			delay: s(1),
 			pulls: []pullAt{{s(0), t0.Add(time.Hour)}, {s(1), t0.Add(time.Hour)}, {s(2), t0.Add(time.Hour)}},
-			want:  []time.Time{t0.Add(-s(1)), t0.Add(0), t0.Add(s(1))},
+			want:  []time.Time{{}, t0, t0.Add(s(1))},
 		},
 		{
 			name:  "never back",
 			delay: 0,
 			pulls: []pullAt{{s(0), ev.Add(s(10))}, {s(1), ev.Add(s(20))}, {s(2), ev.Add(s(30))}, {s(3), ev}, {s(4), ev}, {s(5), ev}},
-			want:  []time.Time{ev.Add(s(10)), ev.Add(s(10)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20))},
+			want:  []time.Time{{}, ev.Add(s(10)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20)), ev.Add(s(20))},
 		},
 	}
 	for _, tc := range tests {
@@ -63,7 +69,9 @@ func TestWatermarkWhileData(t *testing.T) {
 			var got []time.Time
 			for _, p := range tc.pulls {
 				now := t0.Add(p.at)
-				wm = dataWatermark(wm, h.observe(now, p.oldest), now, tc.delay)
+				if held, ok := h.observe(now, p.oldest); ok {
+					wm = dataWatermark(wm, held, now, tc.delay)
+				}
 				got = append(got, wm)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {

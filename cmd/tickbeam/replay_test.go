@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/testenv"
+	"github.com/tickbeam/tickbeam/io/pubsubx"
+)
+
+// capture is a Binance trade capture as a feed records it: trades of
+// several symbols in arrival order, up to maxDisorder out of event-time
+// order, some trades redelivered (the same line again, a little later), and
+// malformed lines among them.
+type capture struct {
+	lines     []string
+	malformed []string // the malformed lines, each once
+	copies    int      // redelivered lines
+}
+
+// newCapture makes n trades over span from base, 1% of them redelivered,
+// with the malformed lines of malformedLines spread over it.
+func newCapture(seed uint64, base time.Time, span time.Duration, n int, maxDisorder time.Duration) capture {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	symbols := []string{"BTCUSDT", "ETHUSDT", "SOLUSDT"}
+	price := map[string]float64{"BTCUSDT": 97000, "ETHUSDT": 3300, "SOLUSDT": 190}
+	ids := map[string]int{"BTCUSDT": 4_000_000, "ETHUSDT": 2_000_000, "SOLUSDT": 900_000}
+	type line struct {
+		arrival time.Time
+		text    string
+	}
+	var ls []line
+	add := func(event time.Time, text string) time.Time {
+		at := event.Add(time.Duration(rng.Int64N(int64(maxDisorder) + 1)))
+		ls = append(ls, line{at, text})
+		return at
+	}
+	var c capture
+	for i := range n {
+		event := base.Add(span * time.Duration(i) / time.Duration(n)).Truncate(time.Millisecond)
+		sym := symbols[rng.IntN(len(symbols))]
+		price[sym] *= 1 + (rng.Float64()-0.5)*0.002
+		ids[sym]++
+		text := fmt.Sprintf(`{"e":"trade","E":%d,"s":"%s","t":%d,"p":"%.2f","q":"%.4f","T":%d,"m":%v,"M":true}`,
+			event.UnixMilli()+3, sym, ids[sym], price[sym], 0.0001+rng.Float64()*2, event.UnixMilli(), rng.IntN(2) == 0)
+		at := add(event, text)
+		if rng.IntN(100) == 0 { // redelivered a little later
+			ls = append(ls, line{at.Add(time.Duration(rng.Int64N(int64(maxDisorder) + 1))), text})
+			c.copies++
+		}
+	}
+	for i, text := range malformedLines {
+		event := base.Add(span * time.Duration(2*i+1) / time.Duration(2*len(malformedLines))).Truncate(time.Millisecond)
+		text = strings.ReplaceAll(text, "MS", fmt.Sprint(event.UnixMilli()))
+		add(event, text)
+		c.malformed = append(c.malformed, text)
+	}
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].arrival.Before(ls[j].arrival) })
+	for _, l := range ls {
+		c.lines = append(c.lines, l.text)
+	}
+	return c
+}
+
+// malformedLines fail to parse (no timestamp attribute then: stamped with
+// their publish time) or to validate (stamped with their old trade time).
+// MS stands for the trade time.
+var malformedLines = []string{
+	`{"e":"trade","E":MS,"s":"","t":1,"p":"100.00","q":"1.0000","T":MS,"m":false,"M":true}`,
+	`{"e":"trade","E":MS,"s":"BTCUSDT","t":2,"p":"0","q":"1.0000","T":MS,"m":false,"M":true}`,
+	`{"e":"trade","E":MS,"s":"ETHUSDT","t":3,"p":"3300.00","q":"-2.5000","T":MS,"m":true,"M":true}`,
+	`{"e":"trade","E":MS,"s":"SOLUSDT","t":4,"p":"0.00","q":"1.0000","T":MS,"m":true,"M":true}`,
+	`{"e":"trade","E":MS,"s":"BTCUSDT","t":5,"p":"97000.00","q":"-0.1000","T":MS,"m":false,"M":true}`,
+	`{"e":"trade","E":MS,"s":"BTCUSDT","t":6,"p":"abc","q":"1","T":MS,"m":false,"M":true}`,
+	`{"e":"trade","s":"ETHUSDT","t":7,"p":"1","q":"1","T":MS`,
+	`{"stream":"btcusdt@trade","data":null}`,
+	`{"e":"trade","E":MS,"s":"SOLUSDT","t":8,"p":"190.00","q":"1","T":MS}`,
+	`{}`,
+}
+
+var replaySeq atomic.Int64
+
+// TestBacklogReplayExactBars is the replay of a backlog, the normal
+// situation after a restart or an outage: a capture (12 minutes of three
+// symbols' trades, 1% redelivered, up to 4 s out of order, 10 malformed
+// lines) is published at full speed by `tickbeam feed` to the Pub/Sub
+// emulator first; then `tickbeam monitor` streams it. Each run must give the
+// bars a batch run of the same file gives, and dead letters for the
+// malformed lines only: the reader's watermark may not pass event times
+// still waiting in the subscription, nor jump to the wall clock before the
+// subscription is drained. Several runs, since a loss shows in some runs
+// only.
+func TestBacklogReplayExactBars(t *testing.T) {
+	testenv.PubSub(t)
+	base := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	c := newCapture(15, base, 12*time.Minute, 11_500, 4*time.Second)
+	path, want, wantDead := replayTruth(t, c, "1m", 3*12)
+	for i := range 5 {
+		t.Run(fmt.Sprintf("run-%d", i+1), func(t *testing.T) {
+			replayOnce(t, path, c, want, wantDead, false, "--bar=1m")
+		})
+	}
+}
+
+// TestLiveReplayExactBars starts the monitor first, then publishes a
+// capture of trades stamped from now on at their recorded pace (20 s, up to
+// 4 s out of order, 1% redelivered, 10 malformed lines), as a live feed
+// would: with --watermark_delay above the feed's disorder, the bars equal a
+// batch run's and only the malformed lines are dead letters.
+func TestLiveReplayExactBars(t *testing.T) {
+	testenv.PubSub(t)
+	c := newCapture(12, time.Now().Truncate(time.Millisecond), 20*time.Second, 400, 4*time.Second)
+	path, want, wantDead := replayTruth(t, c, "10s", 0)
+	replayOnce(t, path, c, want, wantDead, true, "--bar=10s", "--watermark_delay=5s")
+}
+
+// replayTruth writes the capture to a file and runs the monitor on it in
+// batch: the bars (nBars of them, unless 0) and dead letters a stream of it
+// must give.
+func replayTruth(t *testing.T, c capture, bar string, nBars int) (path string, want []tickbeam.Bar, wantDead []string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "capture.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(c.lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("capture: %d lines, %d redelivered, %d malformed", len(c.lines), c.copies, len(c.malformed))
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"monitor", "--input=" + path, "--format=binance", "--bar=" + bar,
+		"--bars_out=" + dir}, &out, &errb); code != 0 {
+		t.Fatalf("batch monitor: exit %d: %s", code, errb.String())
+	}
+	want = finalBars(t, dir, true)
+	if nBars > 0 && len(want) != nBars {
+		t.Fatalf("the batch run gave %d bars, want %d", len(want), nBars)
+	}
+	wantDead = append([]string(nil), c.malformed...)
+	sort.Strings(wantDead)
+	if got := deadPayloads(t, dir, true); !cmp.Equal(wantDead, got) {
+		t.Fatalf("the batch run's dead letters (-want +got):\n%s", cmp.Diff(wantDead, got))
+	}
+	return path, want, wantDead
+}
+
+// replayOnce publishes the capture with `tickbeam feed` before the monitor
+// starts, or (live) at its recorded pace once it runs, and checks what the
+// monitor wrote against the batch run's bars and dead letters.
+func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar, wantDead []string, live bool, monitorArgs ...string) {
+	n := replaySeq.Add(1)
+	topic := fmt.Sprintf("projects/%s/topics/replay-%d", testenv.Project, n)
+	sub := fmt.Sprintf("projects/%s/subscriptions/replay-%d", testenv.Project, n)
+	if err := pubsubx.CreateTopic(context.Background(), topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := pubsubx.CreateSubscription(context.Background(), sub, topic); err != nil {
+		t.Fatal(err)
+	}
+	feed := func() {
+		var out, errb bytes.Buffer
+		start := time.Now()
+		speed := "--speed=max"
+		if live {
+			speed = "--speed=1"
+		}
+		if code := run(context.Background(), []string{"feed", "--input=" + capturePath, "--format=binance", "--to=pubsub:" + topic,
+			speed}, &out, &errb); code != 0 {
+			t.Errorf("feed: exit %d: %s", code, errb.String())
+			return
+		}
+		t.Logf("%s in %s", strings.TrimSpace(out.String()), time.Since(start).Round(time.Millisecond))
+	}
+	if !live {
+		feed()
+	}
+
+	dir := t.TempDir()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var mout, merr bytes.Buffer
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- run(ctx, append([]string{"monitor", "--input=pubsub:" + sub, "--bars_out=" + dir,
+			"--deadletter_out=" + filepath.Join(dir, "dead"), "--duration=2m"}, monitorArgs...), &mout, &merr)
+	}()
+	if live {
+		feed() // while the monitor starts and reads
+	}
+	// Stop once the bars and the dead letters are complete, or after 90 s.
+	complete := false
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !complete; {
+		select {
+		case code := <-done:
+			t.Fatalf("monitor exited early (%d): %s", code, merr.String())
+		case <-time.After(500 * time.Millisecond):
+		}
+		complete = cmp.Equal(want, finalBars(t, dir, false), barsCmp...) && len(deadPayloads(t, filepath.Join(dir, "dead"), false)) >= len(wantDead)
+	}
+	took := time.Since(start)
+	stop()
+	if code := <-done; code != 0 {
+		t.Fatalf("monitor: exit %d: %s", code, merr.String())
+	}
+	t.Logf("monitor complete %v after it started (%v)", took.Round(100*time.Millisecond), complete)
+
+	if diff := cmp.Diff(want, finalBars(t, dir, true), barsCmp...); diff != "" {
+		t.Errorf("bars (-batch run +stream):\n%s", diff)
+	}
+	dead := readRows[tickbeam.DeadLetter](t, filepath.Join(dir, "dead"), "deadletters")
+	var got []string
+	for _, d := range dead {
+		got = append(got, d.PayloadString)
+		if d.Stage != tickbeam.StageParse && d.Stage != tickbeam.StageValidate {
+			t.Errorf("dead letter of stage %s (%s): %s", d.Stage, d.ErrorMessage, d.PayloadString)
+		}
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(wantDead, got); diff != "" {
+		t.Errorf("dead letters: want the malformed lines only (-want +got):\n%s", diff)
+	}
+	// Every line published is a message parsed or a late copy dropped; every
+	// redelivered line is a duplicate, in dedupe or (late) in the reader.
+	s := mout.String()
+	messages, lateDups := summaryCounter(s, "parse.messages"), max(summaryCounter(s, "pubsub.late_duplicates"), 0)
+	dups := max(summaryCounter(s, "dedupe.duplicates"), 0)
+	if messages+lateDups != int64(len(c.lines)) || dups+lateDups != int64(c.copies) || summaryCounter(s, "pubsub.late") > 0 {
+		t.Errorf("counters: parse.messages %d + pubsub.late_duplicates %d, want %d lines; dedupe.duplicates %d + late duplicates, want %d copies; no pubsub.late:\n%s",
+			messages, lateDups, len(c.lines), dups, c.copies, s)
+	}
+}
+
+var barsCmp = []cmp.Option{cmpopts.IgnoreFields(tickbeam.Bar{}, "Timing", "PaneIndex"), cmpopts.EquateApprox(0, 1e-9)}
+
+// finalBars reads the bars in dir, the newest pane of each window, sorted.
+// Unless strict, unreadable files (being written) are skipped.
+func finalBars(t *testing.T, dir string, strict bool) []tickbeam.Bar {
+	t.Helper()
+	final := map[string]tickbeam.Bar{}
+	for _, b := range readRowsMaybe[tickbeam.Bar](t, dir, "bars", strict) {
+		k := b.Symbol + b.WindowStart.String()
+		if f, ok := final[k]; !ok || b.PaneIndex > f.PaneIndex {
+			final[k] = b
+		}
+	}
+	out := make([]tickbeam.Bar, 0, len(final))
+	for _, b := range final {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Symbol < out[j].Symbol || out[i].Symbol == out[j].Symbol && out[i].WindowStart.Before(out[j].WindowStart)
+	})
+	return out
+}
+
+func deadPayloads(t *testing.T, dir string, strict bool) []string {
+	t.Helper()
+	var out []string
+	for _, d := range readRowsMaybe[tickbeam.DeadLetter](t, dir, "deadletters", strict) {
+		out = append(out, d.PayloadString)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readRowsMaybe is readRows that, unless strict, skips what it cannot read.
+func readRowsMaybe[T any](t *testing.T, dir, prefix string, strict bool) []T {
+	t.Helper()
+	if strict {
+		return readRows[T](t, dir, prefix)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, prefix+"*.jsonl"))
+	var rows []T
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var r T
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				rows = append(rows, r)
+			}
+		}
+	}
+	return rows
+}
