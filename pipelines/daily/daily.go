@@ -1,0 +1,535 @@
+package daily
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/lake"
+	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/transforms/bars"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
+	"github.com/tickbeam/tickbeam/transforms/parse"
+)
+
+// BigQueryScheme prefixes a table output: bq:P.D.T.
+const BigQueryScheme = "bq:"
+
+// DefaultGap is Config.Gap's default.
+const DefaultGap = 5 * time.Minute
+
+// Config is one day's batch run.
+type Config struct {
+	// Input is the raw archive (monitor --raw_out: a directory or gs://
+	// prefix holding dt=YYYY-MM-DD/hour=HH/ partitions), whose partitions
+	// of the day and the previous trading day are read; or any file glob.
+	Input string
+	// Format of the input lines; default "tick" (the archive's Tick JSON).
+	Format       string
+	ParseOptions parse.Options
+	// Calendar names the exchange calendar (calendar.Lookup); Date is the
+	// trading day; the zero Date means LastClosed(calendar, now).
+	Calendar string
+	Date     calendar.Date
+	// Gap is the quality check's longest stretch of the regular session
+	// without a trade; default DefaultGap.
+	Gap time.Duration
+	// KeepDuplicates keeps redelivered trades (default: dropped, counted).
+	KeepDuplicates bool
+	// ReportOut is a directory or gs:// prefix receiving
+	// daily_report/symbol=S/date=D.csv.
+	ReportOut string
+	// RowsOut receives Report rows, QualityOut Quality rows, DeadLetterOut
+	// DeadLetter rows: bq:P.D.T or a directory or gs:// prefix (JSONL files).
+	RowsOut, QualityOut, DeadLetterOut string
+	// BigQuery says where BigQuery is for bq: outputs.
+	BigQuery bigqueryx.Options
+}
+
+// LastClosed returns the last trading day of cal whose last session closed
+// at or before now.
+func LastClosed(cal *calendar.Calendar, now time.Time) calendar.Date {
+	d := calendar.DateOf(now.In(cal.Location()))
+	for i := 0; i < 400; i++ {
+		if _, end, ok := cal.DayBounds(d); ok && !end.After(now) {
+			return d
+		}
+		d = d.AddDays(-1)
+	}
+	return calendar.Date{}
+}
+
+// Validate checks c before a pipeline is built.
+func (c Config) Validate() error {
+	if c.Input == "" {
+		return errors.New("--input is required: the raw archive (monitor --raw_out) or a file glob")
+	}
+	if _, err := parse.New(c.format(), c.ParseOptions); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	cal, err := calendar.Lookup(c.calendarName())
+	if err != nil {
+		return fmt.Errorf("--calendar: %w", err)
+	}
+	if c.Date.IsZero() {
+		return errors.New("--date: no trading day")
+	}
+	if !cal.IsTradingDay(c.Date) {
+		return fmt.Errorf("--date %s: %s does not trade that day", c.Date, cal.Name())
+	}
+	if c.Gap < 0 {
+		return errors.New("--gap must be >= 0")
+	}
+	if c.ReportOut == "" && c.RowsOut == "" && c.QualityOut == "" {
+		return errors.New("no output: set --report_out, --rows_out or --quality_out")
+	}
+	if c.ReportOut != "" {
+		if err := lake.ValidatePrefix(c.ReportOut); err != nil {
+			return fmt.Errorf("--report_out: %w", err)
+		}
+	}
+	for _, o := range []struct{ flag, v string }{{"--rows_out", c.RowsOut}, {"--quality_out", c.QualityOut}, {"--deadletter_out", c.DeadLetterOut}} {
+		if o.v == "" {
+			continue
+		}
+		if t, ok := strings.CutPrefix(o.v, BigQueryScheme); ok {
+			if _, err := bigqueryx.ParseTable(t); err != nil {
+				return fmt.Errorf("%s: %w", o.flag, err)
+			}
+			continue
+		}
+		if err := lake.ValidatePrefix(o.v); err != nil {
+			return fmt.Errorf("%s: %w", o.flag, err)
+		}
+	}
+	return nil
+}
+
+func (c Config) format() string {
+	if c.Format == "" {
+		return "tick"
+	}
+	return c.Format
+}
+
+func (c Config) calendarName() string {
+	if c.Calendar == "" {
+		return "CRYPTO"
+	}
+	return c.Calendar
+}
+
+func (c Config) gap() time.Duration {
+	if c.Gap == 0 {
+		return DefaultGap
+	}
+	return c.Gap
+}
+
+// Globs returns the file globs Build reads: for an archive, its hour
+// partitions of the UTC dates that the previous trading day and the day
+// span, those that hold files (a day may have no previous day archived);
+// any other input as it is.
+func (c Config) Globs(ctx context.Context) ([]string, error) {
+	if !isArchive(c.Input) {
+		return []string{c.Input}, nil
+	}
+	cal, err := calendar.Lookup(c.calendarName())
+	if err != nil {
+		return nil, err
+	}
+	prev := cal.PrevTradingDay(c.Date)
+	start, _, ok := cal.DayBounds(prev)
+	if !ok {
+		start = c.Date.In(cal.Location())
+	}
+	// The day's local date may extend past its last close (out-of-session
+	// trades): read to the local midnight after it.
+	end := c.Date.AddDays(1).In(cal.Location())
+	root := strings.TrimSuffix(c.Input, "/")
+	var globs []string
+	for d := calendar.DateOf(start.UTC()); !d.In(time.UTC).After(end.UTC()); d = d.AddDays(1) {
+		g := root + "/dt=" + d.String() + "/hour=*/*"
+		fs, err := filesystem.New(ctx, g)
+		if err != nil {
+			return nil, fmt.Errorf("--input %s: %w", c.Input, err)
+		}
+		files, err := fs.List(ctx, g)
+		fs.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--input %s: %w", g, err)
+		}
+		if len(files) > 0 {
+			globs = append(globs, g)
+		}
+	}
+	if len(globs) == 0 {
+		return nil, fmt.Errorf("--input %s: no dt=/hour= partitions around %s", c.Input, c.Date)
+	}
+	return globs, nil
+}
+
+// isArchive reports whether input names a raw archive root: a gs:// prefix
+// ending in "/", or a local directory.
+func isArchive(input string) bool {
+	if strings.HasPrefix(input, "gs://") {
+		return strings.HasSuffix(input, "/")
+	}
+	st, err := os.Stat(input)
+	return err == nil && st.IsDir()
+}
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*Report)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*Quality)(nil)).Elem())
+	register.DoFn2x0[tickbeam.Tick, func(string, tickbeam.Tick)](&dayTradesFn{})
+	register.Emitter2[string, tickbeam.Tick]()
+	register.DoFn2x0[tickbeam.Tick, func(string, int64)](&dayCountFn{})
+	register.Emitter2[string, int64]()
+	register.DoFn6x0[context.Context, string, func(*tickbeam.Tick) bool, func(*int64) bool, func(Report), func(Quality)](&reportFn{})
+	register.Iter1[tickbeam.Tick]()
+	register.Iter1[int64]()
+	register.Emitter1[Report]()
+	register.Emitter1[Quality]()
+	register.DoFn2x1[context.Context, Report, error](&csvFn{})
+	register.Function2x0[tickbeam.DeadLetter, func(string, string)](keyDeadLetter)
+	register.DoFn4x0[context.Context, string, func(*string) bool, func(Quality)](&deadQualityFn{})
+	register.Emitter2[string, string]()
+	register.Iter1[string]()
+}
+
+// Counters, in namespace tickbeam/quality: symbols failing each check, the
+// figures `tickbeam daily --fail_on` reads.
+const NamespaceQuality = "tickbeam/quality"
+
+// Build adds the daily pipeline to s.
+func Build(s beam.Scope, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	globs, err := c.Globs(context.Background())
+	if err != nil {
+		return err
+	}
+	s = s.Scope("daily")
+	pc := parse.Config{Format: c.format(), Options: c.ParseOptions}
+	var ticks, dead []beam.PCollection
+	for _, g := range globs {
+		raw, oversized := lines.Read(s, g)
+		t, d := parse.Lines(s, pc, raw)
+		ticks = append(ticks, t)
+		dead = append(dead, oversized, d)
+	}
+	all := beam.Flatten(s, ticks...)
+	days := dayFilter{Calendar: c.calendarName(), Date: c.Date.String()}
+	counts := beam.ParDo(s, &dayCountFn{dayFilter: days}, all)
+	unique := all
+	if !c.KeepDuplicates {
+		unique = dedupe.Ticks(s, all, dedupe.Options{Window: 24 * time.Hour})
+	}
+	// dedupe windows its output; the counts are in the global window.
+	unique = beam.WindowInto(s, window.NewGlobalWindows(), unique)
+	keyed := beam.ParDo(s, &dayTradesFn{dayFilter: days}, unique)
+	grouped := beam.CoGroupByKey(s, keyed, counts)
+	reports, quality := beam.ParDo2(s, &reportFn{dayFilter: days, Gap: c.gap()}, grouped)
+	deadAll := beam.Flatten(s, dead...)
+	deadRows := beam.ParDo(s, &deadQualityFn{dayFilter: days}, beam.GroupByKey(s, beam.ParDo(s, keyDeadLetter, deadAll)))
+	quality = beam.Flatten(s, quality, deadRows)
+	if c.ReportOut != "" {
+		beam.ParDo0(s, &csvFn{Prefix: c.ReportOut}, reports)
+	}
+	for _, o := range []struct {
+		flag, out, name string
+		rows            beam.PCollection
+	}{{"--rows_out", c.RowsOut, "daily_report", reports}, {"--quality_out", c.QualityOut, "quality", quality}, {"--deadletter_out", c.DeadLetterOut, "deadletters", deadAll}} {
+		if o.out == "" {
+			continue
+		}
+		if err := write(s, o.out, o.name, o.rows, c.BigQuery); err != nil {
+			return fmt.Errorf("%s: %w", o.flag, err)
+		}
+	}
+	return nil
+}
+
+func write(s beam.Scope, out, name string, rows beam.PCollection, bq bigqueryx.Options) error {
+	if t, ok := strings.CutPrefix(out, BigQueryScheme); ok {
+		_, err := bigqueryx.TryWrite(s, t, rows, bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: bq}})
+		return err
+	}
+	_, err := lake.TryWrite(s, out, rows, lake.Options{Name: name})
+	return err
+}
+
+// dayFilter places a tick against the day and its previous trading day.
+type dayFilter struct {
+	Calendar string
+	Date     string
+
+	cal        *calendar.Calendar
+	day, prev  calendar.Date
+	regular    calendar.Session
+	hasRegular bool
+}
+
+func (f *dayFilter) setup() error {
+	if f.cal != nil {
+		return nil
+	}
+	cal, err := calendar.Lookup(f.Calendar)
+	if err != nil {
+		return err
+	}
+	d, err := calendar.ParseDate(f.Date)
+	if err != nil {
+		return err
+	}
+	f.cal, f.day, f.prev = cal, d, cal.PrevTradingDay(d)
+	for _, ss := range cal.Sessions(d) {
+		if ss.Kind == calendar.Regular {
+			f.regular, f.hasRegular = ss, true
+		}
+	}
+	return nil
+}
+
+// role says what a trade is to the report: of the day, of the previous
+// trading day, on the day's local date outside every session, or none.
+type role int
+
+const (
+	roleNone role = iota
+	roleDay
+	rolePrev
+	roleOutside
+)
+
+func (f *dayFilter) role(t *tickbeam.Tick) role {
+	if t.Kind != tickbeam.Trade {
+		return roleNone
+	}
+	if _, ok := f.cal.SessionAt(t.EventTime); !ok && calendar.DateOf(t.EventTime.In(f.cal.Location())) == f.day {
+		return roleOutside
+	}
+	switch d, ok := f.cal.SessionDay(t.EventTime); {
+	case !ok:
+		return roleNone
+	case d == f.day:
+		return roleDay
+	case d == f.prev:
+		return rolePrev
+	}
+	return roleNone
+}
+
+// dayTradesFn keys the trades that matter to the day by symbol.
+type dayTradesFn struct{ dayFilter }
+
+func (f *dayTradesFn) Setup() error { return f.setup() }
+
+func (f *dayTradesFn) ProcessElement(t tickbeam.Tick, emit func(string, tickbeam.Tick)) {
+	if f.role(&t) != roleNone {
+		emit(t.Symbol, t)
+	}
+}
+
+// dayCountFn counts the day's trades per symbol before deduplication.
+type dayCountFn struct{ dayFilter }
+
+func (f *dayCountFn) Setup() error { return f.setup() }
+
+func (f *dayCountFn) ProcessElement(t tickbeam.Tick, emit func(string, int64)) {
+	if r := f.role(&t); r == roleDay || r == roleOutside {
+		emit(t.Symbol, 1)
+	}
+}
+
+// reportFn computes a symbol's Report and Quality in one pass over its
+// trades of the day (and of the previous trading day, for the close).
+type reportFn struct {
+	dayFilter
+	Gap time.Duration
+}
+
+func (f *reportFn) Setup() error { return f.setup() }
+
+func (f *reportFn) ProcessElement(ctx context.Context, symbol string, trades func(*tickbeam.Tick) bool, counts func(*int64) bool,
+	emitReport func(Report), emitQuality func(Quality)) {
+	var day []tickbeam.Tick
+	var acc, prevAcc bars.Accumulator
+	q := Quality{Symbol: symbol, Date: f.Date, Calendar: f.cal.Name(), GapMinutes: f.Gap.Minutes()}
+	var t tickbeam.Tick
+	for trades(&t) {
+		r := f.role(&t)
+		switch r {
+		case roleDay:
+			day = append(day, t)
+			acc.Add(&t)
+		case rolePrev:
+			prevAcc.Add(&t)
+			continue
+		case roleOutside:
+			q.OutOfSession++
+		}
+		q.Trades++
+	}
+	var raw int64
+	for n := int64(0); counts(&n); {
+		raw += n
+	}
+	q.Duplicates = max(raw-q.Trades, 0)
+	sort.SliceStable(day, func(i, j int) bool { return day[i].EventTime.Before(day[j].EventTime) })
+	f.regularQuality(&q, day)
+	q.Failed = q.failed()
+	for _, c := range q.Failed {
+		beam.NewCounter(NamespaceQuality, c).Inc(ctx, 1)
+	}
+	emitQuality(q)
+	if acc.Trades == 0 {
+		return
+	}
+	start, end, _ := f.cal.DayBounds(f.day)
+	b := acc.Bar(symbol, bars.Resolution(24*time.Hour), start, end)
+	r := Report{Symbol: symbol, Date: f.Date, Calendar: f.cal.Name(), Open: b.Open, High: b.High, Low: b.Low, Close: b.Close,
+		Volume: b.Volume, Notional: b.Notional, VWAP: b.VWAP, Trades: b.Trades, BuyVolume: b.BuyVolume, SellVolume: b.SellVolume,
+		FirstTrade: time.Unix(0, acc.First.Time).UTC(), LastTrade: time.Unix(0, acc.Last.Time).UTC()}
+	if b.SellVolume > 0 {
+		r.TradeStrength = b.BuyVolume / b.SellVolume * 100
+	}
+	if prevAcc.Trades > 0 && prevAcc.Last.Price != 0 {
+		pc := prevAcc.Last.Price
+		ret := (b.Close - pc) / pc * 100
+		r.PrevClose, r.ReturnPct = &pc, &ret
+	}
+	for _, d := range day {
+		if f.role(&d) != roleDay {
+			continue
+		}
+		if d.Price == b.High && r.HighTime.IsZero() {
+			r.HighTime = d.EventTime.UTC()
+		}
+		if d.Price == b.Low && r.LowTime.IsZero() {
+			r.LowTime = d.EventTime.UTC()
+		}
+		if d.Size > r.LargestTradeSize {
+			r.LargestTradePrice, r.LargestTradeSize, r.LargestTradeTime = d.Price, d.Size, d.EventTime.UTC()
+		}
+	}
+	emitReport(r)
+}
+
+// regularQuality fills the regular session's gaps and the first and last
+// trades against its open and close; day is in event-time order.
+func (f *reportFn) regularQuality(q *Quality, day []tickbeam.Tick) {
+	if !f.hasRegular {
+		return
+	}
+	open, close := f.regular.Open.UTC(), f.regular.Close.UTC()
+	q.RegularOpen, q.RegularClose = &open, &close
+	prev := open
+	gap := func(to time.Time) {
+		d := to.Sub(prev)
+		if d > f.Gap {
+			q.Gaps++
+		}
+		q.LongestGapSeconds = math.Max(q.LongestGapSeconds, d.Seconds())
+	}
+	for i := range day {
+		t := day[i].EventTime.UTC()
+		if !f.regular.Contains(t) {
+			continue
+		}
+		if q.FirstRegularTrade == nil {
+			first := t
+			q.FirstRegularTrade = &first
+			delay := t.Sub(open).Seconds()
+			q.OpenDelaySeconds = &delay
+		}
+		gap(t)
+		prev = t
+		last := t
+		q.LastRegularTrade = &last
+	}
+	gap(close)
+	if q.LastRegularTrade != nil {
+		cg := close.Sub(*q.LastRegularTrade).Seconds()
+		q.CloseGapSeconds = &cg
+	}
+}
+
+// keyDeadLetter keys every dead letter by its stage under one key, so one
+// row carries the day's dead letters.
+func keyDeadLetter(d tickbeam.DeadLetter, emit func(string, string)) {
+	stage := d.Stage
+	if stage == "" {
+		stage = "unknown"
+	}
+	emit("*", stage)
+}
+
+// deadQualityFn makes the "*" quality row: dead letters by stage.
+type deadQualityFn struct{ dayFilter }
+
+func (f *deadQualityFn) ProcessElement(ctx context.Context, key string, stages func(*string) bool, emit func(Quality)) {
+	n := map[string]int64{}
+	var st string
+	for stages(&st) {
+		n[st]++
+	}
+	keys := make([]string, 0, len(n))
+	for k := range n {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, n[k])
+	}
+	q := Quality{Symbol: key, Date: f.Date, Calendar: f.Calendar, DeadLetters: strings.Join(parts, ",")}
+	q.Failed = q.failed()
+	for _, c := range q.Failed {
+		beam.NewCounter(NamespaceQuality, c).Inc(ctx, 1)
+	}
+	emit(q)
+}
+
+// csvFn writes each report as its own CSV file, header and one row; a retry
+// rewrites the same file.
+type csvFn struct{ Prefix string }
+
+func (f *csvFn) ProcessElement(ctx context.Context, r Report) error {
+	path, err := reportPath(f.Prefix, r.Symbol, r.Date)
+	if err != nil {
+		return err
+	}
+	fs, err := filesystem.New(ctx, path)
+	if err != nil {
+		return fmt.Errorf("daily report %s: %w", path, err)
+	}
+	defer fs.Close()
+	w, err := fs.OpenWrite(ctx, path)
+	if err != nil {
+		return fmt.Errorf("daily report %s: %w", path, err)
+	}
+	if _, err := fmt.Fprintf(w, "%s\n%s\n", csvHeader, r.csvRow()); err != nil {
+		w.Close()
+		return fmt.Errorf("daily report %s: %w", path, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("daily report %s: %w", path, err)
+	}
+	return nil
+}
