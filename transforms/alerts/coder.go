@@ -5,17 +5,23 @@ import (
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
 // A hand-written coder, as the root package's: Observations cross the
-// runner once per input row of every rule.
+// runner once per input row of every rule, in batches (obsCodec).
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(Observation{}), encodeObservation, decodeObservation)
 }
 
-func encodeObservation(o Observation) ([]byte, error) {
-	b := make([]byte, 0, 128)
+var (
+	obsCodec  = reorder.Codec[Observation]{Append: appendObservation, Read: readObservation}
+	tickCodec = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
+)
+
+func appendObservation(b []byte, o Observation) []byte {
 	b = wire.AppendString(b, o.Symbol)
 	b = wire.AppendTime(b, o.Time)
 	b = wire.AppendString(b, o.ID)
@@ -25,11 +31,10 @@ func encodeObservation(o Observation) ([]byte, error) {
 		b = wire.AppendFloat(b, f)
 	}
 	b = wire.AppendString(b, o.Name)
-	return wire.AppendInt(b, int64(o.Cross)), nil
+	return wire.AppendInt(b, int64(o.Cross))
 }
 
-func decodeObservation(b []byte) (Observation, error) {
-	r := wire.NewReader(b)
+func readObservation(r *wire.Reader) Observation {
 	var o Observation
 	o.Symbol = r.String()
 	o.Time = r.Time()
@@ -41,6 +46,16 @@ func decodeObservation(b []byte) (Observation, error) {
 	}
 	o.Name = r.String()
 	o.Cross = int8(r.Int())
+	return o
+}
+
+func encodeObservation(o Observation) ([]byte, error) {
+	return appendObservation(make([]byte, 0, 128), o), nil
+}
+
+func decodeObservation(b []byte) (Observation, error) {
+	r := wire.NewReader(b)
+	o := readObservation(r)
 	if err := r.Err(); err != nil {
 		return Observation{}, fmt.Errorf("decode Observation: %w", err)
 	}

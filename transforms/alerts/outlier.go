@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 )
 
 var (
@@ -23,14 +25,42 @@ var (
 )
 
 func init() {
-	register.Function1x2(keyTick)
-	register.DoFn8x1[context.Context, state.Provider, timers.Provider, string, tickbeam.Tick,
+	register.DoFn4x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte), func(beam.EventTime, tickbeam.Tick)](&outlierKeyFn{})
+	register.DoFn8x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.Tick), func(beam.EventTime, tickbeam.DeadLetter), func(beam.EventTime, tickbeam.Alert), error](&outlierFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Tick]()
 	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
 }
 
-func keyTick(t tickbeam.Tick) (string, tickbeam.Tick) { return t.Symbol, t }
+// outlierKeyFn packs the bundle's judged trades per symbol into batches and
+// passes every other tick on at once, unshuffled.
+type outlierKeyFn struct {
+	Rule Rule
+
+	sched *Schedule
+	batch reorder.Batcher[tickbeam.Tick]
+}
+
+func (f *outlierKeyFn) Setup() error {
+	sc, err := NewSchedule(f.Rule.Sessions)
+	f.sched = sc
+	f.batch = reorder.Batcher[tickbeam.Tick]{Codec: tickCodec, Time: tickTime}
+	return err
+}
+
+func tickTime(t tickbeam.Tick) time.Time { return t.EventTime }
+
+func (f *outlierKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, batches func(beam.EventTime, string, []byte), pass func(beam.EventTime, tickbeam.Tick)) {
+	if t.Kind == tickbeam.Trade && t.Price > 0 && !math.IsInf(t.Price, 0) && f.Rule.Matches(t.Symbol) && f.sched.IsOpen(t.EventTime) {
+		f.batch.Add(t.Symbol, t, batches)
+		return
+	}
+	pass(mtime.FromTime(t.EventTime), t)
+}
+
+func (f *outlierKeyFn) FinishBundle(_ context.Context, batches func(beam.EventTime, string, []byte), _ func(beam.EventTime, tickbeam.Tick)) {
+	f.batch.Flush(batches)
+}
 
 // Outliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
 // returns the clean ticks (PCollection<tickbeam.Tick>, in the input's
@@ -49,9 +79,9 @@ func keyTick(t tickbeam.Tick) (string, tickbeam.Tick) { return t.Symbol, t }
 // Quotes, trades without a price, other symbols and trades outside the
 // Sessions pass on at once. A trade at or before one already judged (late)
 // passes on unjudged, counted in tickbeam/alerts.late_unjudged_ticks:
-// nothing is dropped. Every tick goes through one shuffle by symbol, which
-// costs microseconds per tick on prism; use the rule only where bad prints
-// matter.
+// nothing is dropped. Judged trades cross the runner in one batch per symbol
+// and bundle; the rule's state is read and written once per batch and per
+// flush, not per trade.
 func Outliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
 	c, q, a, err := tryOutliers(s, r, ticks)
 	if err != nil {
@@ -75,17 +105,18 @@ func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantin
 	}
 	s = s.Scope("alerts." + r.Name)
 	ws := ticks.WindowingStrategy()
-	keyed := beam.ParDo(s, keyTick, ticks)
-	global := beam.WindowInto(s, window.NewGlobalWindows(), keyed)
+	batches, passed := beam.ParDo2(s, &outlierKeyFn{Rule: r}, ticks)
+	global := beam.WindowInto(s, window.NewGlobalWindows(), batches)
 	fn := &outlierFn{
 		Rule:     r,
 		Meta:     state.MakeValueState[[]byte]("meta"),
 		Detector: state.MakeValueState[[]byte]("detector"),
-		Buffer:   state.MakeBagState[tickbeam.Tick]("buffer"),
+		Buffer:   state.MakeBagState[[]byte]("buffer"),
 		Timer:    timers.InEventTime("timer"),
 	}
 	c, q, a := beam.ParDo3(s, fn, global)
-	clean = beam.WindowInto(s, ws.Fn, c, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+	lateness := beam.AllowedLateness(time.Duration(ws.AllowedLateness) * time.Millisecond)
+	clean = beam.Flatten(s, beam.WindowInto(s, ws.Fn, passed, lateness), beam.WindowInto(s, ws.Fn, c, lateness))
 	return clean, q, a, nil
 }
 
@@ -96,11 +127,10 @@ type outlierFn struct {
 
 	Meta     state.Value[[]byte]
 	Detector state.Value[[]byte]
-	Buffer   state.Bag[tickbeam.Tick]
-	Timer    timers.EventTime // tags flushTag(hold) and tagRelease
+	Buffer   state.Bag[[]byte]
+	Timer    timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
-	sched *Schedule
-	ord   *reorder[tickbeam.Tick]
+	ord *reorder.Buffer[tickbeam.Tick]
 }
 
 // outlierState is the detector and the alert cooldown of one symbol.
@@ -113,47 +143,35 @@ func compareTicks(a, b tickbeam.Tick) int {
 	if c := a.EventTime.Compare(b.EventTime); c != 0 {
 		return c
 	}
-	return compareIDs(a.TradeID, b.TradeID)
+	return reorder.CompareIDs(a.TradeID, b.TradeID)
 }
 
 func (f *outlierFn) Setup() error {
-	sc, err := NewSchedule(f.Rule.Sessions)
-	if err != nil {
-		return err
-	}
-	f.sched = sc
-	maxBuf := f.MaxBuffered
-	if maxBuf <= 0 {
-		maxBuf = DefaultMaxBuffered
-	}
-	f.ord = &reorder[tickbeam.Tick]{buffer: &f.Buffer, meta: &f.Meta, timer: &f.Timer, maxBuffered: maxBuf,
-		ttl: f.Rule.stateTTL(), timeOf: func(t tickbeam.Tick) time.Time { return t.EventTime }, compare: compareTicks}
+	f.ord = &reorder.Buffer[tickbeam.Tick]{Bag: &f.Buffer, Timer: &f.Timer, Codec: tickCodec, MaxBuffered: f.MaxBuffered,
+		TTL: f.Rule.stateTTL(), Time: tickTime, Compare: compareTicks}
 	return nil
 }
 
-func (f *outlierFn) judged(t *tickbeam.Tick) bool {
-	return t.Kind == tickbeam.Trade && t.Price > 0 && !math.IsInf(t.Price, 0) && f.Rule.Matches(t.Symbol) && f.sched.IsOpen(t.EventTime)
-}
-
-func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, t tickbeam.Tick,
+func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
-	if !f.judged(&t) {
-		emitClean(beam.EventTime(tsOf(t.EventTime)), t)
-		return nil
+	trades, err := tickCodec.Decode(nil, batch)
+	if err != nil {
+		return f.errorf(key, "%w", err)
 	}
-	m, _, err := readMeta(sp, &f.Meta)
+	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
 	prev := m
-	late, forced, err := f.ord.add(sp, tp, &m, t)
+	late, forced, err := f.ord.Add(sp, tp, &m, trades)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
-	if late {
-		cUnjudged.Inc(ctx, 1)
-		emitClean(beam.EventTime(tsOf(t.EventTime)), t)
-		return nil
+	for _, t := range late {
+		emitClean(mtime.FromTime(t.EventTime), t)
+	}
+	if len(late) > 0 {
+		cUnjudged.Inc(ctx, int64(len(late)))
 	}
 	if len(forced) > 0 {
 		cForced.Inc(ctx, int64(len(forced)))
@@ -161,7 +179,7 @@ func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 			return err
 		}
 	}
-	if err := writeMeta(sp, &f.Meta, m); err != nil {
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
 		return f.errorf(key, "write state: %w", err)
 	}
 	return nil
@@ -169,7 +187,7 @@ func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 
 func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
 	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
-	m, ok, err := readMeta(sp, &f.Meta)
+	m, ok, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
@@ -178,34 +196,28 @@ func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	}
 	prev := m
 	switch {
-	case strings.HasPrefix(timer.Tag, tagFlush):
-		if m.Buffered == 0 {
-			return nil
-		}
-		due, err := f.ord.flush(sp, tp, &m)
+	case reorder.IsFlush(timer.Tag):
+		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
 		if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
 			return err
 		}
-		if err := writeMeta(sp, &f.Meta, m); err != nil {
+		if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
 			return f.errorf(key, "write state: %w", err)
 		}
 		return nil
-	case timer.Tag == tagRelease:
+	case timer.Tag == reorder.TagRelease:
 		if ts != m.ReleaseAt {
 			return nil
 		}
-		if m.Buffered > 0 {
-			f.Timer.ClearTag(tp, flushTag(m.BufMin))
-			due, err := f.ord.take(sp, tp, &m, ts, m.Buffered)
-			if err != nil {
-				return f.errorf(key, "%w", err)
-			}
-			if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
-				return err
-			}
+		due, err := f.ord.Drain(sp, tp, &m, ts)
+		if err != nil {
+			return f.errorf(key, "%w", err)
+		}
+		if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
+			return err
 		}
 		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Detector.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
@@ -235,7 +247,7 @@ func (f *outlierFn) newState() outlierState {
 }
 
 // judge runs trades, in order, through the symbol's detector.
-func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, prev orderMeta, trades []tickbeam.Tick,
+func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, prev reorder.Meta, trades []tickbeam.Tick,
 	emitClean func(beam.EventTime, tickbeam.Tick), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
 	st := f.newState()
 	b, ok, err := f.Detector.Read(sp)
@@ -251,7 +263,7 @@ func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, pr
 	last, has := prev.Frontier, prev.HasFrontier
 	now := time.Now().UTC()
 	for _, t := range trades {
-		ts := beam.EventTime(tsOf(t.EventTime))
+		ts := mtime.FromTime(t.EventTime)
 		if has && time.Duration(t.EventTime.UnixNano()-last) >= ttl {
 			st = f.newState()
 		}

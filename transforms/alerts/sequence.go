@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/typex"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 )
@@ -29,14 +31,14 @@ var (
 )
 
 func init() {
-	register.DoFn3x0[context.Context, tickbeam.Tick, func(string, Observation)](&tickObsFn{})
-	register.DoFn3x0[context.Context, tickbeam.Bar, func(string, Observation)](&barObsFn{})
-	register.DoFn3x0[context.Context, tickbeam.IndicatorValue, func(string, Observation)](&indicatorObsFn{})
-	register.DoFn3x0[context.Context, indicators.CrossEvent, func(string, Observation)](&crossObsFn{})
-	register.DoFn3x0[context.Context, typex.T, func(string, Observation)](&changeObsFn{})
-	register.DoFn3x0[context.Context, tickbeam.PriceChange, func(string, Observation)](&priceChangeObsFn{})
-	register.Emitter2[string, Observation]()
-	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, Observation,
+	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte)](&tickObsFn{})
+	register.DoFn3x0[context.Context, tickbeam.Bar, func(beam.EventTime, string, []byte)](&barObsFn{})
+	register.DoFn3x0[context.Context, tickbeam.IndicatorValue, func(beam.EventTime, string, []byte)](&indicatorObsFn{})
+	register.DoFn3x0[context.Context, indicators.CrossEvent, func(beam.EventTime, string, []byte)](&crossObsFn{})
+	register.DoFn3x0[context.Context, typex.T, func(beam.EventTime, string, []byte)](&changeObsFn{})
+	register.DoFn3x0[context.Context, tickbeam.PriceChange, func(beam.EventTime, string, []byte)](&priceChangeObsFn{})
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.Alert), error](&seqFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Alert]()
 }
@@ -97,9 +99,9 @@ func tryEvaluate(s beam.Scope, r Rule, col beam.PCollection) (beam.PCollection, 
 		return beam.PCollection{}, err
 	}
 	s = s.Scope("alerts." + r.Name)
-	keyed := beam.ParDo(s, conv, col)
-	global := beam.WindowInto(s, window.NewGlobalWindows(), keyed)
-	return beam.ParDo(s, newSeqFn(r), global), nil
+	global := beam.WindowInto(s, window.NewGlobalWindows(), col)
+	batches := beam.ParDo(s, conv, global)
+	return beam.ParDo(s, newSeqFn(r), batches), nil
 }
 
 var (
@@ -140,10 +142,13 @@ func converter(r Rule, col beam.PCollection) (any, error) {
 	return &crossObsFn{Rule: r}, nil
 }
 
-// filter is what every converter shares: the rule and its schedule.
+// filter is what every converter shares: the rule's schedule, and the
+// bundle's Observations packed per symbol, so the rule's state is touched
+// once per batch, not per row.
 type filter struct {
 	sched *Schedule
 	res   time.Duration
+	batch reorder.Batcher[Observation]
 }
 
 func (f *filter) setup(r *Rule) {
@@ -152,17 +157,32 @@ func (f *filter) setup(r *Rule) {
 		res, _ := bars.ParseResolution(r.Resolution)
 		f.res = res.Duration()
 	}
+	f.batch = reorder.Batcher[Observation]{Codec: obsCodec, Time: obsTime}
 }
+
+func (f *filter) add(o Observation, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Add(o.Symbol, o, emit)
+}
+
+// The converters' bundle methods (promoted to each converter): batches
+// leave at the end of each bundle.
+func (f *filter) StartBundle(context.Context, func(beam.EventTime, string, []byte)) {}
+
+func (f *filter) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Flush(emit)
+}
+
+func obsTime(o Observation) time.Time { return o.Time }
 
 type tickObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 }
 
-func (fn *tickObsFn) Setup() { fn.f.setup(&fn.Rule) }
+func (fn *tickObsFn) Setup() { fn.setup(&fn.Rule) }
 
-func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(string, Observation)) {
-	if !fn.Rule.Matches(t.Symbol) || !fn.f.sched.IsOpen(t.EventTime) {
+func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	if !fn.Rule.Matches(t.Symbol) || !fn.sched.IsOpen(t.EventTime) {
 		return
 	}
 	if fn.Rule.Kind == KindSpread {
@@ -172,46 +192,46 @@ func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit fun
 	} else if t.Price <= 0 {
 		return
 	}
-	emit(t.Symbol, Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice})
+	fn.add(Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice}, emit)
 }
 
 type barObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 }
 
-func (fn *barObsFn) Setup() { fn.f.setup(&fn.Rule) }
+func (fn *barObsFn) Setup() { fn.setup(&fn.Rule) }
 
-func (fn *barObsFn) ProcessElement(ctx context.Context, b tickbeam.Bar, emit func(string, Observation)) {
-	if b.Resolution != fn.Rule.Resolution || !fn.Rule.Matches(b.Symbol) || !fn.f.sched.IsOpen(b.WindowStart) {
+func (fn *barObsFn) ProcessElement(ctx context.Context, b tickbeam.Bar, emit func(beam.EventTime, string, []byte)) {
+	if b.Resolution != fn.Rule.Resolution || !fn.Rule.Matches(b.Symbol) || !fn.sched.IsOpen(b.WindowStart) {
 		return
 	}
 	if b.Timing == tickbeam.Early {
 		cEarly.Inc(ctx, 1)
 		return
 	}
-	emit(b.Symbol, Observation{Symbol: b.Symbol, Time: b.WindowEnd, WindowStart: b.WindowStart, Pane: b.PaneIndex,
-		Close: b.Close, VWAP: b.VWAP, Volume: b.Volume, Notional: b.Notional})
+	fn.add(Observation{Symbol: b.Symbol, Time: b.WindowEnd, WindowStart: b.WindowStart, Pane: b.PaneIndex,
+		Close: b.Close, VWAP: b.VWAP, Volume: b.Volume, Notional: b.Notional}, emit)
 }
 
 type indicatorObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 	name string
 }
 
 func (fn *indicatorObsFn) Setup() {
-	fn.f.setup(&fn.Rule)
+	fn.setup(&fn.Rule)
 	fn.name = indicators.RSI(fn.Rule.period()).Name()
 }
 
-func (fn *indicatorObsFn) ProcessElement(_ context.Context, v tickbeam.IndicatorValue, emit func(string, Observation)) {
+func (fn *indicatorObsFn) ProcessElement(_ context.Context, v tickbeam.IndicatorValue, emit func(beam.EventTime, string, []byte)) {
 	if v.Indicator != fn.name || (fn.Rule.Resolution != "" && v.Resolution != fn.Rule.Resolution) ||
-		!fn.Rule.Matches(v.Symbol) || !fn.f.sched.IsOpen(v.WindowStart) {
+		!fn.Rule.Matches(v.Symbol) || !fn.sched.IsOpen(v.WindowStart) {
 		return
 	}
-	emit(v.Symbol, Observation{Symbol: v.Symbol, Time: v.WindowStart.Add(resolutionOf(v.Resolution)), WindowStart: v.WindowStart,
-		Value: v.Value, Name: v.Indicator})
+	fn.add(Observation{Symbol: v.Symbol, Time: v.WindowStart.Add(resolutionOf(v.Resolution)), WindowStart: v.WindowStart,
+		Value: v.Value, Name: v.Indicator}, emit)
 }
 
 // resolutionOf is a row's resolution as a duration, 0 if it does not parse.
@@ -225,19 +245,19 @@ func resolutionOf(s string) time.Duration {
 
 type crossObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 	name string
 }
 
 func (fn *crossObsFn) Setup() {
-	fn.f.setup(&fn.Rule)
+	fn.setup(&fn.Rule)
 	c, _ := fn.Rule.crossover()
 	fn.name = c.Name()
 }
 
-func (fn *crossObsFn) ProcessElement(_ context.Context, e indicators.CrossEvent, emit func(string, Observation)) {
+func (fn *crossObsFn) ProcessElement(_ context.Context, e indicators.CrossEvent, emit func(beam.EventTime, string, []byte)) {
 	if e.Crossover != fn.name || (fn.Rule.Resolution != "" && e.Resolution != fn.Rule.Resolution) ||
-		!fn.Rule.Matches(e.Symbol) || !fn.f.sched.IsOpen(e.WindowStart) {
+		!fn.Rule.Matches(e.Symbol) || !fn.sched.IsOpen(e.WindowStart) {
 		return
 	}
 	var cross int8
@@ -249,8 +269,8 @@ func (fn *crossObsFn) ProcessElement(_ context.Context, e indicators.CrossEvent,
 	default:
 		return
 	}
-	emit(e.Symbol, Observation{Symbol: e.Symbol, Time: e.WindowStart.Add(resolutionOf(e.Resolution)), WindowStart: e.WindowStart,
-		Name: e.Crossover, Cross: cross, Fast: e.FastValue, Slow: e.SlowValue})
+	fn.add(Observation{Symbol: e.Symbol, Time: e.WindowStart.Add(resolutionOf(e.Resolution)), WindowStart: e.WindowStart,
+		Name: e.Crossover, Cross: cross, Fast: e.FastValue, Slow: e.SlowValue}, emit)
 }
 
 // changeFields locates the fields of a change row type by name.
@@ -304,12 +324,12 @@ func changeFieldsOf(t reflect.Type) (*changeFields, error) {
 // wants, or Observations.
 type changeObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 }
 
-func (fn *changeObsFn) Setup() { fn.f.setup(&fn.Rule) }
+func (fn *changeObsFn) Setup() { fn.setup(&fn.Rule) }
 
-func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(string, Observation)) {
+func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(beam.EventTime, string, []byte)) {
 	var o Observation
 	if x, ok := row.(Observation); ok {
 		o = x
@@ -328,39 +348,40 @@ func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(
 			}
 		}
 	}
-	if !fn.Rule.Matches(o.Symbol) || !fn.f.sched.IsOpen(o.Time) {
+	if !fn.Rule.Matches(o.Symbol) || !fn.sched.IsOpen(o.Time) {
 		return
 	}
-	emit(o.Symbol, o)
+	fn.add(o, emit)
 }
 
 // priceChangeObsFn reads the enrich package's rows.
 type priceChangeObsFn struct {
 	Rule Rule
-	f    filter
+	filter
 }
 
-func (fn *priceChangeObsFn) Setup() { fn.f.setup(&fn.Rule) }
+func (fn *priceChangeObsFn) Setup() { fn.setup(&fn.Rule) }
 
-func (fn *priceChangeObsFn) ProcessElement(_ context.Context, c tickbeam.PriceChange, emit func(string, Observation)) {
-	if c.PrevClose == 0 || c.PrevCloseSource == tickbeam.PrevCloseNone || !fn.Rule.Matches(c.Symbol) || !fn.f.sched.IsOpen(c.EventTime) {
+func (fn *priceChangeObsFn) ProcessElement(_ context.Context, c tickbeam.PriceChange, emit func(beam.EventTime, string, []byte)) {
+	if c.PrevClose == 0 || c.PrevCloseSource == tickbeam.PrevCloseNone || !fn.Rule.Matches(c.Symbol) || !fn.sched.IsOpen(c.EventTime) {
 		return
 	}
-	emit(c.Symbol, Observation{Symbol: c.Symbol, Time: c.EventTime, ID: c.TradeID, Price: c.Price, Value: c.ChangePct, Ref: c.PrevClose})
+	fn.add(Observation{Symbol: c.Symbol, Time: c.EventTime, ID: c.TradeID, Price: c.Price, Value: c.ChangePct, Ref: c.PrevClose}, emit)
 }
 
-// seqFn evaluates one rule per symbol in event-time order.
+// seqFn evaluates one rule per symbol in event-time order. Its input is
+// the converters' batches of Observations.
 type seqFn struct {
 	Rule        Rule
 	MaxBuffered int
 
 	Meta   state.Value[[]byte]
 	Eval   state.Value[[]byte]
-	Buffer state.Bag[Observation]
-	Timer  timers.EventTime // tags flushTag(hold) and tagRelease
+	Buffer state.Bag[[]byte]
+	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
 	ev  *Evaluator
-	ord *reorder[Observation]
+	ord *reorder.Buffer[Observation]
 }
 
 func newSeqFn(r Rule) *seqFn {
@@ -368,7 +389,7 @@ func newSeqFn(r Rule) *seqFn {
 		Rule:   r,
 		Meta:   state.MakeValueState[[]byte]("meta"),
 		Eval:   state.MakeValueState[[]byte]("eval"),
-		Buffer: state.MakeBagState[Observation]("buffer"),
+		Buffer: state.MakeBagState[[]byte]("buffer"),
 		Timer:  timers.InEventTime("timer"),
 	}
 }
@@ -377,7 +398,7 @@ func compareObs(a, b Observation) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
 		return c
 	}
-	if c := compareIDs(a.ID, b.ID); c != 0 {
+	if c := reorder.CompareIDs(a.ID, b.ID); c != 0 {
 		return c
 	}
 	return int(b.Pane - a.Pane) // the highest pane of a window first
@@ -394,29 +415,28 @@ func (f *seqFn) Setup() error {
 		return err
 	}
 	f.ev = ev
-	maxBuf := f.MaxBuffered
-	if maxBuf <= 0 {
-		maxBuf = DefaultMaxBuffered
-	}
-	f.ord = &reorder[Observation]{buffer: &f.Buffer, meta: &f.Meta, timer: &f.Timer, maxBuffered: maxBuf,
-		ttl: f.Rule.stateTTL(), timeOf: func(o Observation) time.Time { return o.Time }, compare: compareObs, duplicate: sameWindow}
+	f.ord = &reorder.Buffer[Observation]{Bag: &f.Buffer, Timer: &f.Timer, Codec: obsCodec, MaxBuffered: f.MaxBuffered,
+		TTL: f.Rule.stateTTL(), Time: obsTime, Compare: compareObs, Duplicate: sameWindow}
 	return nil
 }
 
-func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, o Observation,
+func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
-	m, _, err := readMeta(sp, &f.Meta)
+	rows, err := obsCodec.Decode(nil, batch)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
 	prev := m
-	late, forced, err := f.ord.add(sp, tp, &m, o)
+	late, forced, err := f.ord.Add(sp, tp, &m, rows)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
-	if late {
-		cLate.Inc(ctx, 1)
-		return nil
+	if len(late) > 0 {
+		cLate.Inc(ctx, int64(len(late)))
 	}
 	if len(forced) > 0 {
 		cForced.Inc(ctx, int64(len(forced)))
@@ -429,7 +449,7 @@ func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers
 
 func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
-	m, ok, err := readMeta(sp, &f.Meta)
+	m, ok, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
@@ -438,11 +458,8 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 	}
 	prev := m
 	switch {
-	case strings.HasPrefix(timer.Tag, tagFlush):
-		if m.Buffered == 0 {
-			return nil
-		}
-		due, err := f.ord.flush(sp, tp, &m)
+	case reorder.IsFlush(timer.Tag):
+		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
@@ -450,19 +467,17 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 			return err
 		}
 		return f.writeMeta(sp, key, m)
-	case timer.Tag == tagRelease:
+	case timer.Tag == reorder.TagRelease:
 		if ts != m.ReleaseAt {
 			return nil // a later row moved the release
 		}
-		if m.Buffered > 0 { // normally flushed already: its timer is earlier
-			f.Timer.ClearTag(tp, flushTag(m.BufMin))
-			due, err := f.ord.take(sp, tp, &m, ts, m.Buffered)
-			if err != nil {
-				return f.errorf(key, "%w", err)
-			}
-			if err := f.evaluate(ctx, sp, key, prev, due, emit); err != nil {
-				return err
-			}
+		// Normally flushed already: the flush timer is earlier.
+		due, err := f.ord.Drain(sp, tp, &m, ts)
+		if err != nil {
+			return f.errorf(key, "%w", err)
+		}
+		if err := f.evaluate(ctx, sp, key, prev, due, emit); err != nil {
+			return err
 		}
 		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Eval.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
@@ -478,7 +493,7 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 // evaluate feeds rows, in order, to the key's Evaluator and emits its alerts.
 // prev is the bookkeeping before the rows were taken (its frontier is the
 // last row evaluated before them).
-func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, prev orderMeta, rows []Observation,
+func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, prev reorder.Meta, rows []Observation,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
 	if len(rows) == 0 {
 		return nil
@@ -505,7 +520,7 @@ func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, pre
 		last, has = t, true
 		for _, a := range f.ev.Observe(o) {
 			a.DetectedAt = now
-			emit(beam.EventTime(tsOf(o.Time)), a)
+			emit(mtime.FromTime(o.Time), a)
 			cFired.Inc(ctx, 1)
 		}
 	}
@@ -519,8 +534,8 @@ func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, pre
 	return nil
 }
 
-func (f *seqFn) writeMeta(sp state.Provider, key string, m orderMeta) error {
-	if err := writeMeta(sp, &f.Meta, m); err != nil {
+func (f *seqFn) writeMeta(sp state.Provider, key string, m reorder.Meta) error {
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
 		return f.errorf(key, "write state: %w", err)
 	}
 	return nil
@@ -529,3 +544,9 @@ func (f *seqFn) writeMeta(sp state.Provider, key string, m orderMeta) error {
 func (f *seqFn) errorf(key, format string, args ...any) error {
 	return fmt.Errorf("alerts: rule %s: %q: %w", f.Rule.Name, key, fmt.Errorf(format, args...))
 }
+
+// DefaultMaxBuffered bounds a rule's reorder buffer per symbol. Past it the
+// oldest half is evaluated at once, ahead of the watermark, and an older row
+// arriving later is late. A batch run delivers every row of a symbol before
+// the watermark moves, so it holds up to this many rows per symbol in order.
+const DefaultMaxBuffered = reorder.DefaultMaxBuffered

@@ -160,8 +160,15 @@ func TestChangeRowsByFieldName(t *testing.T) {
 	fn := &changeObsFn{Rule: Rule{Name: "c", Kind: KindChangePct, Threshold: 5}}
 	fn.Setup()
 	var got []Observation
-	fn.ProcessElement(context.Background(), priceChange{Symbol: "AAPL", EventTime: at(1), Price: 105, PrevClose: 100, ChangePct: 5},
-		func(_ string, o Observation) { got = append(got, o) })
+	emit := func(_ beam.EventTime, _ string, batch []byte) {
+		rows, err := obsCodec.Decode(nil, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rows...)
+	}
+	fn.ProcessElement(context.Background(), priceChange{Symbol: "AAPL", EventTime: at(1), Price: 105, PrevClose: 100, ChangePct: 5}, emit)
+	fn.FinishBundle(context.Background(), emit)
 	if diff := cmp.Diff([]Observation{{Symbol: "AAPL", Time: at(1), Value: 5, Ref: 100}}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

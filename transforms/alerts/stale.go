@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -13,6 +14,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
 var (
@@ -21,9 +24,8 @@ var (
 )
 
 func init() {
-	register.DoFn3x0[context.Context, tickbeam.Tick, func(string, int64)](&staleKeyFn{})
-	register.Emitter2[string, int64]()
-	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, int64,
+	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte)](&staleKeyFn{})
+	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.Alert), error](&staleFn{})
 }
 
@@ -75,12 +77,28 @@ func tryStaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) (beam.PCollectio
 	return beam.ParDo(s, &staleFn{Rule: r, State: state.MakeValueState[[]byte]("stale"), Timer: timers.InEventTime("timer")}, global), nil
 }
 
-type staleKeyFn struct{ Rule Rule }
+// staleKeyFn packs the bundle's tick times per symbol into batches.
+type staleKeyFn struct {
+	Rule Rule
 
-func (fn *staleKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(string, int64)) {
+	batch reorder.Batcher[int64]
+}
+
+// nanosCodec encodes tick times, Unix nanoseconds.
+var nanosCodec = reorder.Codec[int64]{Append: wire.AppendInt, Read: (*wire.Reader).Int}
+
+func nanosTime(ns int64) time.Time { return time.Unix(0, ns) }
+
+func (fn *staleKeyFn) Setup() { fn.batch = reorder.Batcher[int64]{Codec: nanosCodec, Time: nanosTime} }
+
+func (fn *staleKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
 	if fn.Rule.Matches(t.Symbol) {
-		emit(t.Symbol, t.EventTime.UnixNano())
+		fn.batch.Add(t.Symbol, t.EventTime.UnixNano(), emit)
 	}
+}
+
+func (fn *staleKeyFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
+	fn.batch.Flush(emit)
 }
 
 // staleFn keeps a Staleness per symbol; the timer's tag due fires at its Due,
@@ -117,22 +135,31 @@ func (f *staleFn) read(sp state.Provider) (staleState, bool, error) {
 	return st, true, nil
 }
 
-func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, ns int64,
+// ProcessElement observes a batch of tick times (Unix ns) in order: the
+// state is read and written once per batch.
+func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
+	times, err := nanosCodec.Decode(nil, batch)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	slices.Sort(times)
 	st, _, err := f.read(sp)
 	if err != nil {
 		return f.errorf(key, "read state: %w", err)
 	}
-	t := time.Unix(0, ns).UTC()
 	due := st.S.Due
-	recovered, silence := st.S.Observe(t, f.sched)
-	if recovered {
-		a := f.Rule.newAlert(key, t, tickbeam.Info, silence.Seconds(), f.Rule.MaxSilence.Seconds(),
-			fmt.Sprintf("%s: data again at %s after %s of silence", key, t.Format(time.RFC3339Nano), silence),
-			attr("state", "recovered"))
-		a.DetectedAt = time.Now().UTC()
-		emit(beam.EventTime(tsOf(t)), a)
-		cRecoveries.Inc(ctx, 1)
+	for _, ns := range times {
+		t := time.Unix(0, ns).UTC()
+		recovered, silence := st.S.Observe(t, f.sched)
+		if recovered {
+			a := f.Rule.newAlert(key, t, tickbeam.Info, silence.Seconds(), f.Rule.MaxSilence.Seconds(),
+				fmt.Sprintf("%s: data again at %s after %s of silence", key, t.Format(time.RFC3339Nano), silence),
+				attr("state", "recovered"))
+			a.DetectedAt = time.Now().UTC()
+			emit(mtime.FromTime(t), a)
+			cRecoveries.Inc(ctx, 1)
+		}
 	}
 	if !st.S.Due.Equal(due) && !st.S.Due.IsZero() {
 		f.Timer.Set(tp, st.S.Due, timers.WithTag(tagDue))
@@ -146,9 +173,9 @@ func (f *staleFn) write(sp state.Provider, tp timers.Provider, key string, st *s
 	if st.S.Due.After(last) {
 		last = st.S.Due
 	}
-	if rel := releaseTime(tsOf(last), f.Rule.stateTTL()); rel != st.ReleaseAt {
+	if rel := reorder.ReleaseTime(mtime.FromTime(last), f.Rule.stateTTL()); rel != st.ReleaseAt {
 		st.ReleaseAt = rel
-		f.Timer.Set(tp, rel.ToTime(), timers.WithTag(tagRelease))
+		f.Timer.Set(tp, rel.ToTime(), timers.WithTag(reorder.TagRelease))
 	}
 	b, err := json.Marshal(st)
 	if err == nil {
@@ -172,7 +199,7 @@ func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 	now := mtime.Time(ts).ToTime()
 	switch timer.Tag {
 	case tagDue:
-		if tsOf(now) != tsOf(st.S.Due) || !st.S.Check(st.S.Due) {
+		if mtime.FromTime(now) != mtime.FromTime(st.S.Due) || !st.S.Check(st.S.Due) {
 			return nil // moved by a later tick, or reported already
 		}
 		quiet := st.S.Due.Sub(st.S.Last)
@@ -184,8 +211,8 @@ func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 		emit(ts, a)
 		cOutages.Inc(ctx, 1)
 		return f.write(sp, tp, key, &st)
-	case tagRelease:
-		if tsOf(now) != st.ReleaseAt {
+	case reorder.TagRelease:
+		if mtime.FromTime(now) != st.ReleaseAt {
 			return nil
 		}
 		if err := f.State.Clear(sp); err != nil {
@@ -200,3 +227,7 @@ func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 func (f *staleFn) errorf(key, format string, args ...any) error {
 	return fmt.Errorf("alerts: rule %s: %q: %w", f.Rule.Name, key, fmt.Errorf(format, args...))
 }
+
+// tagDue is the stale timer's outage tag, beside reorder.TagRelease in its
+// one timer family.
+const tagDue = "due"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 )
 
 // Accumulator folds trades into a bar. It is the combiner's accumulator, so
@@ -35,7 +36,7 @@ func (e Edge) before(o Edge) bool {
 	if e.Time != o.Time {
 		return e.Time < o.Time
 	}
-	return compareIDs(e.ID, o.ID) < 0
+	return reorder.CompareIDs(e.ID, o.ID) < 0
 }
 
 // Sum is a Neumaier-compensated sum: money totals then do not depend, beyond
@@ -135,36 +136,6 @@ func (a *Accumulator) Bar(symbol string, res Resolution, start, end time.Time) t
 		b.VWAP = b.Notional / b.Volume
 	}
 	return b
-}
-
-// compareIDs compares trade ids numerically when both are unsigned decimal
-// numbers of any length, else as strings.
-func compareIDs(a, b string) int {
-	if isDigits(a) && isDigits(b) {
-		a, b = trimZeros(a), trimZeros(b)
-		if len(a) != len(b) {
-			return cmpInt(len(a), len(b))
-		}
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func trimZeros(s string) string {

@@ -117,20 +117,6 @@ func TestAccumulatorCoderRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCompareIDs(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want int
-	}{
-		{"9", "10", -1}, {"10", "9", 1}, {"007", "7", 0}, {"20260115000000000010", "20260115000000000009", 1},
-		{"a10", "a9", -1}, {"", "1", -1}, {"5", "5", 0},
-	} {
-		if got := compareIDs(c.a, c.b); got != c.want {
-			t.Errorf("compareIDs(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}
-
 func TestParseResolutions(t *testing.T) {
 	for _, c := range []struct {
 		in      string

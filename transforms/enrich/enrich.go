@@ -19,6 +19,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -677,7 +678,7 @@ func (st *keyState) close(d calendar.Date) float64 {
 func (st *keyState) observe(d calendar.Date, t int64, id string, price float64) {
 	i := sort.Search(len(st.days), func(i int) bool { return !st.days[i].day.Before(d) })
 	if i < len(st.days) && st.days[i].day == d {
-		if c := &st.days[i]; t > c.time || t == c.time && compareIDs(id, c.id) > 0 {
+		if c := &st.days[i]; t > c.time || t == c.time && reorder.CompareIDs(id, c.id) > 0 {
 			c.time, c.id, c.price = t, id, price
 		}
 		return
@@ -741,38 +742,6 @@ func (f *lastCloseFn) writeState(sp state.Provider, key string, st keyState) err
 		return fmt.Errorf("enrich: %q: write state: %w", key, err)
 	}
 	return nil
-}
-
-// compareIDs orders trade ids numerically when both are decimal numbers,
-// else as strings, as bars order trades.
-func compareIDs(a, b string) int {
-	if digits(a) && digits(b) {
-		for len(a) > 1 && a[0] == '0' {
-			a = a[1:]
-		}
-		for len(b) > 1 && b[0] == '0' {
-			b = b[1:]
-		}
-		if len(a) != len(b) {
-			return len(a) - len(b)
-		}
-	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func appendDate(b []byte, d calendar.Date) []byte {

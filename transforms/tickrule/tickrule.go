@@ -1,7 +1,6 @@
 package tickrule
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -284,7 +284,7 @@ func (st *keyState) after(t *tickbeam.Tick) bool {
 	if ns := t.EventTime.UnixNano(); ns != st.lastTime {
 		return ns > st.lastTime
 	}
-	return compareIDs(t.TradeID, st.lastID) > 0
+	return reorder.CompareIDs(t.TradeID, st.lastID) > 0
 }
 
 func (f *classifyFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, symbol string, enc []byte,
@@ -546,29 +546,5 @@ func compareTrades(a, b tickbeam.Tick) int {
 	if c := a.EventTime.Compare(b.EventTime); c != 0 {
 		return c
 	}
-	return compareIDs(a.TradeID, b.TradeID)
-}
-
-// compareIDs compares trade ids numerically when both are unsigned decimal
-// numbers of any length, else as strings.
-func compareIDs(a, b string) int {
-	if isDigits(a) && isDigits(b) {
-		a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
-		if len(a) != len(b) {
-			return cmp.Compare(len(a), len(b))
-		}
-	}
-	return strings.Compare(a, b)
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return reorder.CompareIDs(a.TradeID, b.TradeID)
 }

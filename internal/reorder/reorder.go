@@ -1,0 +1,373 @@
+// Package reorder is the per-key event-time reorder buffer tickbeam's
+// stateful transforms share: rows of one key wait in Beam state until the
+// watermark has passed them and are then handed over, oldest first, in
+// batches.
+//
+// Every state access of a stateful DoFn is a round trip to the runner, so the
+// buffer works in batches end to end: a Batcher packs each bundle's rows per
+// key into one encoded element, Add stores such a batch as one bag entry, and
+// a flush reads the bag once, sorts in memory and hands over every row the
+// watermark has passed. State is touched once per batch and per flush, never
+// per row.
+package reorder
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+// DefaultMaxBuffered bounds a key's buffer. Past it the oldest half is handed
+// over at once, ahead of the watermark (forced), and an older row arriving
+// later is late. A batch run delivers every row of a key before the
+// watermark moves, so it holds up to this many rows per key in order.
+const DefaultMaxBuffered = 100_000
+
+// Timer tags. A stateful DoFn using Buffer has one event-time timer family
+// whose tags are FlushTag(hold) and TagRelease: the Go SDK v2.77 harness
+// counts one end-of-stream per timer transform but prism sends one per
+// family, so a second family can leave a bundle waiting forever.
+const (
+	tagFlush = "flush@"
+	// TagRelease is the release timer's tag: the key sent nothing for TTL.
+	TagRelease = "release"
+)
+
+// FlushTag names the flush timer by its output hold: prism v2.77 mis-counts
+// watermark holds when a timer is set again with a different hold, so a new
+// hold gets a new timer and the old one is cleared.
+func FlushTag(hold mtime.Time) string { return tagFlush + strconv.FormatInt(int64(hold), 10) }
+
+// IsFlush reports whether a timer tag is a flush timer's.
+func IsFlush(tag string) bool { return strings.HasPrefix(tag, tagFlush) }
+
+// Meta is a key's reorder bookkeeping, kept in a state.Value by the DoFn.
+type Meta struct {
+	Buffered    int64      // rows waiting
+	Stored      int64      // rows in the bag: waiting ones and handed-over ones not yet compacted away
+	BufMin      mtime.Time // the earliest waiting row: the flush timer's output hold
+	Target      mtime.Time // when the flush timer fires
+	Streak      int64      // flushes since the last new row
+	HasFrontier bool
+	Frontier    int64      // event time (Unix ns) of the last row handed over
+	ReleaseAt   mtime.Time // the release timer's time
+}
+
+// ReadMeta reads a key's Meta; ok is false when the key has none.
+func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
+	b, ok, err := v.Read(sp)
+	if err != nil || !ok {
+		return Meta{}, false, err
+	}
+	r := wire.NewReader(b)
+	m := Meta{Buffered: r.Int(), Stored: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
+		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int())}
+	if err := r.Err(); err != nil {
+		return Meta{}, false, fmt.Errorf("bad reorder state: %w", err)
+	}
+	return m, true, nil
+}
+
+// WriteMeta writes a key's Meta.
+func WriteMeta(sp state.Provider, v *state.Value[[]byte], m Meta) error {
+	var hf int64
+	if m.HasFrontier {
+		hf = 1
+	}
+	b := make([]byte, 0, 48)
+	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt)} {
+		b = wire.AppendInt(b, x)
+	}
+	return v.Write(sp, b)
+}
+
+// Codec encodes rows of a batch.
+type Codec[T any] struct {
+	Append func(b []byte, x T) []byte
+	Read   func(r *wire.Reader) T
+}
+
+// Encode packs rows into one batch.
+func (c Codec[T]) Encode(rows []T) []byte {
+	b := wire.AppendInt(make([]byte, 0, 16+len(rows)*64), int64(len(rows)))
+	for _, x := range rows {
+		b = c.Append(b, x)
+	}
+	return b
+}
+
+// Decode appends the rows of a batch to dst.
+func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
+	r := wire.NewReader(b)
+	n := r.Int()
+	if n < 0 || n > int64(len(b)) {
+		return dst, fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
+	}
+	for i := int64(0); i < n && r.Err() == nil; i++ {
+		dst = append(dst, c.Read(r))
+	}
+	if err := r.Err(); err != nil {
+		return dst, fmt.Errorf("reorder: bad batch: %w", err)
+	}
+	return dst, nil
+}
+
+// Buffer is a bounded per-key buffer that hands rows over in event-time
+// order once the watermark has passed them.
+//
+// The flush timer fires at a buffered row's time T (Meta.Target) when the
+// watermark has passed T: every on-time row up to T is then in the buffer,
+// and all of them are handed over, oldest first. Each flush sets the next one
+// a quarter of the remaining rows further, and twice as many rows further
+// than the last while flushes follow each other with no new row in between (a
+// batch run, or a backlog), so a buffer of n rows drains in O(log n)
+// firings, never handing a row over before the watermark has passed it. A
+// streaming row waits at most for the quarter of the buffer ahead of it.
+//
+// A flush leaves the rows it handed over in the bag (they are at or before
+// the frontier and skipped on read) and rewrites the bag, as one batch, only
+// once they outnumber the rows still waiting.
+type Buffer[T any] struct {
+	Bag         *state.Bag[[]byte]
+	Timer       *timers.EventTime
+	Codec       Codec[T]
+	MaxBuffered int           // default DefaultMaxBuffered
+	TTL         time.Duration // the release timer fires TTL after the latest row
+	Time        func(T) time.Time
+	Compare     func(a, b T) int // event-time order, then tie-breaks
+	// Duplicate, if set, drops next when it follows prev in order.
+	Duplicate func(prev, next T) bool
+}
+
+func (b *Buffer[T]) maxBuffered() int64 {
+	if b.MaxBuffered > 0 {
+		return int64(b.MaxBuffered)
+	}
+	return DefaultMaxBuffered
+}
+
+// Add buffers rows, in any order, as one bag entry. It returns the rows at
+// or before the last row handed over (late: not buffered; the caller
+// decides what they become) and the rows a full buffer forces out, in order.
+func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T) (late, forced []T, err error) {
+	keep := rows[:0:0]
+	minTs, maxTs := mtime.MaxTimestamp, mtime.MinTimestamp
+	for _, x := range rows {
+		t := b.Time(x)
+		if m.HasFrontier && t.UnixNano() <= m.Frontier {
+			late = append(late, x)
+			continue
+		}
+		keep = append(keep, x)
+		ts := mtime.FromTime(t)
+		minTs, maxTs = min(minTs, ts), max(maxTs, ts)
+	}
+	if len(keep) == 0 {
+		return late, nil, nil
+	}
+	if err := b.Bag.Add(sp, b.Codec.Encode(keep)); err != nil {
+		return late, nil, fmt.Errorf("buffer: %w", err)
+	}
+	m.Streak = 0
+	switch {
+	case m.Buffered == 0:
+		m.BufMin, m.Target = minTs, minTs
+		b.setFlush(tp, m)
+	case minTs < m.BufMin: // a new hold: a new timer (see FlushTag), firing as planned
+		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
+		m.BufMin = minTs
+		b.setFlush(tp, m)
+	}
+	m.Buffered += int64(len(keep))
+	m.Stored += int64(len(keep))
+	if rel := ReleaseTime(maxTs, b.TTL); rel > m.ReleaseAt {
+		m.ReleaseAt = rel
+		b.Timer.Set(tp, rel.ToTime(), timers.WithTag(TagRelease))
+	}
+	if m.Buffered > b.maxBuffered() {
+		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
+		forced, err = b.take(sp, tp, m, mtime.MaxTimestamp, m.Buffered-b.maxBuffered()/2)
+		return late, forced, err
+	}
+	return late, nil, nil
+}
+
+func (b *Buffer[T]) setFlush(tp timers.Provider, m *Meta) {
+	b.Timer.Set(tp, m.Target.ToTime(), timers.WithTag(FlushTag(m.BufMin)), timers.WithOutputTimestamp(m.BufMin.ToTime()))
+}
+
+// Flush is the flush timer firing: it returns the rows at or before its
+// firing time (Meta.Target) in order and re-arms the timer for the rest.
+// OnTimer's timestamp is the timer's output hold (the earliest row), not its
+// firing time, so it is not the bound.
+func (b *Buffer[T]) Flush(sp state.Provider, tp timers.Provider, m *Meta) ([]T, error) {
+	if m.Buffered == 0 {
+		return nil, nil
+	}
+	m.Streak++
+	return b.take(sp, tp, m, m.Target, m.Buffered)
+}
+
+// Drain returns every waiting row at or before upto in order, clearing the
+// flush timer first: the release timer's last flush.
+func (b *Buffer[T]) Drain(sp state.Provider, tp timers.Provider, m *Meta, upto mtime.Time) ([]T, error) {
+	if m.Buffered == 0 {
+		return nil, nil
+	}
+	b.Timer.ClearTag(tp, FlushTag(m.BufMin))
+	return b.take(sp, tp, m, upto, m.Buffered)
+}
+
+// take removes and returns, in order, at most n buffered rows at or before
+// upto, keeps the rest under a new flush timer and advances the frontier.
+// The caller has cleared or fired the old flush timer.
+func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mtime.Time, n int64) ([]T, error) {
+	batches, _, err := b.Bag.Read(sp)
+	if err != nil {
+		return nil, fmt.Errorf("read buffer: %w", err)
+	}
+	buf := make([]T, 0, m.Stored)
+	for _, enc := range batches {
+		if buf, err = b.Codec.Decode(buf, enc); err != nil {
+			return nil, err
+		}
+	}
+	if m.HasFrontier {
+		buf = slices.DeleteFunc(buf, func(x T) bool { return b.Time(x).UnixNano() <= m.Frontier }) // handed over already
+	}
+	slices.SortStableFunc(buf, b.Compare)
+	if b.Duplicate != nil {
+		uniq := buf[:0]
+		for _, x := range buf {
+			if len(uniq) > 0 && b.Duplicate(uniq[len(uniq)-1], x) {
+				continue
+			}
+			uniq = append(uniq, x)
+		}
+		buf = uniq
+	}
+	k := 0
+	for k < len(buf) && int64(k) < n && mtime.FromTime(b.Time(buf[k])) <= upto {
+		k++
+	}
+	due, rest := buf[:k:k], buf[k:]
+	if k > 0 {
+		m.HasFrontier = true
+		m.Frontier = b.Time(due[k-1]).UnixNano()
+	}
+	// A waiting row at the frontier's own time (a take cut short by n)
+	// would read as handed over: rewrite then too.
+	tie := len(rest) > 0 && b.Time(rest[0]).UnixNano() <= m.Frontier
+	if len(rest) == 0 || tie || m.Stored-int64(len(rest)) > int64(len(rest)) {
+		if err := b.Bag.Clear(sp); err != nil {
+			return nil, fmt.Errorf("clear buffer: %w", err)
+		}
+		if len(rest) > 0 {
+			if err := b.Bag.Add(sp, b.Codec.Encode(rest)); err != nil {
+				return nil, fmt.Errorf("buffer: %w", err)
+			}
+		}
+		m.Stored = int64(len(rest))
+	}
+	m.Buffered = int64(len(rest))
+	if len(rest) > 0 {
+		m.BufMin = mtime.FromTime(b.Time(rest[0]))
+		// A quarter of the rest further, or 1, 3, 7, ... rows while
+		// flushes follow each other with no new row.
+		ahead := max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4)
+		m.Target = mtime.FromTime(b.Time(rest[min(ahead, int64(len(rest)-1))]))
+		b.setFlush(tp, m)
+	}
+	return due, nil
+}
+
+// ReleaseTime is t + ttl, kept inside the global window.
+func ReleaseTime(t mtime.Time, ttl time.Duration) mtime.Time {
+	end := mtime.EndOfGlobalWindowTime
+	if q := mtime.FromDuration(ttl); t <= end-q {
+		return t + q
+	}
+	return end
+}
+
+// CompareIDs orders trade ids numerically when both are numbers, else as
+// strings.
+func CompareIDs(a, b string) int {
+	if a == b {
+		return 0
+	}
+	if isDigits(a) && isDigits(b) {
+		a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+	}
+	return strings.Compare(a, b)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxBatched bounds the rows a Batcher holds before it emits its batches.
+const MaxBatched = 8192
+
+// Batcher packs one bundle's rows per key into batches, the elements a
+// stateful DoFn using Buffer reads: a DoFn calls Add per row and Flush in
+// FinishBundle. Each batch is timestamped at its earliest row, so the
+// watermark downstream cannot pass a row before the batch holding it is
+// buffered.
+type Batcher[T any] struct {
+	Codec Codec[T]
+	Time  func(T) time.Time
+
+	open map[string]*pending[T]
+	held int
+}
+
+type pending[T any] struct {
+	rows  []T
+	first mtime.Time
+}
+
+// Add adds x under key; a Batcher holding MaxBatched rows emits them first.
+func (b *Batcher[T]) Add(key string, x T, emit func(mtime.Time, string, []byte)) {
+	if b.open == nil {
+		b.open = map[string]*pending[T]{}
+	}
+	ts := mtime.FromTime(b.Time(x))
+	p := b.open[key]
+	if p == nil {
+		p = &pending[T]{first: ts}
+		b.open[key] = p
+	}
+	p.rows = append(p.rows, x)
+	p.first = min(p.first, ts)
+	if b.held++; b.held >= MaxBatched {
+		b.Flush(emit)
+	}
+}
+
+// Flush emits every open batch.
+func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
+	for k, p := range b.open {
+		emit(p.first, k, b.Codec.Encode(p.rows))
+	}
+	clear(b.open)
+	b.held = 0
+}
