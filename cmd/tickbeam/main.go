@@ -34,7 +34,6 @@ const usage = `tickbeam runs market-data pipelines on Apache Beam.
 
 Usage:
   tickbeam monitor [flags]   parse a feed into ticks and event-time bars
-  tickbeam daily [flags]     one trading day's report and data quality per symbol, from the raw archive
   tickbeam feed [flags]      publish a capture or the synthetic feed to Pub/Sub
   tickbeam ddl [flags]       print the BigQuery external-table DDL over a --raw_out lake
   tickbeam rules check FILE  validate alert rules files
@@ -94,8 +93,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "monitor":
 		return runMonitor(ctx, args[1:], stdout, stderr)
-	case "daily":
-		return runDaily(ctx, args[1:], stdout, stderr)
 	case "feed":
 		return runFeed(ctx, args[1:], stdout, stderr, progressOut)
 	case "ddl":
@@ -239,7 +236,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	f := &monitorFlags{}
 	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S"+liveInputHelp)
 	fs.StringVar(&f.timestampAttr, "timestamp_attribute", monitor.DefaultTimestampAttribute, "Pub/Sub input: the attribute holding each message's event time (RFC 3339 or Unix ms); messages without it use their publish time")
-	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency), so slightly older ticks are not late")
+	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency; for a live feed that publishes out of order, more than its disorder), so slightly older ticks are not late; a backlog needs none")
 	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.bqStorageEndpoint, "bigquery_storage_endpoint", "", "BigQuery Storage Write gRPC endpoint HOST:PORT (default $BIGQUERY_STORAGE_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
