@@ -34,6 +34,7 @@ const usage = `tickbeam runs market-data pipelines on Apache Beam.
 
 Usage:
   tickbeam monitor [flags]   parse a feed into ticks and event-time bars
+  tickbeam daily [flags]     one trading day's report and data quality per symbol, from the raw archive
   tickbeam feed [flags]      publish a capture or the synthetic feed to Pub/Sub
   tickbeam ddl [flags]       print the BigQuery external-table DDL over a --raw_out lake
   tickbeam rules check FILE  validate alert rules files
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "monitor":
 		return runMonitor(ctx, args[1:], stdout, stderr)
+	case "daily":
+		return runDaily(ctx, args[1:], stdout, stderr)
 	case "feed":
 		return runFeed(ctx, args[1:], stdout, stderr, progressOut)
 	case "ddl":
