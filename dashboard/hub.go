@@ -111,6 +111,9 @@ func (h *Hub) trim(symbol string) {
 func (h *Hub) Indicator(v tickbeam.IndicatorValue) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.perSymbol[v.Symbol] == 0 && len(h.perSymbol) >= maxSymbols {
+		return // a symbol the hub has no room for (its bars are not kept either)
+	}
 	h.indicators[indicatorKey{v.Symbol, v.Indicator, v.WindowStart.UnixMilli()}] = v
 	h.broadcast(Event{Type: "indicator", Indicator: &v})
 }

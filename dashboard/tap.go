@@ -58,32 +58,29 @@ func Tap(s beam.Scope, name string, in Inputs) {
 	}
 }
 
-type barFn struct{ Hub string }
-
-func (f *barFn) ProcessElement(ctx context.Context, b tickbeam.Bar) {
-	if h := lookup(f.Hub); h != nil {
-		h.Bar(b)
+// send hands a row to the hub registered under name, or counts it.
+func send(ctx context.Context, name string, deliver func(*Hub)) {
+	if h := lookup(name); h != nil {
+		deliver(h)
 		return
 	}
 	cNoHub.Inc(ctx, 1)
+}
+
+type barFn struct{ Hub string }
+
+func (f *barFn) ProcessElement(ctx context.Context, b tickbeam.Bar) {
+	send(ctx, f.Hub, func(h *Hub) { h.Bar(b) })
 }
 
 type indicatorFn struct{ Hub string }
 
 func (f *indicatorFn) ProcessElement(ctx context.Context, v tickbeam.IndicatorValue) {
-	if h := lookup(f.Hub); h != nil {
-		h.Indicator(v)
-		return
-	}
-	cNoHub.Inc(ctx, 1)
+	send(ctx, f.Hub, func(h *Hub) { h.Indicator(v) })
 }
 
 type alertFn struct{ Hub string }
 
 func (f *alertFn) ProcessElement(ctx context.Context, a tickbeam.Alert) {
-	if h := lookup(f.Hub); h != nil {
-		h.Alert(a)
-		return
-	}
-	cNoHub.Inc(ctx, 1)
+	send(ctx, f.Hub, func(h *Hub) { h.Alert(a) })
 }
