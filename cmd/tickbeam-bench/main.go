@@ -3,6 +3,7 @@
 //	tickbeam-bench gen-binance --n=1000000 --out=/tmp/binance-1m.jsonl
 //	tickbeam-bench floor --input=/tmp/binance-1m.jsonl
 //	tickbeam-bench soak --duration=10m --symbols=500
+//	tickbeam-bench alerts --tickbeam=./tickbeam --n=1000000 --symbols=50
 //
 // gen-binance writes realistic Binance spot trade messages (three symbols,
 // random walks, ~100 trades/s of event time). floor runs the monitor
@@ -12,7 +13,9 @@
 // With --shuffle_every_tick every line crosses the runner under its own key,
 // as a naive per-tick dedupe would. soak streams the paced synthetic feed
 // through the monitor pipeline (bars, session stats, indicators) and prints
-// the heap every 30 s and its slope after warm-up.
+// the heap every 30 s and its slope after warm-up. alerts times `tickbeam
+// monitor` on the same trades with and without the example rules files plus
+// a price rule per symbol.
 package main
 
 import (
@@ -38,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor|soak [flags]")
+		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor|soak|alerts [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -49,6 +52,8 @@ func main() {
 		err = floor(os.Args[2:])
 	case "soak":
 		err = soak(os.Args[2:])
+	case "alerts":
+		err = alertsBench(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -63,21 +68,46 @@ func genBinance(args []string) error {
 	n := fs.Int("n", 1_000_000, "trades to write")
 	out := fs.String("out", "binance.jsonl", "output file")
 	seed := fs.Uint64("seed", 1, "random seed")
+	nsyms := fs.Int("symbols", 3, "symbols: BTCUSDT, ETHUSDT, SOLUSDT, then the seeds' KRX codes, then SYM0007...")
 	fs.Parse(args)
-	f, err := os.Create(*out)
+	return writeBinance(*out, *n, *nsyms, *seed)
+}
+
+// benchSymbols are gen-binance's symbols: three crypto pairs, the KRX codes
+// the example rules watch, then made-up ones.
+func benchSymbols(n int) []string {
+	names := []string{"BTCUSDT", "ETHUSDT", "SOLUSDT", "005930", "000660", "035720"}
+	for i := len(names); i < n; i++ {
+		names = append(names, fmt.Sprintf("SYM%04d", i+1))
+	}
+	return names[:n]
+}
+
+func writeBinance(out string, n, nsyms int, seed uint64) error {
+	if nsyms < 1 {
+		return fmt.Errorf("--symbols %d: want at least 1", nsyms)
+	}
+	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	r := rand.New(rand.NewPCG(*seed, 2))
-	syms := []struct {
+	r := rand.New(rand.NewPCG(seed, 2))
+	type sym struct {
 		name  string
 		price float64
 		id    int64
-	}{{"BTCUSDT", 97000, 4_500_000_000}, {"ETHUSDT", 3400, 2_100_000_000}, {"SOLUSDT", 190, 900_000_000}}
+	}
+	syms := []sym{{"BTCUSDT", 97000, 4_500_000_000}, {"ETHUSDT", 3400, 2_100_000_000}, {"SOLUSDT", 190, 900_000_000}}
+	for i, name := range benchSymbols(nsyms) {
+		if i >= len(syms) {
+			syms = append(syms, sym{name, 1000 + 100*float64(i), int64(i) * 1_000_000_000})
+		}
+	}
+	syms = syms[:nsyms]
 	ms := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC).UnixMilli()
 	var b []byte
-	for i := 0; i < *n; i++ {
+	for i := 0; i < n; i++ {
 		ms += int64(r.IntN(20))
 		s := &syms[r.IntN(len(syms))]
 		s.price *= math.Exp(r.NormFloat64() * 0.0002)

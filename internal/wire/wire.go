@@ -135,3 +135,11 @@ func (r *Reader) Raw(p []byte) []byte {
 	copy(p, q)
 	return p
 }
+
+// Fail records err as the reader's error unless it has one already: a
+// value read whole but invalid.
+func (r *Reader) Fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}

@@ -171,7 +171,9 @@ func init() {
 	register.Emitter3[beam.EventTime, string, item]()
 	register.DoFn4x0[context.Context, string, item, func(tickbeam.PriceChange)](&resolveFn{})
 	register.Emitter1[tickbeam.PriceChange]()
-	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, item,
+	register.DoFn4x0[context.Context, string, item, func(beam.EventTime, string, []byte)](&batchItemsFn{})
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.PriceChange), error](&lastCloseFn{})
 	register.Emitter2[beam.EventTime, tickbeam.PriceChange]()
 	beam.RegisterCoder(reflect.TypeOf(item{}), encodeItem, decodeItem)
@@ -222,14 +224,15 @@ func PrevClose(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollect
 	// collects global state.
 	ws := ticks.WindowingStrategy()
 	global := beam.WindowInto(s, window.NewGlobalWindows(), items)
+	batches := beam.ParDo(s, &batchItemsFn{}, global)
 	out := beam.ParDo(s, &lastCloseFn{
 		Plan:      p,
 		Calendars: cals,
 		Quiet:     o.Quiet,
 		Meta:      state.MakeValueState[[]byte]("meta"),
-		Pending:   state.MakeBagState[item]("pending"),
+		Pending:   state.MakeBagState[[]byte]("pending"),
 		Timer:     timers.InEventTime("timer"),
-	}, global)
+	}, batches)
 	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
 }
 
@@ -475,8 +478,22 @@ type lastCloseFn struct {
 	Quiet     time.Duration
 
 	Meta    state.Value[[]byte]
-	Pending state.Bag[item]
-	Timer   timers.EventTime // tags readyTag(hold) and tagRelease
+	Pending state.Bag[[]byte] // batches of items, itemCodec
+	Timer   timers.EventTime  // tags readyTag(hold) and tagRelease
+}
+
+// batchItemsFn packs a bundle's items per symbol: lastCloseFn then touches
+// a symbol's state once per batch, not per tick.
+type batchItemsFn struct{ batch reorder.Batcher[item] }
+
+func (f *batchItemsFn) Setup() { f.batch = reorder.Batcher[item]{Codec: itemCodec, Time: itemTime} }
+
+func (f *batchItemsFn) ProcessElement(_ context.Context, key string, it item, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Add(key, it, emit)
+}
+
+func (f *batchItemsFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Flush(emit)
 }
 
 // Timer tags.
@@ -501,45 +518,58 @@ func (f *lastCloseFn) setReady(tp timers.Provider, st *keyState, oldHold int64, 
 	f.Timer.Set(tp, time.UnixMilli(st.readyAt), timers.WithTag(readyTag(hold)), timers.WithOutputTimestamp(time.UnixMilli(hold)))
 }
 
-func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, it item,
+func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	items, err := itemCodec.Decode(nil, batch)
+	if err != nil {
+		return fmt.Errorf("enrich: %q: %w", key, err)
+	}
 	st, _, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
-	if it.Regular {
-		if st.knows(it.DayClose) {
-			// Rows already used the day's close; changing it now would
-			// make them disagree with later rows.
-			cLateCloseTrades.Inc(ctx, 1)
-		} else {
-			st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+	armed, oldHold, oldReady, oldRelease := st.pending > 0, st.hold(), st.readyAt, st.releaseAt
+	var waiting []item
+	for i := range items {
+		it := &items[i]
+		if it.Regular {
+			if st.knows(it.DayClose) {
+				// Rows already used the day's close; changing it now would
+				// make them disagree with later rows.
+				cLateCloseTrades.Inc(ctx, 1)
+			} else {
+				st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+			}
 		}
-	}
-	switch {
-	case !it.Waits:
-		f.emit(ctx, &it, 0, emit)
-	case st.knows(it.ReadyAt):
-		f.emit(ctx, &it, st.close(it.CloseDay), emit)
-	default:
-		if err := f.Pending.Add(sp, it); err != nil {
-			return fmt.Errorf("enrich: %q: buffer tick: %w", key, err)
-		}
-		t := it.Row.EventTime.UnixMilli()
-		if st.pending == 0 || it.ReadyAt > st.readyAt || t < st.pendingMin {
-			armed, oldHold := st.pending > 0, st.hold()
-			if !armed {
+		switch {
+		case !it.Waits:
+			f.emit(ctx, it, 0, emit)
+		case st.knows(it.ReadyAt):
+			f.emit(ctx, it, st.close(it.CloseDay), emit)
+		default:
+			waiting = append(waiting, *it)
+			t := it.Row.EventTime.UnixMilli()
+			if st.pending == 0 {
 				st.readyAt, st.pendingMin = it.ReadyAt, t
 			}
 			st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, t)
+			st.pending++
+		}
+		// Whole hours: one timer write per symbol per hour, not per tick.
+		const hour = int64(time.Hour / time.Millisecond)
+		if r := (it.Row.EventTime.Add(f.Quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
+			st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
+		}
+	}
+	if len(waiting) > 0 {
+		if err := f.Pending.Add(sp, itemCodec.Encode(waiting)); err != nil {
+			return fmt.Errorf("enrich: %q: buffer ticks: %w", key, err)
+		}
+		if !armed || st.readyAt != oldReady || st.hold() != oldHold {
 			f.setReady(tp, &st, oldHold, armed)
 		}
-		st.pending++
 	}
-	// Whole hours: one timer write per symbol per hour, not per tick.
-	const hour = int64(time.Hour / time.Millisecond)
-	if r := (it.Row.EventTime.Add(f.Quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
-		st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
+	if st.releaseAt != oldRelease {
 		f.Timer.Set(tp, time.UnixMilli(st.releaseAt), timers.WithTag(tagRelease))
 	}
 	return f.writeState(sp, key, st)
@@ -604,9 +634,15 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	if st.pending == 0 {
 		return nil
 	}
-	items, _, err := f.Pending.Read(sp)
+	batches, _, err := f.Pending.Read(sp)
 	if err != nil {
 		return fmt.Errorf("enrich: %q: read waiting ticks: %w", key, err)
+	}
+	var items []item
+	for _, b := range batches {
+		if items, err = itemCodec.Decode(items, b); err != nil {
+			return fmt.Errorf("enrich: %q: waiting ticks: %w", key, err)
+		}
 	}
 	var rest []item
 	for i := range items {
@@ -628,10 +664,10 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	}
 	st.readyAt, st.pendingMin = rest[0].ReadyAt, rest[0].Row.EventTime.UnixMilli()
 	for _, it := range rest {
-		if err := f.Pending.Add(sp, it); err != nil {
-			return fmt.Errorf("enrich: %q: keep waiting ticks: %w", key, err)
-		}
 		st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, it.Row.EventTime.UnixMilli())
+	}
+	if err := f.Pending.Add(sp, itemCodec.Encode(rest)); err != nil {
+		return fmt.Errorf("enrich: %q: keep waiting ticks: %w", key, err)
 	}
 	f.setReady(tp, st, 0, false)
 	return nil
@@ -753,8 +789,16 @@ func readDate(r *wire.Reader) calendar.Date {
 	return calendar.Date{Year: int(v / 10000), Month: time.Month(v / 100 % 100), Day: int(v % 100)}
 }
 
-func encodeItem(it item) ([]byte, error) {
-	b := tickbeam.AppendPriceChange(make([]byte, 0, 160), it.Row)
+// itemCodec packs the items of a batch: a bundle's items of one symbol
+// cross to lastCloseFn, and wait in Pending, as one element.
+var itemCodec = reorder.Codec[item]{Append: appendItem, Read: readItem}
+
+func itemTime(it item) time.Time { return it.Row.EventTime }
+
+func encodeItem(it item) ([]byte, error) { return appendItem(make([]byte, 0, 160), it), nil }
+
+func appendItem(b []byte, it item) []byte {
+	b = tickbeam.AppendPriceChange(b, it.Row)
 	b = appendDate(b, it.Day)
 	b = appendDate(b, it.CloseDay)
 	b = wire.AppendInt(b, it.ReadyAt)
@@ -769,21 +813,28 @@ func encodeItem(it item) ([]byte, error) {
 		flags |= 2
 	}
 	b = wire.AppendInt(b, flags)
-	return wire.AppendInt(b, it.DayClose), nil
+	return wire.AppendInt(b, it.DayClose)
 }
 
-func decodeItem(b []byte) (item, error) {
-	r := wire.NewReader(b)
+// readItem reads an item written by appendItem; bad flags are a decoding
+// error of r.
+func readItem(r *wire.Reader) item {
 	it := item{Row: tickbeam.ReadPriceChange(r), Day: readDate(r), CloseDay: readDate(r), ReadyAt: r.Int()}
 	it.Feed, it.Ref, it.Factor = r.Float(), r.Float(), r.Float()
 	flags := r.Int()
 	it.Regular, it.Waits = flags&1 != 0, flags&2 != 0
 	it.DayClose = r.Int()
+	if flags&^3 != 0 {
+		r.Fail(errors.New("bad flags"))
+	}
+	return it
+}
+
+func decodeItem(b []byte) (item, error) {
+	r := wire.NewReader(b)
+	it := readItem(r)
 	if err := r.Err(); err != nil {
 		return item{}, fmt.Errorf("decode enrich item: %w", err)
-	}
-	if flags&^3 != 0 {
-		return item{}, errors.New("decode enrich item: bad flags")
 	}
 	return it, nil
 }
