@@ -42,6 +42,15 @@ bench-monitor:
 	$(BENCH_DIR)/tickbeam monitor --input=$(BENCH_DIR)/binance-1m.jsonl --format=binance --bar=1m --bars_out=$(BENCH_DIR)/bars 2>/dev/null
 	$(BENCH_DIR)/tickbeam-bench floor --input=$(BENCH_DIR)/binance-1m.jsonl 2>/dev/null
 
+# Times `tickbeam monitor` on generated trades of 50 symbols with and
+# without examples/rules plus a price_level rule per symbol.
+BENCH_N ?= 200000
+bench-alerts:
+	@mkdir -p $(BENCH_DIR)
+	$(GO) build -o $(BENCH_DIR)/tickbeam ./cmd/tickbeam
+	$(GO) build -o $(BENCH_DIR)/tickbeam-bench ./cmd/tickbeam-bench
+	$(BENCH_DIR)/tickbeam-bench alerts --tickbeam=$(BENCH_DIR)/tickbeam --dir=$(BENCH_DIR) --n=$(BENCH_N) --symbols=50
+
 # Streams the paced synthetic feed through monitor (bars, session stats,
 # indicators) for 10 minutes over 500 symbols and prints the heap.
 bench-soak:
