@@ -43,7 +43,7 @@ var (
 
 // Defaults of ReadOptions.
 const (
-	DefaultIdleTimeout            = time.Second
+	DefaultIdleTimeout            = 5 * time.Second
 	DefaultMaxBatch               = 1000
 	DefaultMaxBatchWait           = 250 * time.Millisecond
 	DefaultMaxOutstandingMessages = 10_000

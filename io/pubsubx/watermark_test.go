@@ -11,6 +11,8 @@ import (
 // event time) through the hold (holdFor 250ms) and dataWatermark, as
 // ProcessElement does, and checks the watermark after each batch.
 func TestWatermarkWhileData(t *testing.T) {
+	defer func(d time.Duration) { holdFor = d }(holdFor)
+	holdFor = 250 * time.Millisecond
 	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) // the wall clock at the first pull
 	ev := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)  // event times of a backlog
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }

@@ -215,13 +215,19 @@ func kisClock(b []byte) (h, m, s int, ok bool) {
 	return h, m, s, true
 }
 
-// kisJSON classifies a JSON frame: always a control message.
+// kisJSON classifies a JSON frame: a control message when it names its
+// tr_id (a heartbeat, a subscription reply), else an error.
 func kisJSON(b []byte) error {
 	root, err := jsonscan.Parse(b)
 	if err != nil {
 		return errors.New("kis: invalid JSON frame: " + err.Error())
 	}
 	trID, _, _ := jsonscan.Lookup(root, []string{"header", "tr_id"})
+	if trID.Kind != jsonscan.String || len(trID.Raw) == 0 {
+		// Heartbeats and subscription replies name their tr_id: {} or a
+		// null header is a malformed message, not a control one.
+		return errors.New("kis: JSON frame without a header.tr_id")
+	}
 	if string(trID.Raw) == "PINGPONG" {
 		return ErrControl
 	}

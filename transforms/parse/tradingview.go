@@ -90,10 +90,16 @@ func tvFrame(b []byte, pos int) (body []byte, next int, err error) {
 
 // frame appends the tick of one frame body, if it holds one.
 func (p *tradingview) frame(dst []tickbeam.Tick, body []byte, k int) ([]tickbeam.Tick, error) {
+	if bytes.HasPrefix(body, []byte("~h~")) {
+		return dst, nil // heartbeat
+	}
 	if len(body) == 0 || body[0] != '{' {
-		return dst, nil // ~h~N heartbeats and anything else that is not JSON
+		// Only heartbeats and JSON objects are the protocol's: a null or
+		// empty frame is a malformed message, not a control one.
+		return dst, fmt.Errorf("tradingview: frame[%d]: neither a heartbeat nor a JSON object: %s", k, quoteBytes(body[:min(len(body), 16)]))
 	}
 	var m, params jsonscan.Value
+	session := false
 	it := jsonscan.Members(body)
 	for it.Next() {
 		switch string(it.Key().Text(p.text[:0])) {
@@ -101,12 +107,20 @@ func (p *tradingview) frame(dst []tickbeam.Tick, body []byte, k int) ([]tickbeam
 			m = it.Value()
 		case "p":
 			params = it.Value()
+		case "session_id":
+			session = true
 		}
 	}
 	if err := it.Finish(); err != nil {
 		return dst, fmt.Errorf("tradingview: frame[%d]: invalid JSON: %v", k, err)
 	}
-	if string(m.Raw) != "qsd" || m.Kind != jsonscan.String {
+	if m.Kind != jsonscan.String {
+		if session {
+			return dst, nil // the server's hello
+		}
+		return dst, fmt.Errorf("tradingview: frame[%d]: a JSON object with no \"m\" method", k)
+	}
+	if string(m.Raw) != "qsd" {
 		return dst, nil
 	}
 	// "p": [session, {"n": name, "s": status, "v": {values}}]
