@@ -75,6 +75,13 @@ func (p *coinbase) Parse(dst []tickbeam.Tick, payload []byte) ([]tickbeam.Tick, 
 			return dst, errors.New(`coinbase: match is missing field "` + f.name + `"`)
 		}
 	}
+	return p.trade(dst, id, tm, product, size, price, side, "sell", "buy")
+}
+
+// trade appends the trade both Coinbase feeds describe with the same
+// fields; sell and buy are the feed's spellings of the maker's side (the
+// aggressor is the other one).
+func (p *coinbase) trade(dst []tickbeam.Tick, id, tm, product, size, price, side jsonscan.Value, sell, buy string) ([]tickbeam.Tick, error) {
 	tid, ok := uintValue(id)
 	if !ok {
 		return dst, errField("coinbase", "trade_id", "trade id", id.Raw)
@@ -82,13 +89,11 @@ func (p *coinbase) Parse(dst []tickbeam.Tick, payload []byte) ([]tickbeam.Tick, 
 	if product.Kind != jsonscan.String || product.Escaped || len(product.Raw) == 0 {
 		return dst, errField("coinbase", "product_id", "product id", product.Raw)
 	}
-	var when time.Time
-	if tm.Kind == jsonscan.String && !tm.Escaped {
-		var err error
-		if when, err = time.Parse(time.RFC3339Nano, string(tm.Raw)); err != nil {
-			return dst, errField("coinbase", "time", "time", tm.Raw)
-		}
-	} else {
+	if tm.Kind != jsonscan.String || tm.Escaped {
+		return dst, errField("coinbase", "time", "time", tm.Raw)
+	}
+	when, err := time.Parse(time.RFC3339Nano, string(tm.Raw))
+	if err != nil {
 		return dst, errField("coinbase", "time", "time", tm.Raw)
 	}
 	px, ok := floatValue(price)
@@ -101,9 +106,9 @@ func (p *coinbase) Parse(dst []tickbeam.Tick, payload []byte) ([]tickbeam.Tick, 
 	}
 	var aggressor tickbeam.Side
 	switch string(side.Raw) {
-	case "sell": // the maker sold: a buyer took liquidity
+	case sell: // the maker sold: a buyer took liquidity
 		aggressor = tickbeam.Buy
-	case "buy":
+	case buy:
 		aggressor = tickbeam.Sell
 	default:
 		return dst, errField("coinbase", "side", "side", side.Raw)

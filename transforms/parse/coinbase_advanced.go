@@ -1,10 +1,8 @@
 package parse
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/jsonscan"
@@ -112,51 +110,5 @@ func (p *coinbase) advancedTrade(dst []tickbeam.Tick, v jsonscan.Value) ([]tickb
 			return dst, errors.New(`missing field "` + f.name + `"`)
 		}
 	}
-	tid, ok := uintValue(id)
-	if !ok {
-		return dst, errField("coinbase", "trade_id", "trade id", id.Raw)
-	}
-	if product.Kind != jsonscan.String || product.Escaped || len(product.Raw) == 0 {
-		return dst, errField("coinbase", "product_id", "product id", product.Raw)
-	}
-	if tm.Kind != jsonscan.String || tm.Escaped {
-		return dst, errField("coinbase", "time", "time", tm.Raw)
-	}
-	when, err := time.Parse(time.RFC3339Nano, string(tm.Raw))
-	if err != nil {
-		return dst, errField("coinbase", "time", "time", tm.Raw)
-	}
-	px, ok := floatValue(price)
-	if !ok {
-		return dst, errField("coinbase", "price", "price", price.Raw)
-	}
-	sz, ok := floatValue(size)
-	if !ok {
-		return dst, errField("coinbase", "size", "size", size.Raw)
-	}
-	var aggressor tickbeam.Side
-	switch string(side.Raw) {
-	case "SELL": // the maker sold: a buyer took liquidity
-		aggressor = tickbeam.Buy
-	case "BUY":
-		aggressor = tickbeam.Sell
-	default:
-		return dst, errField("coinbase", "side", "side", side.Raw)
-	}
-	currency := ""
-	if i := bytes.LastIndexByte(product.Raw, '-'); i >= 0 && i+1 < len(product.Raw) {
-		currency = p.syms.get(product.Raw[i+1:])
-	}
-	return append(dst, tickbeam.Tick{
-		Symbol:    p.syms.get(product.Raw),
-		Venue:     "COINBASE",
-		Kind:      tickbeam.Trade,
-		EventTime: when.UTC(),
-		Price:     px,
-		Size:      sz,
-		Side:      aggressor,
-		TradeID:   canonicalUint(id.Raw, tid),
-		Source:    p.source,
-		Currency:  currency,
-	}), nil
+	return p.trade(dst, id, tm, product, size, price, side, "SELL", "BUY")
 }
