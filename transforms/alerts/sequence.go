@@ -164,10 +164,7 @@ func (f *filter) add(o Observation, emit func(beam.EventTime, string, []byte)) {
 	f.batch.Add(o.Symbol, o, emit)
 }
 
-// The converters' bundle methods (promoted to each converter): batches
-// leave at the end of each bundle.
-func (f *filter) StartBundle(context.Context, func(beam.EventTime, string, []byte)) {}
-
+// FinishBundle, promoted to each converter, emits the bundle's batches.
 func (f *filter) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
 	f.batch.Flush(emit)
 }
