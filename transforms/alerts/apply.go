@@ -21,10 +21,9 @@ type Inputs struct {
 // Outputs are what Apply builds.
 type Outputs struct {
 	// Alerts of every rule, PCollection<tickbeam.Alert> in the global
-	// window (one Flatten over the rules' outputs).
+	// window (one Flatten over the rules' outputs). Alert.Rule names the
+	// rule.
 	Alerts beam.PCollection
-	// PerRule holds each rule's alerts by rule name, unflattened.
-	PerRule map[string]beam.PCollection
 	// Quarantined are the outlier rules' dead letters,
 	// PCollection<tickbeam.DeadLetter>; invalid (IsValid false) when the
 	// set has no outlier rule.
@@ -51,7 +50,10 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 // Apply builds every rule of rs on the pipeline: outlier rules first, in
 // file order, each reading the previous one's clean ticks; then the other
 // rules, tick rules on the clean ticks (stale_feed on Inputs.Ticks: a
-// quarantined tick still shows the feed is alive). It checks first that every rule's
+// quarantined tick still shows the feed is alive). The sequence rules of one
+// input (all the price rules on ticks, all the bar rules, ...) share one
+// stateful step, so fifty rules cost about what one does: per symbol one
+// reorder buffer, and each row evaluated by the rules that read it. It checks first that every rule's
 // input is present and of the right type and returns all problems at once,
 // naming the rule and its line, before adding anything to the pipeline.
 func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
@@ -80,7 +82,7 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v>, got PCollection<%v>", where, tickType, got))
 			}
 		default:
-			if _, err := converter(r, col); err != nil {
+			if _, err := converter([]Rule{r}, col); err != nil {
 				errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
 			}
 		}
@@ -89,7 +91,7 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 		return Outputs{}, errors.Join(errs...)
 	}
 	s = s.Scope("alerts.Apply")
-	out := Outputs{PerRule: map[string]beam.PCollection{}, CleanTicks: in.Ticks}
+	out := Outputs{CleanTicks: in.Ticks}
 	var all, dead []beam.PCollection
 	for _, r := range rs.Rules {
 		if r.Kind != KindOutlier {
@@ -101,31 +103,47 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 		}
 		out.CleanTicks = clean
 		dead = append(dead, q)
-		out.PerRule[r.Name] = a
 		all = append(all, a)
 	}
+	var groups []Input // sequence rules' inputs, in file order
+	byInput := map[Input][]Rule{}
 	for _, r := range rs.Rules {
-		var a beam.PCollection
-		var err error
 		switch r.Kind {
 		case KindOutlier:
-			continue
 		case KindStaleFeed:
 			// Quarantined ticks still show the feed is alive, and the
 			// clean ones come out only as the watermark passes them.
-			a, err = tryStaleFeed(s, r, in.Ticks)
-		default:
-			col, _ := in.of(r.input())
-			if r.input() == InputTicks {
-				col = out.CleanTicks
+			a, err := tryStaleFeed(s, r, in.Ticks)
+			if err != nil {
+				return Outputs{}, err
 			}
-			a, err = tryEvaluate(s, r, col)
+			all = append(all, a)
+		default:
+			if _, ok := byInput[r.input()]; !ok {
+				groups = append(groups, r.input())
+			}
+			byInput[r.input()] = append(byInput[r.input()], r)
 		}
-		if err != nil {
-			return Outputs{}, err
+	}
+	for _, i := range groups {
+		col, _ := in.of(i)
+		if i == InputTicks {
+			col = out.CleanTicks
 		}
-		out.PerRule[r.Name] = a
-		all = append(all, a)
+		rules := byInput[i]
+		for n := 0; len(rules) > 0; n++ {
+			k := min(len(rules), maxGroup)
+			name := "alerts." + string(i)
+			if n > 0 {
+				name += fmt.Sprintf(".%d", n)
+			}
+			a, err := tryEvaluate(s, name, rules[:k], col)
+			if err != nil {
+				return Outputs{}, err
+			}
+			all = append(all, a)
+			rules = rules[k:]
+		}
 	}
 	out.Alerts = flatten(s, all)
 	if len(dead) > 0 {

@@ -11,14 +11,14 @@ import (
 )
 
 // A hand-written coder, as the root package's: Observations cross the
-// runner once per input row of every rule, in batches (obsCodec).
+// runner once per input row of every rule group, in batches (ruleObsCodec).
 func init() {
 	beam.RegisterCoder(reflect.TypeOf(Observation{}), encodeObservation, decodeObservation)
 }
 
 var (
-	obsCodec  = reorder.Codec[Observation]{Append: appendObservation, Read: readObservation}
-	tickCodec = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
+	ruleObsCodec = reorder.Codec[ruleObs]{Append: appendRuleObs, Read: readRuleObs}
+	tickCodec    = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
 )
 
 func appendObservation(b []byte, o Observation) []byte {
@@ -46,6 +46,33 @@ func readObservation(r *wire.Reader) Observation {
 	}
 	o.Name = r.String()
 	o.Cross = int8(r.Int())
+	return o
+}
+
+// appendRuleObs writes the mask's words up to its last nonzero one.
+func appendRuleObs(b []byte, o ruleObs) []byte {
+	b = appendObservation(b, o.Observation)
+	n := len(o.rules)
+	for n > 0 && o.rules[n-1] == 0 {
+		n--
+	}
+	b = wire.AppendInt(b, int64(n))
+	for _, w := range o.rules[:n] {
+		b = wire.AppendInt(b, int64(w))
+	}
+	return b
+}
+
+func readRuleObs(r *wire.Reader) ruleObs {
+	o := ruleObs{Observation: readObservation(r)}
+	n := r.Int()
+	if n < 0 || n > int64(len(o.rules)) {
+		r.Fail(fmt.Errorf("rule mask of %d words", n))
+		return o
+	}
+	for i := range n {
+		o.rules[i] = uint64(r.Int())
+	}
 	return o
 }
 

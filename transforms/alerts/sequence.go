@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"reflect"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 )
@@ -75,33 +77,73 @@ func init() {
 // restart the rule's state even when they arrive together, so batch and
 // streaming agree. Evaluate panics on an invalid rule or a wrong input type,
 // as Beam transforms do at construction; Apply returns those as errors.
+//
+// Apply runs all the sequence rules of one input in a single stateful step
+// (one buffer per symbol, each row evaluated by every rule that reads it):
+// prefer it to one Evaluate per rule.
 func Evaluate(s beam.Scope, r Rule, col beam.PCollection) beam.PCollection {
-	out, err := tryEvaluate(s, r, col)
+	out, err := tryEvaluate(s, "alerts."+r.Name, []Rule{r}, col)
 	if err != nil {
 		panic(err)
 	}
 	return out
 }
 
-func tryEvaluate(s beam.Scope, r Rule, col beam.PCollection) (beam.PCollection, error) {
-	if err := r.Validate(); err != nil {
-		return beam.PCollection{}, err
+// maxGroup bounds the rules one stateful step evaluates: a row carries the
+// set of rules that read it as a fixed bitmask.
+const maxGroup = 64 * len(ruleMask{})
+
+// ruleMask is a set of rule indexes within a group.
+type ruleMask [4]uint64
+
+func (m *ruleMask) set(i int)   { m[i/64] |= 1 << (i % 64) }
+func (m *ruleMask) empty() bool { return *m == ruleMask{} }
+
+// each calls f with every index in m, in increasing order.
+func (m *ruleMask) each(f func(int)) {
+	for w, word := range m {
+		for word != 0 {
+			f(w*64 + bits.TrailingZeros64(word))
+			word &= word - 1
+		}
 	}
-	if r.Kind == KindStaleFeed || r.Kind == KindOutlier {
-		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule: use alerts.%s", r.Name, r.Kind,
-			map[Kind]string{KindStaleFeed: "StaleFeed", KindOutlier: "Outliers"}[r.Kind])
+}
+
+// ruleObs is an Observation with the rules of its group that read it.
+type ruleObs struct {
+	Observation
+	rules ruleMask
+}
+
+// tryEvaluate builds one stateful step evaluating rules, sequence rules of
+// one input (at most maxGroup), on col.
+func tryEvaluate(s beam.Scope, name string, rules []Rule, col beam.PCollection) (beam.PCollection, error) {
+	if len(rules) == 0 || len(rules) > maxGroup {
+		return beam.PCollection{}, fmt.Errorf("alerts: %s: %d rules in one step, want 1 to %d", name, len(rules), maxGroup)
+	}
+	for _, r := range rules {
+		if err := r.Validate(); err != nil {
+			return beam.PCollection{}, err
+		}
+		if r.Kind == KindStaleFeed || r.Kind == KindOutlier {
+			return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule: use alerts.%s", r.Name, r.Kind,
+				map[Kind]string{KindStaleFeed: "StaleFeed", KindOutlier: "Outliers"}[r.Kind])
+		}
+		if r.input() != rules[0].input() {
+			return beam.PCollection{}, fmt.Errorf("alerts: %s: rule %s reads %s, rule %s reads %s: one step reads one input", name, r.Name, r.input(), rules[0].Name, rules[0].input())
+		}
 	}
 	if !col.IsValid() {
-		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: no %s input", r.Name, r.input())
+		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: no %s input", rules[0].Name, rules[0].input())
 	}
-	conv, err := converter(r, col)
+	conv, err := converter(rules, col)
 	if err != nil {
 		return beam.PCollection{}, err
 	}
-	s = s.Scope("alerts." + r.Name)
+	s = s.Scope(name)
 	global := beam.WindowInto(s, window.NewGlobalWindows(), col)
 	batches := beam.ParDo(s, conv, global)
-	return beam.ParDo(s, newSeqFn(r), batches), nil
+	return beam.ParDo(s, newSeqFn(name, rules), batches), nil
 }
 
 var (
@@ -113,55 +155,82 @@ var (
 	priceChangeType = reflect.TypeOf(tickbeam.PriceChange{})
 )
 
-// converter returns the DoFn that turns the rule's input rows into keyed
-// Observations, after checking the input's element type.
-func converter(r Rule, col beam.PCollection) (any, error) {
+// converter returns the DoFn that turns the rules' input rows (the rules
+// share one input) into keyed Observations, after checking the input's
+// element type.
+func converter(rules []Rule, col beam.PCollection) (any, error) {
+	r := rules[0]
 	in := r.input()
 	got := col.Type().Type()
 	want := map[Input]reflect.Type{InputTicks: tickType, InputBars: barType, InputIndicators: indicatorType, InputCrosses: crossType}[in]
 	if in == InputChanges && got == priceChangeType {
-		return &priceChangeObsFn{Rule: r}, nil
+		return &priceChangeObsFn{Rules: rules}, nil
 	}
 	if in == InputChanges {
 		if err := checkChangeType(got); err != nil {
 			return nil, fmt.Errorf("alerts: rule %s: %s input: %w", r.Name, in, err)
 		}
-		return &changeObsFn{Rule: r}, nil
+		return &changeObsFn{Rules: rules}, nil
 	}
 	if got != want {
 		return nil, fmt.Errorf("alerts: rule %s: %s input must be a PCollection<%v>, got PCollection<%v>", r.Name, in, want, got)
 	}
 	switch in {
 	case InputTicks:
-		return &tickObsFn{Rule: r}, nil
+		return &tickObsFn{Rules: rules}, nil
 	case InputBars:
-		return &barObsFn{Rule: r}, nil
+		return &barObsFn{Rules: rules}, nil
 	case InputIndicators:
-		return &indicatorObsFn{Rule: r}, nil
+		return &indicatorObsFn{Rules: rules}, nil
 	}
-	return &crossObsFn{Rule: r}, nil
+	return &crossObsFn{Rules: rules}, nil
 }
 
-// filter is what every converter shares: the rule's schedule, and the
-// bundle's Observations packed per symbol, so the rule's state is touched
-// once per batch, not per row.
+// filter is what every converter shares: the rules' schedules, which rules
+// watch a symbol, and the bundle's Observations packed per symbol, so the
+// rules' state is touched once per batch, not per row.
 type filter struct {
-	sched *Schedule
-	res   time.Duration
-	batch reorder.Batcher[Observation]
+	rules    []Rule
+	scheds   []*Schedule
+	watching map[string]ruleMask // per symbol, the rules whose Symbols match it
+	batch    reorder.Batcher[ruleObs]
 }
 
-func (f *filter) setup(r *Rule) {
-	f.sched, _ = NewSchedule(r.Sessions) // validated at construction
-	if r.Resolution != "" {
-		res, _ := bars.ParseResolution(r.Resolution)
-		f.res = res.Duration()
+func (f *filter) setup(rules []Rule) {
+	f.rules = rules
+	f.scheds = make([]*Schedule, len(rules))
+	for i := range rules {
+		f.scheds[i], _ = NewSchedule(rules[i].Sessions) // validated at construction
 	}
-	f.batch = reorder.Batcher[Observation]{Codec: obsCodec, Time: obsTime}
+	f.watching = map[string]ruleMask{}
+	f.batch = reorder.Batcher[ruleObs]{Codec: ruleObsCodec, Time: ruleObsTime}
 }
 
-func (f *filter) add(o Observation, emit func(beam.EventTime, string, []byte)) {
-	f.batch.Add(o.Symbol, o, emit)
+// selectRules returns the rules watching symbol that are in session at t
+// and accept the row (keep).
+func (f *filter) selectRules(symbol string, t time.Time, keep func(i int, r *Rule) bool) ruleMask {
+	w, ok := f.watching[symbol]
+	if !ok {
+		for i := range f.rules {
+			if f.rules[i].Matches(symbol) {
+				w.set(i)
+			}
+		}
+		f.watching[symbol] = w
+	}
+	var m ruleMask
+	w.each(func(i int) {
+		if f.scheds[i].IsOpen(t) && keep(i, &f.rules[i]) {
+			m.set(i)
+		}
+	})
+	return m
+}
+
+func (f *filter) add(o Observation, m ruleMask, emit func(beam.EventTime, string, []byte)) {
+	if !m.empty() {
+		f.batch.Add(o.Symbol, ruleObs{Observation: o, rules: m}, emit)
+	}
 }
 
 // FinishBundle, promoted to each converter, emits the bundle's batches.
@@ -169,38 +238,39 @@ func (f *filter) FinishBundle(_ context.Context, emit func(beam.EventTime, strin
 	f.batch.Flush(emit)
 }
 
-func obsTime(o Observation) time.Time { return o.Time }
+func ruleObsTime(o ruleObs) time.Time { return o.Time }
 
 type tickObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
 }
 
-func (fn *tickObsFn) Setup() { fn.setup(&fn.Rule) }
+func (fn *tickObsFn) Setup() { fn.setup(fn.Rules) }
 
 func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
-	if !fn.Rule.Matches(t.Symbol) || !fn.sched.IsOpen(t.EventTime) {
+	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
+	if !quoted && !traded {
 		return
 	}
-	if fn.Rule.Kind == KindSpread {
-		if t.BidPrice <= 0 || t.AskPrice <= 0 {
-			return
+	m := fn.selectRules(t.Symbol, t.EventTime, func(_ int, r *Rule) bool {
+		if r.Kind == KindSpread {
+			return quoted
 		}
-	} else if t.Price <= 0 {
-		return
-	}
-	fn.add(Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice}, emit)
+		return traded
+	})
+	fn.add(Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice}, m, emit)
 }
 
 type barObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
 }
 
-func (fn *barObsFn) Setup() { fn.setup(&fn.Rule) }
+func (fn *barObsFn) Setup() { fn.setup(fn.Rules) }
 
 func (fn *barObsFn) ProcessElement(ctx context.Context, b tickbeam.Bar, emit func(beam.EventTime, string, []byte)) {
-	if b.Resolution != fn.Rule.Resolution || !fn.Rule.Matches(b.Symbol) || !fn.sched.IsOpen(b.WindowStart) {
+	m := fn.selectRules(b.Symbol, b.WindowStart, func(_ int, r *Rule) bool { return r.Resolution == b.Resolution })
+	if m.empty() {
 		return
 	}
 	if b.Timing == tickbeam.Early {
@@ -208,27 +278,29 @@ func (fn *barObsFn) ProcessElement(ctx context.Context, b tickbeam.Bar, emit fun
 		return
 	}
 	fn.add(Observation{Symbol: b.Symbol, Time: b.WindowEnd, WindowStart: b.WindowStart, Pane: b.PaneIndex,
-		Close: b.Close, VWAP: b.VWAP, Volume: b.Volume, Notional: b.Notional}, emit)
+		Close: b.Close, VWAP: b.VWAP, Volume: b.Volume, Notional: b.Notional}, m, emit)
 }
 
 type indicatorObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
-	name string
+	names []string // per rule, the indicator it reads
 }
 
 func (fn *indicatorObsFn) Setup() {
-	fn.setup(&fn.Rule)
-	fn.name = indicators.RSI(fn.Rule.period()).Name()
+	fn.setup(fn.Rules)
+	fn.names = make([]string, len(fn.Rules))
+	for i := range fn.Rules {
+		fn.names[i] = indicators.RSI(fn.Rules[i].period()).Name()
+	}
 }
 
 func (fn *indicatorObsFn) ProcessElement(_ context.Context, v tickbeam.IndicatorValue, emit func(beam.EventTime, string, []byte)) {
-	if v.Indicator != fn.name || (fn.Rule.Resolution != "" && v.Resolution != fn.Rule.Resolution) ||
-		!fn.Rule.Matches(v.Symbol) || !fn.sched.IsOpen(v.WindowStart) {
-		return
-	}
+	m := fn.selectRules(v.Symbol, v.WindowStart, func(i int, r *Rule) bool {
+		return v.Indicator == fn.names[i] && (r.Resolution == "" || v.Resolution == r.Resolution)
+	})
 	fn.add(Observation{Symbol: v.Symbol, Time: v.WindowStart.Add(resolutionOf(v.Resolution)), WindowStart: v.WindowStart,
-		Value: v.Value, Name: v.Indicator}, emit)
+		Value: v.Value, Name: v.Indicator}, m, emit)
 }
 
 // resolutionOf is a row's resolution as a duration, 0 if it does not parse.
@@ -241,22 +313,21 @@ func resolutionOf(s string) time.Duration {
 }
 
 type crossObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
-	name string
+	names []string // per rule, the crossover it reads
 }
 
 func (fn *crossObsFn) Setup() {
-	fn.setup(&fn.Rule)
-	c, _ := fn.Rule.crossover()
-	fn.name = c.Name()
+	fn.setup(fn.Rules)
+	fn.names = make([]string, len(fn.Rules))
+	for i := range fn.Rules {
+		c, _ := fn.Rules[i].crossover()
+		fn.names[i] = c.Name()
+	}
 }
 
 func (fn *crossObsFn) ProcessElement(_ context.Context, e indicators.CrossEvent, emit func(beam.EventTime, string, []byte)) {
-	if e.Crossover != fn.name || (fn.Rule.Resolution != "" && e.Resolution != fn.Rule.Resolution) ||
-		!fn.Rule.Matches(e.Symbol) || !fn.sched.IsOpen(e.WindowStart) {
-		return
-	}
 	var cross int8
 	switch e.Cross {
 	case indicators.CrossGolden:
@@ -266,8 +337,11 @@ func (fn *crossObsFn) ProcessElement(_ context.Context, e indicators.CrossEvent,
 	default:
 		return
 	}
+	m := fn.selectRules(e.Symbol, e.WindowStart, func(i int, r *Rule) bool {
+		return e.Crossover == fn.names[i] && (r.Resolution == "" || e.Resolution == r.Resolution)
+	})
 	fn.add(Observation{Symbol: e.Symbol, Time: e.WindowStart.Add(resolutionOf(e.Resolution)), WindowStart: e.WindowStart,
-		Name: e.Crossover, Cross: cross, Fast: e.FastValue, Slow: e.SlowValue}, emit)
+		Name: e.Crossover, Cross: cross, Fast: e.FastValue, Slow: e.SlowValue}, m, emit)
 }
 
 // changeFields locates the fields of a change row type by name.
@@ -320,11 +394,11 @@ func changeFieldsOf(t reflect.Type) (*changeFields, error) {
 // changeObsFn reads change rows of any type with the fields changeFieldsOf
 // wants, or Observations.
 type changeObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
 }
 
-func (fn *changeObsFn) Setup() { fn.setup(&fn.Rule) }
+func (fn *changeObsFn) Setup() { fn.setup(fn.Rules) }
 
 func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(beam.EventTime, string, []byte)) {
 	var o Observation
@@ -334,7 +408,7 @@ func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(
 		v := reflect.ValueOf(row)
 		cf, err := changeFieldsOf(v.Type())
 		if err != nil {
-			panic(fmt.Sprintf("alerts: rule %s: %v", fn.Rule.Name, err))
+			panic(fmt.Sprintf("alerts: rule %s: %v", fn.Rules[0].Name, err))
 		}
 		o.Symbol = v.FieldByIndex(cf.symbol).String()
 		o.Time = v.FieldByIndex(cf.eventTime).Interface().(time.Time)
@@ -345,45 +419,49 @@ func (fn *changeObsFn) ProcessElement(_ context.Context, row typex.T, emit func(
 			}
 		}
 	}
-	if !fn.Rule.Matches(o.Symbol) || !fn.sched.IsOpen(o.Time) {
-		return
-	}
-	fn.add(o, emit)
+	fn.add(o, fn.selectRules(o.Symbol, o.Time, every), emit)
 }
+
+func every(int, *Rule) bool { return true }
 
 // priceChangeObsFn reads the enrich package's rows.
 type priceChangeObsFn struct {
-	Rule Rule
+	Rules []Rule
 	filter
 }
 
-func (fn *priceChangeObsFn) Setup() { fn.setup(&fn.Rule) }
+func (fn *priceChangeObsFn) Setup() { fn.setup(fn.Rules) }
 
 func (fn *priceChangeObsFn) ProcessElement(_ context.Context, c tickbeam.PriceChange, emit func(beam.EventTime, string, []byte)) {
-	if c.PrevClose == 0 || c.PrevCloseSource == tickbeam.PrevCloseNone || !fn.Rule.Matches(c.Symbol) || !fn.sched.IsOpen(c.EventTime) {
+	if c.PrevClose == 0 || c.PrevCloseSource == tickbeam.PrevCloseNone {
 		return
 	}
-	fn.add(Observation{Symbol: c.Symbol, Time: c.EventTime, ID: c.TradeID, Price: c.Price, Value: c.ChangePct, Ref: c.PrevClose}, emit)
+	fn.add(Observation{Symbol: c.Symbol, Time: c.EventTime, ID: c.TradeID, Price: c.Price, Value: c.ChangePct, Ref: c.PrevClose},
+		fn.selectRules(c.Symbol, c.EventTime, every), emit)
 }
 
-// seqFn evaluates one rule per symbol in event-time order. Its input is
-// the converters' batches of Observations.
+// seqFn evaluates a group of rules of one input per symbol in event-time
+// order: one reorder buffer per symbol, and each row fed to the rules that
+// read it. Its input is the converters' batches.
 type seqFn struct {
-	Rule        Rule
+	Name        string
+	Rules       []Rule
 	MaxBuffered int
 
 	Meta   state.Value[[]byte]
-	Eval   state.Value[[]byte]
+	Eval   state.Value[[]byte] // the rules' states: ruleStates
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
-	ev  *Evaluator
-	ord *reorder.Buffer[Observation]
+	evs []*Evaluator
+	ttl time.Duration // the longest StateTTL: the symbol's release
+	ord *reorder.Buffer[ruleObs]
 }
 
-func newSeqFn(r Rule) *seqFn {
+func newSeqFn(name string, rules []Rule) *seqFn {
 	return &seqFn{
-		Rule:   r,
+		Name:   name,
+		Rules:  rules,
 		Meta:   state.MakeValueState[[]byte]("meta"),
 		Eval:   state.MakeValueState[[]byte]("eval"),
 		Buffer: state.MakeBagState[[]byte]("buffer"),
@@ -391,7 +469,7 @@ func newSeqFn(r Rule) *seqFn {
 	}
 }
 
-func compareObs(a, b Observation) int {
+func compareObs(a, b ruleObs) int {
 	if c := a.Time.Compare(b.Time); c != 0 {
 		return c
 	}
@@ -401,25 +479,32 @@ func compareObs(a, b Observation) int {
 	return int(b.Pane - a.Pane) // the highest pane of a window first
 }
 
-// sameWindow: of a bar window's panes only the first (highest) is kept.
-func sameWindow(prev, next Observation) bool {
-	return !prev.WindowStart.IsZero() && prev.WindowStart.Equal(next.WindowStart) && prev.Time.Equal(next.Time)
+// sameWindow: of a bar window's panes (an indicator's, a crossover's) only
+// the first (highest) is kept.
+func sameWindow(prev, next ruleObs) bool {
+	return !prev.WindowStart.IsZero() && prev.WindowStart.Equal(next.WindowStart) && prev.Time.Equal(next.Time) &&
+		prev.Name == next.Name
 }
 
 func (f *seqFn) Setup() error {
-	ev, err := NewEvaluator(f.Rule)
-	if err != nil {
-		return err
+	f.evs = make([]*Evaluator, len(f.Rules))
+	f.ttl = 0
+	for i, r := range f.Rules {
+		ev, err := NewEvaluator(r)
+		if err != nil {
+			return err
+		}
+		f.evs[i] = ev
+		f.ttl = max(f.ttl, r.stateTTL())
 	}
-	f.ev = ev
-	f.ord = &reorder.Buffer[Observation]{Bag: &f.Buffer, Timer: &f.Timer, Codec: obsCodec, MaxBuffered: f.MaxBuffered,
-		TTL: f.Rule.stateTTL(), Time: obsTime, Compare: compareObs, Duplicate: sameWindow}
+	f.ord = &reorder.Buffer[ruleObs]{Bag: &f.Buffer, Timer: &f.Timer, Codec: ruleObsCodec, MaxBuffered: f.MaxBuffered,
+		TTL: f.ttl, Time: ruleObsTime, Compare: compareObs, Duplicate: sameWindow}
 	return nil
 }
 
 func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
-	rows, err := obsCodec.Decode(nil, batch)
+	rows, err := ruleObsCodec.Decode(nil, batch)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
@@ -427,21 +512,32 @@ func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
-	prev := m
 	late, forced, err := f.ord.Add(sp, tp, &m, rows)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
-	if len(late) > 0 {
-		cLate.Inc(ctx, int64(len(late)))
+	if n := countRules(late); n > 0 {
+		cLate.Inc(ctx, n)
 	}
-	if len(forced) > 0 {
-		cForced.Inc(ctx, int64(len(forced)))
-		if err := f.evaluate(ctx, sp, key, prev, forced, emit); err != nil {
-			return err
-		}
+	if n := countRules(forced); n > 0 {
+		cForced.Inc(ctx, n)
+	}
+	if err := f.evaluate(ctx, sp, key, forced, emit); err != nil {
+		return err
 	}
 	return f.writeMeta(sp, key, m)
+}
+
+// countRules counts rows once per rule reading them, as one step per rule
+// would.
+func countRules(rows []ruleObs) int64 {
+	var n int64
+	for i := range rows {
+		for _, w := range rows[i].rules {
+			n += int64(bits.OnesCount64(w))
+		}
+	}
+	return n
 }
 
 func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
@@ -453,14 +549,13 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 	if !ok {
 		return nil // released already
 	}
-	prev := m
 	switch {
 	case reorder.IsFlush(timer.Tag):
 		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.evaluate(ctx, sp, key, prev, due, emit); err != nil {
+		if err := f.evaluate(ctx, sp, key, due, emit); err != nil {
 			return err
 		}
 		return f.writeMeta(sp, key, m)
@@ -473,7 +568,7 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.evaluate(ctx, sp, key, prev, due, emit); err != nil {
+		if err := f.evaluate(ctx, sp, key, due, emit); err != nil {
 			return err
 		}
 		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Eval.Clear, f.Buffer.Clear} {
@@ -487,48 +582,101 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 	return f.errorf(key, "unexpected timer %q/%q", timer.Family, timer.Tag)
 }
 
-// evaluate feeds rows, in order, to the key's Evaluator and emits its alerts.
-// prev is the bookkeeping before the rows were taken (its frontier is the
-// last row evaluated before them).
-func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, prev reorder.Meta, rows []Observation,
+// ruleState is one rule's state for one symbol: its Evaluator's, and the
+// event time of the last row it evaluated.
+type ruleState struct {
+	Last  int64 // unix nanoseconds; 0: none
+	State []byte
+}
+
+// evaluate feeds rows, in order, to the Evaluators of the rules reading
+// them and emits their alerts. A rule's state is decoded at its first row
+// and encoded once at the end.
+func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, rows []ruleObs,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	b, ok, err := f.Eval.Read(sp)
+	b, _, err := f.Eval.Read(sp)
 	if err != nil {
 		return f.errorf(key, "read state: %w", err)
 	}
-	if ok {
-		if err := f.ev.UnmarshalState(b); err != nil {
-			return f.errorf(key, "%w", err)
-		}
-	} else {
-		f.ev.Reset()
+	states, err := decodeRuleStates(b, len(f.Rules))
+	if err != nil {
+		return f.errorf(key, "%w", err)
 	}
-	ttl := f.Rule.stateTTL()
-	last, has := prev.Frontier, prev.HasFrontier
+	var loaded ruleMask
+	var evalErr error
 	now := time.Now().UTC()
 	for _, o := range rows {
 		t := o.Time.UnixNano()
-		if has && time.Duration(t-last) >= ttl {
-			f.ev.Reset() // as if the release timer had fired between them
-		}
-		last, has = t, true
-		for _, a := range f.ev.Observe(o) {
-			a.DetectedAt = now
-			emit(mtime.FromTime(o.Time), a)
-			cFired.Inc(ctx, 1)
-		}
+		o.rules.each(func(i int) {
+			ev, st := f.evs[i], &states[i]
+			if loaded[i/64]&(1<<(i%64)) == 0 {
+				loaded.set(i)
+				if len(st.State) == 0 {
+					ev.Reset()
+				} else if err := ev.UnmarshalState(st.State); err != nil && evalErr == nil {
+					evalErr = err
+				}
+			}
+			if st.Last != 0 && time.Duration(t-st.Last) >= f.Rules[i].stateTTL() {
+				ev.Reset() // as if the release timer had fired between them
+			}
+			st.Last = t
+			for _, a := range ev.Observe(o.Observation) {
+				a.DetectedAt = now
+				emit(mtime.FromTime(o.Time), a)
+				cFired.Inc(ctx, 1)
+			}
+		})
 	}
-	enc, err := f.ev.MarshalState()
-	if err == nil {
-		err = f.Eval.Write(sp, enc)
+	if evalErr != nil {
+		return f.errorf(key, "%w", evalErr)
 	}
-	if err != nil {
+	loaded.each(func(i int) {
+		enc, err := f.evs[i].MarshalState()
+		if err != nil && evalErr == nil {
+			evalErr = err
+		}
+		states[i].State = enc
+	})
+	if evalErr != nil {
+		return f.errorf(key, "write state: %w", evalErr)
+	}
+	if err := f.Eval.Write(sp, encodeRuleStates(states)); err != nil {
 		return f.errorf(key, "write state: %w", err)
 	}
 	return nil
+}
+
+func encodeRuleStates(states []ruleState) []byte {
+	b := wire.AppendInt(nil, int64(len(states)))
+	for _, st := range states {
+		b = wire.AppendInt(b, st.Last)
+		b = wire.AppendBytes(b, st.State)
+	}
+	return b
+}
+
+// decodeRuleStates decodes n rules' states; none written yet is n empty ones.
+func decodeRuleStates(b []byte, n int) ([]ruleState, error) {
+	states := make([]ruleState, n)
+	if len(b) == 0 {
+		return states, nil
+	}
+	r := wire.NewReader(b)
+	if got := r.Int(); got != int64(n) {
+		return nil, fmt.Errorf("decode rule states: %d states for %d rules", got, n)
+	}
+	for i := range states {
+		states[i].Last = r.Int()
+		states[i].State = r.Bytes()
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("decode rule states: %w", err)
+	}
+	return states, nil
 }
 
 func (f *seqFn) writeMeta(sp state.Provider, key string, m reorder.Meta) error {
@@ -539,7 +687,7 @@ func (f *seqFn) writeMeta(sp state.Provider, key string, m reorder.Meta) error {
 }
 
 func (f *seqFn) errorf(key, format string, args ...any) error {
-	return fmt.Errorf("alerts: rule %s: %q: %w", f.Rule.Name, key, fmt.Errorf(format, args...))
+	return fmt.Errorf("%s: %q: %w", f.Name, key, fmt.Errorf(format, args...))
 }
 
 // DefaultMaxBuffered bounds a rule's reorder buffer per symbol. Past it the

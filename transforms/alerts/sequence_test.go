@@ -157,15 +157,17 @@ func TestChangeRowsByFieldName(t *testing.T) {
 		ChangePct float64
 		Unrelated string
 	}
-	fn := &changeObsFn{Rule: Rule{Name: "c", Kind: KindChangePct, Threshold: 5}}
+	fn := &changeObsFn{Rules: []Rule{{Name: "c", Kind: KindChangePct, Threshold: 5}}}
 	fn.Setup()
 	var got []Observation
 	emit := func(_ beam.EventTime, _ string, batch []byte) {
-		rows, err := obsCodec.Decode(nil, batch)
+		rows, err := ruleObsCodec.Decode(nil, batch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, rows...)
+		for _, o := range rows {
+			got = append(got, o.Observation)
+		}
 	}
 	fn.ProcessElement(context.Background(), priceChange{Symbol: "AAPL", EventTime: at(1), Price: 105, PrevClose: 100, ChangePct: 5}, emit)
 	fn.FinishBundle(context.Background(), emit)
