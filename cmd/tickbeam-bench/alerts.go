@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -42,8 +43,12 @@ func alertsBench(args []string) error {
 	if err := os.WriteFile(rulesFile, rules, 0o644); err != nil {
 		return err
 	}
-	time1 := func(withRules bool) (time.Duration, error) {
-		best := time.Duration(0)
+	type result struct {
+		d      time.Duration
+		rssMiB int64 // peak resident set of the best run
+	}
+	time1 := func(withRules bool) (result, error) {
+		var best result
 		for i := 0; i < *runs; i++ {
 			out := filepath.Join(*dir, "alerts-out")
 			os.RemoveAll(out)
@@ -56,10 +61,10 @@ func alertsBench(args []string) error {
 			cmd.Stderr = &stderr
 			start := time.Now()
 			if err := cmd.Run(); err != nil {
-				return 0, fmt.Errorf("%s %v: %w\n%s", *bin, a, err, stderr.String())
+				return result{}, fmt.Errorf("%s %v: %w\n%s", *bin, a, err, stderr.String())
 			}
-			if d := time.Since(start); best == 0 || d < best {
-				best = d
+			if d := time.Since(start); best.d == 0 || d < best.d {
+				best = result{d: d, rssMiB: peakRSSMiB(cmd.ProcessState)}
 			}
 		}
 		return best, nil
@@ -74,9 +79,9 @@ func alertsBench(args []string) error {
 	}
 	rate := func(d time.Duration) float64 { return float64(*n) / d.Seconds() }
 	fmt.Printf("trades %d, symbols %d, rules %d (examples/rules + price_level per symbol)\n", *n, *nsyms, count)
-	fmt.Printf("  without rules  %8.2f s  %9.0f ticks/s\n", without.Seconds(), rate(without))
-	fmt.Printf("  with rules     %8.2f s  %9.0f ticks/s\n", with.Seconds(), rate(with))
-	fmt.Printf("  cost of rules  %8.2fx\n", with.Seconds()/without.Seconds())
+	fmt.Printf("  without rules  %8.2f s  %9.0f ticks/s  peak RSS %6d MiB\n", without.d.Seconds(), rate(without.d), without.rssMiB)
+	fmt.Printf("  with rules     %8.2f s  %9.0f ticks/s  peak RSS %6d MiB\n", with.d.Seconds(), rate(with.d), with.rssMiB)
+	fmt.Printf("  cost of rules  %8.2fx\n", with.d.Seconds()/without.d.Seconds())
 	return nil
 }
 
@@ -112,4 +117,12 @@ func benchRules(dir string, symbols []string) ([]byte, int, error) {
 	}
 	b, err := yaml.Marshal(all)
 	return b, len(all.Rules), err
+}
+
+// peakRSSMiB is a finished process's peak resident set (Linux: ru_maxrss in KiB).
+func peakRSSMiB(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss / 1024
+	}
+	return 0
 }

@@ -12,6 +12,7 @@
 package reorder
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -133,7 +134,9 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 //
 // A flush leaves the rows it handed over in the bag (they are at or before
 // the frontier and skipped on read) and rewrites the bag, as one batch, only
-// once they outnumber the rows still waiting.
+// once they outnumber the rows still waiting. The bag stores each row behind
+// its event time and length, so a flush decodes only the rows it hands over:
+// the others are sorted by time and written back as they were read.
 type Buffer[T any] struct {
 	Bag         *state.Bag[[]byte]
 	Timer       *timers.EventTime
@@ -172,7 +175,7 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	if len(keep) == 0 {
 		return late, nil, nil
 	}
-	if err := b.Bag.Add(sp, b.Codec.Encode(keep)); err != nil {
+	if err := b.Bag.Add(sp, b.encode(keep)); err != nil {
 		return late, nil, fmt.Errorf("buffer: %w", err)
 	}
 	m.Streak = 0
@@ -225,6 +228,39 @@ func (b *Buffer[T]) Drain(sp state.Provider, tp timers.Provider, m *Meta, upto m
 	return b.take(sp, tp, m, upto, m.Buffered)
 }
 
+// stored is a buffered row as the bag holds it: its event time (Unix ns) and
+// its Codec encoding.
+type stored struct {
+	t   int64
+	raw []byte
+}
+
+// encode packs rows as one bag entry: a count, then each row's time and
+// length-prefixed encoding.
+func (b *Buffer[T]) encode(rows []T) []byte {
+	out := wire.AppendInt(make([]byte, 0, 16+len(rows)*80), int64(len(rows)))
+	var row []byte
+	for _, x := range rows {
+		row = b.Codec.Append(row[:0], x)
+		out = wire.AppendInt(out, b.Time(x).UnixNano())
+		out = wire.AppendBytes(out, row)
+	}
+	return out
+}
+
+func encodeStored(rows []stored) []byte {
+	n := 16
+	for _, x := range rows {
+		n += len(x.raw) + 12
+	}
+	out := wire.AppendInt(make([]byte, 0, n), int64(len(rows)))
+	for _, x := range rows {
+		out = wire.AppendInt(out, x.t)
+		out = wire.AppendBytes(out, x.raw)
+	}
+	return out
+}
+
 // take removes and returns, in order, at most n buffered rows at or before
 // upto, keeps the rest under a new flush timer and advances the frontier.
 // The caller has cleared or fired the old flush timer.
@@ -233,44 +269,77 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	if err != nil {
 		return nil, fmt.Errorf("read buffer: %w", err)
 	}
-	buf := make([]T, 0, m.Stored)
+	waiting := make([]stored, 0, m.Buffered)
 	for _, enc := range batches {
-		if buf, err = b.Codec.Decode(buf, enc); err != nil {
-			return nil, err
+		r := wire.NewReader(enc)
+		c := r.Int()
+		if c < 0 || c > int64(len(enc)) {
+			return nil, fmt.Errorf("reorder: bad buffer entry of %d rows in %d bytes", c, len(enc))
+		}
+		for range c {
+			x := stored{t: r.Int(), raw: r.View()}
+			if !m.HasFrontier || x.t > m.Frontier { // else handed over already
+				waiting = append(waiting, x)
+			}
+		}
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("reorder: bad buffer entry: %w", err)
 		}
 	}
-	if m.HasFrontier {
-		buf = slices.DeleteFunc(buf, func(x T) bool { return b.Time(x).UnixNano() <= m.Frontier }) // handed over already
+	slices.SortStableFunc(waiting, func(a, b stored) int { return cmp.Compare(a.t, b.t) })
+	// The rows due: at or before upto, at most n, whole event times only
+	// (rows of one time are ordered, and deduplicated, by Compare below).
+	k := 0
+	for k < len(waiting) && mtime.FromTime(time.Unix(0, waiting[k].t)) <= upto {
+		k++
 	}
-	slices.SortStableFunc(buf, b.Compare)
+	if int64(k) > n {
+		k = int(n)
+		for k < len(waiting) && waiting[k].t == waiting[k-1].t {
+			k++
+		}
+	}
+	due := make([]T, 0, k)
+	for _, x := range waiting[:k] {
+		r := wire.NewReader(x.raw)
+		due = append(due, b.Codec.Read(r))
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("reorder: bad buffered row: %w", err)
+		}
+	}
+	rest := waiting[k:]
+	slices.SortStableFunc(due, b.Compare)
 	if b.Duplicate != nil {
-		uniq := buf[:0]
-		for _, x := range buf {
+		uniq := due[:0]
+		for _, x := range due {
 			if len(uniq) > 0 && b.Duplicate(uniq[len(uniq)-1], x) {
 				continue
 			}
 			uniq = append(uniq, x)
 		}
-		buf = uniq
+		due = uniq
 	}
-	k := 0
-	for k < len(buf) && int64(k) < n && mtime.FromTime(b.Time(buf[k])) <= upto {
-		k++
+	if int64(len(due)) > n { // rows tied at the cut go back
+		back := make([]stored, 0, len(due)-int(n)+len(rest))
+		for _, x := range due[n:] {
+			back = append(back, stored{t: b.Time(x).UnixNano(), raw: b.Codec.Append(nil, x)})
+		}
+		rest = append(back, rest...)
+		due = due[:n:n]
 	}
-	due, rest := buf[:k:k], buf[k:]
-	if k > 0 {
+	if len(due) > 0 {
 		m.HasFrontier = true
-		m.Frontier = b.Time(due[k-1]).UnixNano()
+		m.Frontier = b.Time(due[len(due)-1]).UnixNano()
 	}
 	// A waiting row at the frontier's own time (a take cut short by n)
 	// would read as handed over: rewrite then too.
-	tie := len(rest) > 0 && b.Time(rest[0]).UnixNano() <= m.Frontier
+	tie := len(rest) > 0 && rest[0].t <= m.Frontier
 	if len(rest) == 0 || tie || m.Stored-int64(len(rest)) > int64(len(rest)) {
 		if err := b.Bag.Clear(sp); err != nil {
 			return nil, fmt.Errorf("clear buffer: %w", err)
 		}
 		if len(rest) > 0 {
-			if err := b.Bag.Add(sp, b.Codec.Encode(rest)); err != nil {
+			if err := b.Bag.Add(sp, encodeStored(rest)); err != nil {
 				return nil, fmt.Errorf("buffer: %w", err)
 			}
 		}
@@ -278,11 +347,11 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	}
 	m.Buffered = int64(len(rest))
 	if len(rest) > 0 {
-		m.BufMin = mtime.FromTime(b.Time(rest[0]))
+		m.BufMin = mtime.FromTime(time.Unix(0, rest[0].t))
 		// A quarter of the rest further, or 1, 3, 7, ... rows while
 		// flushes follow each other with no new row.
 		ahead := max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4)
-		m.Target = mtime.FromTime(b.Time(rest[min(ahead, int64(len(rest)-1))]))
+		m.Target = mtime.FromTime(time.Unix(0, rest[min(ahead, int64(len(rest)-1))].t))
 		b.setFlush(tp, m)
 	}
 	return due, nil

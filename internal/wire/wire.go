@@ -93,6 +93,10 @@ func (r *Reader) Bytes() []byte {
 	return append([]byte(nil), p...)
 }
 
+// View reads a length-prefixed byte slice without copying: it aliases the
+// reader's input.
+func (r *Reader) View() []byte { return r.take(r.uvarint()) }
+
 // Float reads a float64.
 func (r *Reader) Float() float64 {
 	p := r.take(8)
