@@ -13,10 +13,19 @@
 // file). Files appear whole or not at all: local files through a temporary
 // file and a rename, GCS objects when their upload completes.
 //
+// A write that fails transiently (GCS answering 408, 429 or 5xx, a refused or
+// cut connection, a timeout) is retried with jittered backoff for up to
+// Options.MaxOutage (default 10 minutes), with one log line when the failures
+// start and one when they end; past it the bundle fails with an error naming
+// the prefix, the time and the last failure. Since a retry rewrites the same
+// name with the same bytes, an upload that was stored although its answer
+// was lost leaves one whole object.
+//
 // A shard that receives no rows in a pane writes no file. Each file's rows are
 // held in memory while it is written: choose Shards so a shard of one window
 // fits comfortably.
 //
 // Counters, namespace "tickbeam/lake": "rows", "files" and "bytes"
-// (compressed bytes when Gzip is set).
+// (compressed bytes when Gzip is set), and "retries" (attempts at a file
+// after its first).
 package lake

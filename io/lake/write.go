@@ -26,12 +26,23 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// prefixes
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local prefixes
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/tickbeam/tickbeam/internal/outage"
 )
 
 var (
 	rowsWritten  = beam.NewCounter("tickbeam/lake", "rows")
 	filesWritten = beam.NewCounter("tickbeam/lake", "files")
 	bytesWritten = beam.NewCounter("tickbeam/lake", "bytes")
+	writeRetries = beam.NewCounter("tickbeam/lake", "retries")
+)
+
+// DefaultMaxOutage is Options.MaxOutage's default.
+const DefaultMaxOutage = 10 * time.Minute
+
+// The wait between attempts at a file: jittered, doubling from 100ms to 10s.
+const (
+	initialBackoff = 100 * time.Millisecond
+	maxBackoff     = 10 * time.Second
 )
 
 func init() {
@@ -63,6 +74,14 @@ type Options struct {
 	// partition value, so partition discovery still sees two levels
 	// everywhere.
 	Partition bool
+	// MaxOutage is how long a file's write is retried while the
+	// destination fails transiently (GCS answering 408, 429 or 5xx, refused
+	// or cut connections, timeouts), counted from the first failure after
+	// the last success. Past it the bundle fails with an *outage.Error
+	// naming the prefix. A retry rewrites the same object with the same
+	// bytes, so a write that succeeded although its answer was lost is
+	// harmless. Default 10m.
+	MaxOutage time.Duration
 }
 
 // nullPartition is how Hive and Spark name the directory of a NULL partition
@@ -109,14 +128,18 @@ func TryWrite(s beam.Scope, prefix string, rows beam.PCollection, opts Options) 
 	if opts.Window > 0 {
 		rows = beam.WindowInto(s, window.NewFixedWindows(opts.Window), rows)
 	}
-	keyed := beam.ParDo(s, &shardFn{Shards: opts.shards()}, rows)
+	prefix = strings.TrimRight(prefix, "/")
+	sink := outage.NewID()
+	keyed := beam.ParDo(s, &shardFn{Shards: opts.shards(), Sink: sink, Prefix: prefix}, rows)
 	grouped := beam.GroupByKey(s, keyed)
 	return beam.ParDo(s, &writeFn{
-		Prefix:    strings.TrimRight(prefix, "/"),
+		Prefix:    prefix,
 		Name:      opts.name(),
 		Shards:    opts.shards(),
 		Gzip:      opts.Gzip,
 		Partition: opts.Partition,
+		MaxOutage: opts.maxOutage(),
+		Sink:      sink,
 	}, grouped), nil
 }
 
@@ -151,6 +174,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("lake: Shards %d < 0", o.Shards)
 	case o.Window < 0:
 		return fmt.Errorf("lake: Window %v < 0", o.Window)
+	case o.MaxOutage < 0:
+		return fmt.Errorf("lake: MaxOutage %v < 0", o.MaxOutage)
 	case o.Window > 0 && o.Window%time.Millisecond != 0:
 		return fmt.Errorf("lake: Window %v is not a whole number of milliseconds", o.Window)
 	case strings.ContainsAny(o.Name, `/\`) || o.Name == "." || o.Name == "..":
@@ -168,11 +193,27 @@ func (o Options) name() string {
 
 func (o Options) shards() int { return max(o.Shards, 1) }
 
+func (o Options) maxOutage() time.Duration {
+	if o.MaxOutage == 0 {
+		return DefaultMaxOutage
+	}
+	return o.MaxOutage
+}
+
 // shardFn encodes a row and picks its shard from the encoding, so a retry
-// sends the same row to the same file.
+// sends the same row to the same file, and counts it into the sink's held
+// rows.
 type shardFn struct {
 	Shards int
+	Sink   string // outage.Sink id
+	Prefix string
+
+	sink *outage.Sink
 }
+
+func (fn *shardFn) Setup() { fn.sink = sinkState(fn.Sink, fn.Prefix) }
+
+func sinkState(id, prefix string) *outage.Sink { return outage.For(id, "lake: "+prefix) }
 
 func (fn *shardFn) ProcessElement(_ context.Context, row beam.T, emit func(int, []byte)) error {
 	b, err := json.Marshal(row)
@@ -182,6 +223,7 @@ func (fn *shardFn) ProcessElement(_ context.Context, row beam.T, emit func(int, 
 	h := fnv.New64a()
 	h.Write(b)
 	emit(int(h.Sum64()%uint64(fn.Shards)), b)
+	fn.sink.Enter(1)
 	return nil
 }
 
@@ -192,9 +234,14 @@ type writeFn struct {
 	Shards    int
 	Gzip      bool
 	Partition bool
+	MaxOutage time.Duration
+	Sink      string // outage.Sink id
 
-	fs filesystem.Interface
+	fs   filesystem.Interface
+	sink *outage.Sink
 }
+
+func (fn *writeFn) Setup() { fn.sink = sinkState(fn.Sink, fn.Prefix) }
 
 func (fn *writeFn) Teardown() error {
 	if fn.fs != nil {
@@ -222,10 +269,23 @@ func (fn *writeFn) ProcessElement(ctx context.Context, pn beam.PaneInfo, w beam.
 		}
 		fn.fs = fsys
 	}
-	n, err := writeFile(ctx, fn.fs, name, rows, fn.Gzip)
+	var n int64
+	attempt := 0
+	err := fn.sink.Retry(ctx, outage.Bounds{MaxOutage: fn.MaxOutage}, initialBackoff, maxBackoff, outage.Transient, func() error {
+		if attempt++; attempt > 1 {
+			writeRetries.Inc(ctx, 1)
+		}
+		var err error
+		n, err = writeFile(ctx, fn.fs, name, rows, fn.Gzip)
+		if err != nil {
+			return fmt.Errorf("lake: write %s: %w", name, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("lake: write %s: %w", name, err)
+		return err
 	}
+	fn.sink.Settle(int64(len(rows)))
 	rowsWritten.Inc(ctx, int64(len(rows)))
 	filesWritten.Inc(ctx, 1)
 	bytesWritten.Inc(ctx, n)

@@ -327,13 +327,22 @@ func TestWriteGCS(t *testing.T) {
 	passert.Equals(s, files, wantNames...)
 	ptest.RunAndValidate(t, p)
 
-	objs, _, err := srv.ListObjectsWithOptions("lake-bucket", fakestorage.ListOptions{})
+	if diff := cmp.Diff(want, readObjects(t, srv, "lake-bucket")); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+}
+
+// readObjects returns the bucket's objects by name, gunzipped: a truncated
+// object fails the test.
+func readObjects(t testing.TB, srv *fakestorage.Server, bucket string) map[string]string {
+	t.Helper()
+	objs, _, err := srv.ListObjectsWithOptions(bucket, fakestorage.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
 	for _, o := range objs {
-		obj, err := srv.GetObject("lake-bucket", o.Name)
+		obj, err := srv.GetObject(bucket, o.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,9 +356,7 @@ func TestWriteGCS(t *testing.T) {
 		}
 		got[o.Name] = string(b)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("objects (-want +got):\n%s", diff)
-	}
+	return got
 }
 
 func TestTryWriteErrors(t *testing.T) {
