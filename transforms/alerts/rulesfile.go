@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
@@ -100,6 +100,9 @@ type Problem struct {
 }
 
 func (p Problem) String() string {
+	if p.Line == 0 { // the whole file
+		return fmt.Sprintf("%s: %s", p.File, p.Msg)
+	}
 	if p.Field == "" {
 		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
 	}
@@ -118,13 +121,39 @@ func (e *RulesError) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// Bounds of a rules file. Real files hold a few to a few thousand rules
+// (kilobytes; 512 KiB is ~10k rules); the bounds keep a hostile or mistaken
+// file (a log given as --rules, 100k unknown keys) from costing seconds and
+// gigabytes before it is refused: yaml.v3 alone spends about 0.6 s and
+// 75 MB of nodes per MB of YAML.
+const (
+	// MaxRulesBytes is the largest rules file accepted.
+	MaxRulesBytes = 512 << 10
+	// maxProblems is how many problems a RulesError lists; the rest are
+	// counted in one last line.
+	maxProblems = 50
+)
+
 // LoadRules reads and validates the rules file at path.
 func LoadRules(path string) (*RuleSet, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
 	}
-	return ParseRules(bytes.NewReader(b), path)
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxRulesBytes {
+		// Refused before reading a byte.
+		return nil, tooBig(path, st.Size())
+	}
+	return ParseRules(f, path)
+}
+
+func tooBig(name string, size int64) error {
+	what := fmt.Sprintf("%d bytes", size)
+	if size < 0 {
+		what = "more bytes"
+	}
+	return &RulesError{Problems: []Problem{{File: name, Msg: fmt.Sprintf("%s, over the %d-byte limit of a rules file (alerts.MaxRulesBytes)", what, MaxRulesBytes)}}}
 }
 
 // ParseRules reads and validates a rules file; name is used in errors. It
@@ -134,14 +163,21 @@ func LoadRules(path string) (*RuleSet, error) {
 //
 // Unknown fields are errors, so a typo cannot silently disable a limit.
 func ParseRules(r io.Reader, name string) (*RuleSet, error) {
-	src, err := io.ReadAll(r)
+	src, err := io.ReadAll(io.LimitReader(r, MaxRulesBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("alerts: read %s: %w", name, err)
+	}
+	if len(src) > MaxRulesBytes {
+		return nil, tooBig(name, -1)
 	}
 	d := &decoder{file: name}
 	rs := d.file1(src)
 	if len(d.probs) > 0 {
 		sort.SliceStable(d.probs, func(i, j int) bool { return d.probs[i].Line < d.probs[j].Line })
+		if n := len(d.probs); n > maxProblems {
+			last := d.probs[maxProblems-1]
+			d.probs = append(d.probs[:maxProblems], Problem{File: name, Line: last.Line, Msg: fmt.Sprintf("%d more problems not listed", n-maxProblems)})
+		}
 		return nil, &RulesError{Problems: d.probs}
 	}
 	rs.Source = name
@@ -149,9 +185,10 @@ func ParseRules(r io.Reader, name string) (*RuleSet, error) {
 }
 
 type decoder struct {
-	file  string
-	probs []Problem
-	bad   map[string]bool // fields (full paths) whose value did not decode
+	file     string
+	probs    []Problem
+	bad      map[string]bool // fields (full paths) whose value did not decode
+	unknowns int             // unknown fields reported
 }
 
 func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
@@ -159,7 +196,7 @@ func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	d.probs = append(d.probs, Problem{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	d.probs = append(d.probs, Problem{File: d.file, Line: line, Field: field, Msg: oneLine(fmt.Sprintf(format, args...))})
 	if d.bad == nil {
 		d.bad = map[string]bool{}
 	}
@@ -167,6 +204,10 @@ func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
 }
 
 func (d *decoder) file1(src []byte) *RuleSet {
+	if line, msg := notText(src); line > 0 {
+		d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "invalid YAML: " + msg})
+		return nil
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		line, msg := 1, err.Error()
@@ -182,10 +223,13 @@ func (d *decoder) file1(src []byte) *RuleSet {
 				}
 			}
 		}
-		d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "invalid YAML: " + msg})
+		d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "invalid YAML: " + oneLine(msg)})
 		return nil
 	}
 	rs := &RuleSet{lines: map[string]int{}}
+	if d.aliases(&doc) {
+		return rs
+	}
 	if len(doc.Content) == 0 {
 		d.add(&yaml.Node{Line: 1}, "", "empty rules file: want a mapping with rules:")
 		return rs
@@ -273,6 +317,66 @@ func (d *decoder) file1(src []byte) *RuleSet {
 		rs.lines[r.Name] = n.Line
 	}
 	return rs
+}
+
+// aliases reports every alias in the document and whether there was one.
+// Rules files take none: an alias costs nothing to write and can stand for
+// an exponential amount of data ("billion laughs"), and the decoder reads
+// nodes, where an alias would be one more thing to follow.
+func (d *decoder) aliases(doc *yaml.Node) bool {
+	seen := map[string]bool{}
+	stack := []*yaml.Node{doc}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if n.Kind == yaml.AliasNode {
+			if !seen[n.Value] { // once per anchor: a bomb repeats each many times
+				seen[n.Value] = true
+				d.add(n, "", "aliases (*%s) are not supported in rules files: write the value out", truncate(n.Value, 64))
+			}
+			continue
+		}
+		stack = append(stack, n.Content...)
+	}
+	return len(seen) > 0
+}
+
+// notText finds the first invalid UTF-8 sequence or control character in
+// src, with its line: yaml.v3 reports both at line 1.
+func notText(src []byte) (line int, msg string) {
+	line, col := 1, 1
+	for i := 0; i < len(src); col++ {
+		r, size := utf8.DecodeRune(src[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return line, fmt.Sprintf("invalid UTF-8 (byte 0x%02x at column %d)", src[i], col)
+		case r == '\n':
+			line, col = line+1, 0
+		case r < 0x20 && r != '\t' && r != '\r', r == 0x7f:
+			return line, fmt.Sprintf("control character %U at column %d", r, col)
+		}
+		i += size
+	}
+	return 0, ""
+}
+
+// oneLine folds a message onto one line: a RulesError has one problem a line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// truncate cuts s to at most n bytes (on a rune boundary), marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 func definedList(names map[string]bool) string {
@@ -613,6 +717,12 @@ func (d *decoder) unknown(k *yaml.Node, path, key string, known []string) {
 	if path != "" {
 		field = path + "." + key
 	}
+	// Suggestions cost an edit distance per known key: only for the
+	// unknown fields a RulesError lists.
+	if d.unknowns++; d.unknowns > maxProblems {
+		d.add(k, field, "unknown field")
+		return
+	}
 	if s := closest(key, known); s != "" {
 		d.add(k, field, "unknown field (did you mean %s?)", s)
 		return
@@ -663,7 +773,8 @@ func describe(n *yaml.Node) string {
 	if n.Tag == "!!null" {
 		return "nothing"
 	}
-	return strconv.Quote(n.Value)
+	// A value may be megabytes: quote its start.
+	return strconv.Quote(truncate(n.Value, 64))
 }
 
 func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
