@@ -241,7 +241,7 @@ func TestTradingViewSessionHeartbeat(t *testing.T) {
 	var sent []string
 	echo := make(chan string, 1)
 	f := livetest.NewServer(t, func(ctx context.Context, n int, c *websocket.Conn) {
-		livetest.Send(ctx, c, `~m~52~m~{"session_id":"<0.1.2>_abc","timestamp":1700000000}`)
+		livetest.Send(ctx, c, `~m~51~m~{"session_id":"<0.1.2>_abc","timestamp":1700000000}`)
 		for range 4 {
 			b, _ := livetest.Read(ctx, c)
 			sent = append(sent, string(b))

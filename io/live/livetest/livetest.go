@@ -125,3 +125,13 @@ func Lines(t testing.TB, path string) []string {
 	}
 	return out
 }
+
+// Drain reads and drops what the client sends until it goes away: a
+// connection that stays open and says nothing more.
+func Drain(ctx context.Context, c *websocket.Conn) {
+	for {
+		if _, ok := Read(ctx, c); !ok {
+			return
+		}
+	}
+}
