@@ -392,7 +392,7 @@ func TestFaultGarbageAndOversize(t *testing.T) {
 				t.Errorf("lines the parser dead-letters (-want +got):\n%s", diff)
 			}
 			if len(oversize) != 1 || oversize[0].Oversize != len(big) || len(oversize[0].Payload) > deadLetterKeep ||
-				oversize[0].DeadLetter().Stage != StageRead {
+				oversize[0].DeadLetter().Stage != StageRead || !strings.Contains(oversize[0].DeadLetter().ErrorMessage, fmt.Sprintf("frame of %d bytes", len(big))) {
 				t.Errorf("%d oversize lines, want 1 of %d bytes as a read dead letter", len(oversize), len(big))
 			}
 			if diff := cmp.Diff(r.frames[:2], r.received()); diff != "" {
