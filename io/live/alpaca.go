@@ -26,12 +26,9 @@ func init() {
 		silence:  2 * time.Minute, // quiet symbols trade rarely; the server pings
 		parse: func(variant string, q url.Values) (vendorConfig, error) {
 			c := alpacaConfig{Crypto: variant == "crypto", Feed: q.Get("feed")}
-			syms, err := list(q, "symbols", symbolChars("/.-"))
+			syms, err := upperList(q, "symbols", symbolChars("/.-"))
 			if err != nil {
 				return nil, err
-			}
-			for i, s := range syms {
-				syms[i] = strings.ToUpper(s)
 			}
 			c.Symbols = syms
 			switch {
@@ -83,13 +80,11 @@ func (a *alpaca) dial(context.Context) (string, http.Header, error) {
 	if _, _, err := a.credentials(); err != nil {
 		return "", nil, err
 	}
-	if a.spec.Common.Endpoint != "" {
-		return a.spec.Common.Endpoint, nil, nil
-	}
+	path := "/v2/" + a.cfg.Feed
 	if a.cfg.Crypto {
-		return AlpacaStreamURL + "/v1beta3/crypto/us", nil, nil
+		path = "/v1beta3/crypto/us"
 	}
-	return AlpacaStreamURL + "/v2/" + a.cfg.Feed, nil, nil
+	return a.spec.Common.endpointOr(AlpacaStreamURL + path), nil, nil
 }
 
 type alpacaMsg struct {
@@ -180,10 +175,7 @@ func (a *alpaca) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	base := a.spec.Common.REST
-	if base == "" {
-		base = AlpacaRESTURL
-	}
+	base := a.spec.Common.restOr(AlpacaRESTURL)
 	h := http.Header{"Apca-Api-Key-Id": {key}, "Apca-Api-Secret-Key": {secret}}
 	q := url.Values{"start": {g.From.Format(time.RFC3339Nano)}, "end": {g.To.Format(time.RFC3339Nano)}, "limit": {"10000"}}
 	var rows []map[string]any
@@ -192,7 +184,7 @@ func (a *alpaca) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, error)
 		var resp struct {
 			Trades map[string][]map[string]any `json:"trades"`
 		}
-		if err := getJSON(ctx, "alpaca", strings.TrimSuffix(base, "/")+"/v1beta3/crypto/us/trades?"+q.Encode(), h, &resp); err != nil {
+		if err := getJSON(ctx, "alpaca", base+"/v1beta3/crypto/us/trades?"+q.Encode(), h, &resp); err != nil {
 			return nil, err
 		}
 		rows = resp.Trades[g.Symbol]
@@ -201,7 +193,7 @@ func (a *alpaca) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, error)
 		var resp struct {
 			Trades []map[string]any `json:"trades"`
 		}
-		u := strings.TrimSuffix(base, "/") + "/v2/stocks/" + url.PathEscape(g.Symbol) + "/trades?" + q.Encode()
+		u := base + "/v2/stocks/" + url.PathEscape(g.Symbol) + "/trades?" + q.Encode()
 		if err := getJSON(ctx, "alpaca", u, h, &resp); err != nil {
 			return nil, err
 		}

@@ -118,10 +118,7 @@ func (a *alphaVantage) Run(ctx context.Context, sink Sink) error {
 
 // poll fetches one symbol's series and emits its new bars.
 func (a *alphaVantage) poll(ctx context.Context, em *emitter, key, sym string) error {
-	base := a.spec.Common.Endpoint
-	if base == "" {
-		base = AlphaVantageURL
-	}
+	base := a.spec.Common.endpointOr(AlphaVantageURL)
 	q := url.Values{"function": {"TIME_SERIES_INTRADAY"}, "symbol": {sym}, "interval": {a.cfg.Interval},
 		"outputsize": {"compact"}, "apikey": {key}}
 	var resp map[string]json.RawMessage

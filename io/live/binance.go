@@ -21,8 +21,6 @@ const (
 	// binanceMaxAge: Binance drops every connection at 24 h; tickbeam
 	// reconnects a little before, and backfills the moment in between.
 	binanceMaxAge = 23*time.Hour + 50*time.Minute
-	// binanceMaxBackfill bounds one gap's backfill (1000 trades a call).
-	binanceMaxBackfill = 10_000
 )
 
 func init() {
@@ -32,12 +30,9 @@ func init() {
 		silence: time.Minute, // Binance pings every 20 s: a minute of nothing is a dead socket
 		maxAge:  binanceMaxAge,
 		parse: func(_ string, q url.Values) (vendorConfig, error) {
-			syms, err := list(q, "symbols", symbolChars(""))
+			syms, err := upperList(q, "symbols", symbolChars(""))
 			if err != nil {
 				return nil, err
-			}
-			for i, s := range syms {
-				syms[i] = strings.ToUpper(s)
 			}
 			return binanceConfig{Symbols: syms}, nil
 		},
@@ -61,10 +56,7 @@ type binance struct {
 }
 
 func (b *binance) dial(context.Context) (string, http.Header, error) {
-	base := b.spec.Common.Endpoint
-	if base == "" {
-		base = BinanceStreamURL
-	}
+	base := b.spec.Common.endpointOr(BinanceStreamURL)
 	streams := make([]string, len(b.cfg.Symbols))
 	for i, s := range b.cfg.Symbols {
 		streams[i] = strings.ToLower(s) + "@trade"
@@ -119,13 +111,7 @@ func (b *binance) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, error
 	if err != nil {
 		return nil, err
 	}
-	if to-from+1 > binanceMaxBackfill {
-		return nil, fmt.Errorf("%d trades missing, more than the %d a backfill reads", to-from+1, binanceMaxBackfill)
-	}
-	base := b.spec.Common.REST
-	if base == "" {
-		base = BinanceRESTURL
-	}
+	base := b.spec.Common.restOr(BinanceRESTURL)
 	var h http.Header
 	if k := b.opts.getenv("BINANCE_API_KEY"); k != "" {
 		h = http.Header{"X-Mbx-Apikey": {k}}
@@ -135,7 +121,7 @@ func (b *binance) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, error
 		limit := min(to-next+1, 1000)
 		q := url.Values{"symbol": {g.Symbol}, "fromId": {strconv.FormatUint(next, 10)}, "limit": {strconv.FormatUint(limit, 10)}}
 		var rows []binanceTrade
-		if err := getJSON(ctx, "binance", strings.TrimSuffix(base, "/")+"/api/v3/historicalTrades?"+q.Encode(), h, &rows); err != nil {
+		if err := getJSON(ctx, "binance", base+"/api/v3/historicalTrades?"+q.Encode(), h, &rows); err != nil {
 			return frames, err
 		}
 		if len(rows) == 0 {

@@ -18,8 +18,6 @@ import (
 const (
 	CoinbaseStreamURL = "wss://advanced-trade-ws.coinbase.com"
 	CoinbaseRESTURL   = "https://api.exchange.coinbase.com"
-	// coinbaseMaxBackfill bounds one gap's backfill (1000 trades a call).
-	coinbaseMaxBackfill = 10_000
 )
 
 func init() {
@@ -28,12 +26,9 @@ func init() {
 		keys:    []string{"products"},
 		silence: 30 * time.Second, // the heartbeats channel ticks every second
 		parse: func(_ string, q url.Values) (vendorConfig, error) {
-			ps, err := list(q, "products", symbolChars("-"))
+			ps, err := upperList(q, "products", symbolChars("-"))
 			if err != nil {
 				return nil, err
-			}
-			for i, p := range ps {
-				ps[i] = strings.ToUpper(p)
 			}
 			return coinbaseConfig{Products: ps}, nil
 		},
@@ -55,10 +50,7 @@ type coinbase struct {
 }
 
 func (c *coinbase) dial(context.Context) (string, http.Header, error) {
-	if c.spec.Common.Endpoint != "" {
-		return c.spec.Common.Endpoint, nil, nil
-	}
-	return CoinbaseStreamURL, nil, nil
+	return c.spec.Common.endpointOr(CoinbaseStreamURL), nil, nil
 }
 
 // subscribe sends one subscribe per channel (Coinbase closes a connection
@@ -118,13 +110,7 @@ func (c *coinbase) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	if to-from+1 > coinbaseMaxBackfill {
-		return nil, fmt.Errorf("%d trades missing, more than the %d a backfill reads", to-from+1, coinbaseMaxBackfill)
-	}
-	base := c.spec.Common.REST
-	if base == "" {
-		base = CoinbaseRESTURL
-	}
+	base := c.spec.Common.restOr(CoinbaseRESTURL)
 	type trade struct {
 		TradeID   string `json:"trade_id"`
 		ProductID string `json:"product_id"`
@@ -137,7 +123,7 @@ func (c *coinbase) backfill(ctx context.Context, g tickbeam.Gap) ([][]byte, erro
 	for after := to + 1; after > from; {
 		q := url.Values{"after": {strconv.FormatUint(after, 10)}, "limit": {strconv.FormatUint(min(after-from, 1000), 10)}}
 		var rows []coinbaseTrade
-		u := strings.TrimSuffix(base, "/") + "/products/" + url.PathEscape(g.Symbol) + "/trades?" + q.Encode()
+		u := base + "/products/" + url.PathEscape(g.Symbol) + "/trades?" + q.Encode()
 		if err := getJSON(ctx, "coinbase", u, nil, &rows); err != nil {
 			return nil, err
 		}

@@ -194,12 +194,20 @@ func (t *idTracker) check(k *tickbeam.Tick) (tickbeam.Gap, bool) {
 	return g, true
 }
 
-// gapIDs returns a trade gap's first and last missing ids.
+// maxBackfill bounds the trades one gap's backfill reads (Binance and
+// Coinbase hand out 1000 a call).
+const maxBackfill = 10_000
+
+// gapIDs returns a trade gap's first and last missing ids, refusing a gap
+// of more than maxBackfill trades.
 func gapIDs(g tickbeam.Gap) (from, to uint64, err error) {
 	from, err1 := strconv.ParseUint(g.FromID, 10, 64)
 	to, err2 := strconv.ParseUint(g.ToID, 10, 64)
 	if err := errors.Join(err1, err2); err != nil || to < from {
 		return 0, 0, fmt.Errorf("gap ids %q..%q are not a range", g.FromID, g.ToID)
+	}
+	if to-from+1 > maxBackfill {
+		return 0, 0, fmt.Errorf("%d trades missing, more than the %d a backfill reads", to-from+1, maxBackfill)
 	}
 	return from, to, nil
 }

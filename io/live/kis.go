@@ -66,12 +66,9 @@ func (k *kis) dial(ctx context.Context) (string, http.Header, error) {
 	if appKey == "" || secret == "" {
 		return "", nil, &AuthError{Vendor: "kis", Reason: "set KIS_APP_KEY and KIS_APP_SECRET in the environment"}
 	}
-	base := k.spec.Common.REST
-	if base == "" {
-		base = KISRESTURL
-	}
+	base := k.spec.Common.restOr(KISRESTURL)
 	body, _ := json.Marshal(map[string]string{"grant_type": "client_credentials", "appkey": appKey, "secretkey": secret})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/oauth2/Approval", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/oauth2/Approval", bytes.NewReader(body))
 	if err != nil {
 		return "", nil, err
 	}
@@ -87,11 +84,7 @@ func (k *kis) dial(ctx context.Context) (string, http.Header, error) {
 		return "", nil, &AuthError{Vendor: "kis", Reason: fmt.Sprintf("no approval key: %s %s", resp.ErrorCode, resp.ErrorDesc)}
 	}
 	k.approvalKey = resp.ApprovalKey
-	u := k.spec.Common.Endpoint
-	if u == "" {
-		u = KISStreamURL
-	}
-	return u, nil, nil
+	return k.spec.Common.endpointOr(KISStreamURL), nil, nil
 }
 
 // subscribe registers H0STCNT0 for each symbol; the replies come as frames

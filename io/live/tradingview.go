@@ -55,11 +55,7 @@ type tradingView struct {
 }
 
 func (t *tradingView) dial(context.Context) (string, http.Header, error) {
-	u := t.spec.Common.Endpoint
-	if u == "" {
-		u = TradingViewStreamURL
-	}
-	return u, http.Header{"Origin": {"https://www.tradingview.com"}}, nil
+	return t.spec.Common.endpointOr(TradingViewStreamURL), http.Header{"Origin": {"https://www.tradingview.com"}}, nil
 }
 
 // tvFrame frames a message: ~m~LEN~m~BODY.

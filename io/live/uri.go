@@ -177,6 +177,23 @@ func parseCommon(q url.Values, v vendor, scheme string) (Common, error) {
 	return c, nil
 }
 
+// endpointOr is endpoint=, else the vendor's URL def.
+func (c Common) endpointOr(def string) string {
+	if c.Endpoint != "" {
+		return c.Endpoint
+	}
+	return def
+}
+
+// restOr is rest=, else the vendor's REST base def, without a trailing
+// slash.
+func (c Common) restOr(def string) string {
+	if c.REST != "" {
+		def = c.REST
+	}
+	return strings.TrimSuffix(def, "/")
+}
+
 // Open returns the connector of s.
 func (s Spec) Open(o Options) (Connector, error) {
 	if s.cfg == nil {
@@ -207,6 +224,15 @@ func list(q url.Values, key string, check func(string) error) ([]string, error) 
 		return nil, fmt.Errorf("%s: %d items, at most 1024 per connection", key, len(out))
 	}
 	return out, nil
+}
+
+// upperList is list with its items in upper case (vendors' symbols).
+func upperList(q url.Values, key string, check func(string) error) ([]string, error) {
+	items, err := list(q, key, check)
+	for i, s := range items {
+		items[i] = strings.ToUpper(s)
+	}
+	return items, err
 }
 
 // symbolChars checks a symbol holds only characters vendors use.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/live/livetest"
 )
@@ -330,5 +332,54 @@ func TestAlphaVantagePolling(t *testing.T) {
 		&collect{}, 10*time.Second)
 	if err == nil || !strings.HasPrefix(err.Error(), "alphavantage refused the connection") {
 		t.Errorf("bad key: err = %v", err)
+	}
+}
+
+// Alpha Vantage: a response that is not JSON is retried after a backoff
+// (no line, no stop); a poll whose new bars skip an interval reports a bars
+// gap (Alpha Vantage has no finer history: not filled).
+func TestAlphaVantageGarbageAndMissingInterval(t *testing.T) {
+	body, err := os.ReadFile("testdata/alphavantage/intraday.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full map[string]json.RawMessage
+	if err := json.Unmarshal(body, &full); err != nil {
+		t.Fatal(err)
+	}
+	var rows map[string]json.RawMessage
+	_ = json.Unmarshal(full["Time Series (1min)"], &rows)
+	var polls atomic.Int64
+	f := livetest.NewServer(t, func(context.Context, int, *websocket.Conn) {})
+	f.Mux.HandleFunc("/query", func(w http.ResponseWriter, r *http.Request) {
+		series := map[string]json.RawMessage{"2024-01-05 19:57:00": rows["2024-01-05 19:57:00"]}
+		switch polls.Add(1) {
+		case 1:
+		case 2:
+			fmt.Fprint(w, "<html>502 Bad Gateway</html>")
+			return
+		default: // 19:58 never came
+			series["2024-01-05 19:59:00"] = rows["2024-01-05 19:59:00"]
+		}
+		b, _ := json.Marshal(map[string]any{"Meta Data": full["Meta Data"], "Time Series (1min)": series})
+		w.Write(b)
+	})
+	sink := &collect{until: func(c *collect) bool { return len(c.lines) >= 2 }}
+	conn, err := runConnector(t, "alphavantage:?symbols=IBM&every=100ms&endpoint="+f.HTTP()+"/query",
+		Options{Getenv: env("ALPHAVANTAGE_API_KEY", "AVKEY")}, sink, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks, failed := sink.ticks(t, "alphavantage")
+	if len(ticks) != 2 || failed != 0 || polls.Load() < 3 {
+		t.Errorf("%d bars, %d failed lines after %d polls; want 19:57 and 19:59 once each, the garbage poll retried", len(ticks), failed, polls.Load())
+	}
+	want := []tickbeam.Gap{{Source: "alphavantage", Symbol: "IBM", FromID: "2024-01-05 19:57:00", ToID: "2024-01-05 19:59:00", Missing: 1,
+		Unit: tickbeam.GapBars, From: time.Date(2024, 1, 5, 19, 57, 0, 0, time.UTC), To: time.Date(2024, 1, 5, 19, 59, 0, 0, time.UTC)}}
+	if diff := cmp.Diff(want, sink.gaps, cmpopts.IgnoreFields(tickbeam.Gap{}, "DetectedAt", "Detail")); diff != "" {
+		t.Errorf("gaps (-want +got):\n%s", diff)
+	}
+	if st := conn.Stats(); st.Gaps != 1 || st.Missing != 1 || st.RateLimited != 0 {
+		t.Errorf("stats %+v, want 1 gap of 1 bar", st)
 	}
 }
