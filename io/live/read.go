@@ -115,20 +115,13 @@ func Read(s beam.Scope, opts ReadOptions) (msgs, dead, gaps beam.PCollection) {
 	if opts.MaxBatchWait == 0 {
 		opts.MaxBatchWait = DefaultMaxBatchWait
 	}
-	fn := &readFn{URI: opts.URI, WatermarkDelay: opts.WatermarkDelay, AllowedLateness: opts.AllowedLateness,
-		IdleTimeout: opts.IdleTimeout, MaxBatch: opts.MaxBatch, MaxBatchWait: opts.MaxBatchWait}
-	return beam.ParDo3(s, fn, beam.Impulse(s))
+	return beam.ParDo3(s, &readFn{Opts: opts}, beam.Impulse(s))
 }
 
 // readFn is Read's splittable DoFn: each call drains one batch of the
 // stream, emits it, moves the watermark and checkpoints.
 type readFn struct {
-	URI             string
-	WatermarkDelay  time.Duration
-	AllowedLateness time.Duration
-	IdleTimeout     time.Duration
-	MaxBatch        int
-	MaxBatchWait    time.Duration
+	Opts ReadOptions // defaults filled in
 
 	st *stream
 }
@@ -136,7 +129,7 @@ type readFn struct {
 var messageSeq atomic.Int64
 
 func (fn *readFn) Setup() error {
-	st, err := acquire(fn.URI, Options{Logf: logf})
+	st, err := acquire(fn.Opts.URI, Options{Logf: logf})
 	if err != nil {
 		return err
 	}
@@ -189,7 +182,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	if !rt.TryClaim(true) {
 		return sdf.StopProcessing(), rt.GetError()
 	}
-	b := fn.st.drain(fn.MaxBatch, fn.MaxBatchWait)
+	b := fn.st.drain(fn.Opts.MaxBatch, fn.Opts.MaxBatchWait)
 	report(ctx, b.stats)
 	now := time.Now()
 	wm := we.State
@@ -205,16 +198,16 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	var late int64
 	for _, l := range b.lines {
 		if l.Oversize > 0 {
-			emitDead(mtime.FromTime(onTime(l.Received.Add(-fn.WatermarkDelay))), l.DeadLetter())
+			emitDead(mtime.FromTime(onTime(l.Received.Add(-fn.Opts.WatermarkDelay))), l.DeadLetter())
 			continue
 		}
 		ts := l.EventTime
 		if ts.IsZero() {
-			ts = onTime(l.Received.Add(-fn.WatermarkDelay))
-		} else if ts.Before(wm.Add(-fn.AllowedLateness)) {
+			ts = onTime(l.Received.Add(-fn.Opts.WatermarkDelay))
+		} else if ts.Before(wm.Add(-fn.Opts.AllowedLateness)) {
 			late++
 			err := fmt.Errorf("event time %s arrived %s behind the watermark %s, past the allowed lateness %s",
-				ts.UTC().Format(time.RFC3339Nano), wm.Sub(ts).Round(time.Millisecond), wm.UTC().Format(time.RFC3339Nano), fn.AllowedLateness)
+				ts.UTC().Format(time.RFC3339Nano), wm.Sub(ts).Round(time.Millisecond), wm.UTC().Format(time.RFC3339Nano), fn.Opts.AllowedLateness)
 			emitDead(mtime.FromTime(wm), tickbeam.NewDeadLetter(ts, l.Payload, l.Attributes(), tickbeam.StageLate, l.Source, err))
 			continue
 		} else if oldest.IsZero() || ts.Before(oldest) {
@@ -229,9 +222,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	cLate.Inc(ctx, late)
 	switch {
 	case !oldest.IsZero():
-		advance(we, oldest.Add(-fn.WatermarkDelay))
-	case len(b.lines) == 0 && b.up && now.Sub(b.lastActive) >= fn.IdleTimeout:
-		advance(we, now.Add(-fn.WatermarkDelay))
+		advance(we, oldest.Add(-fn.Opts.WatermarkDelay))
+	case len(b.lines) == 0 && b.up && now.Sub(b.lastActive) >= fn.Opts.IdleTimeout:
+		advance(we, now.Add(-fn.Opts.WatermarkDelay))
 	}
 	if b.err != nil {
 		return sdf.StopProcessing(), fmt.Errorf("live input %s: %w", fn.st.spec.Vendor, b.err)
