@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -102,9 +103,28 @@ func Run(ctx context.Context, p *beam.Pipeline, opts Options) (beam.PipelineResu
 	// the job service above.
 	r, err := universal.Execute(context.WithoutCancel(ctx), p)
 	if err != nil {
-		return nil, fmt.Errorf("run on prism: %w", err)
+		return nil, &JobError{err: err}
 	}
 	return r, nil
+}
+
+// JobError is a failed local run. Its message is one line, the failing
+// DoFn's own error (prism's error lists the whole bundle plan first, and
+// prism has already logged it); Unwrap gives prism's error.
+type JobError struct{ err error }
+
+func (e *JobError) Error() string { return "run on prism: " + rootCause(e.err.Error()) }
+
+func (e *JobError) Unwrap() error { return e.err }
+
+// rootCause is the first line after the last "failed:" line of a prism
+// job error (a DoFn's error; a panic's first line), else its first line.
+func rootCause(s string) string {
+	if i := strings.LastIndex(s, "failed:\n"); i >= 0 {
+		s = s[i+len("failed:\n"):]
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
 }
 
 var local struct {
