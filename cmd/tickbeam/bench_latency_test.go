@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -37,6 +40,7 @@ const (
 	envGrace    = "TICKBEAM_BENCH_GRACE"        // --duration is duration + 60s + this; default 3m
 	envArgs     = "TICKBEAM_BENCH_MONITOR_ARGS" // more monitor flags, space-separated
 	envVerbose  = "TICKBEAM_BENCH_VERBOSE"      // non-empty: log progress every 5s
+	envAlerts   = "TICKBEAM_BENCH_ALERTS"       // "0": no rules; default price_cross rules delivered to a local webhook
 )
 
 const (
@@ -67,6 +71,13 @@ var benchRuns atomic.Int64
 // the raw ticks table's row count over the publish time. The benchmark fails
 // unless the ticks table ends up with exactly the ticks published and every
 // 1s window shows up.
+//
+// Unless $TICKBEAM_BENCH_ALERTS is "0", the monitor also runs price_cross
+// rules on the ticks (levels 0.02%, 0.04% and 0.06% above and below each
+// symbol's first price, re-armed 0.01% back) that notify a webhook served
+// by the benchmark: the latency of an alert is the wall time its POST
+// arrives minus its tick's event time, which is when the tick was due to be
+// published (alert-p50, alert-p95, alert-p99).
 //
 // First one warm-up tick (symbol WARMUP, counted as published) is published
 // and the benchmark waits for its bar, so the pipeline's start (prism,
@@ -153,10 +164,25 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	monitorDur := dur + time.Minute + grace
 	var mout, merr bytes.Buffer
 	monitorDone := make(chan int, 1)
-	monitorStart := time.Now()
-	args := append([]string{"monitor", "--input=pubsub:" + sub, "--bar=" + barFlag,
+	args := []string{"monitor", "--input=pubsub:" + sub, "--bar=" + barFlag,
 		"--bars_out=bq:" + barsT.String(), "--deadletter_out=bq:" + deadT.String(), "--raw_out=bq:" + ticksT.String(),
-		"--duration=" + monitorDur.String()}, extra...)
+		"--duration=" + monitorDur.String()}
+	var hook *alertHook
+	if os.Getenv(envAlerts) != "0" {
+		hook = newAlertHook(b)
+		rules, err := benchCrossRules(symbols, rate, hook.URL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		dir := b.TempDir()
+		path := filepath.Join(dir, "rules.yaml")
+		if err := os.WriteFile(path, rules, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		args = append(args, "--rules="+path, "--alerts_out="+filepath.Join(dir, "alerts"))
+	}
+	args = append(args, extra...)
+	monitorStart := time.Now()
 	// Its own context: cancelling it stops the monitor as --duration does.
 	monCtx, stopMonitor := context.WithCancel(context.Background())
 	defer stopMonitor()
@@ -452,6 +478,13 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	b.ReportMetric(float64(len(unseen)), "windows-unseen")
 	b.ReportMetric(rowsPerSec, "rows/s")
 	b.ReportMetric(achieved, "ticks/s-published")
+	var alertLat []time.Duration
+	if hook != nil {
+		alertLat = hook.latencies(warmupSymbol)
+		b.ReportMetric(ms(percentile(alertLat, .50)), "alert-p50")
+		b.ReportMetric(ms(percentile(alertLat, .95)), "alert-p95")
+		b.ReportMetric(ms(percentile(alertLat, .99)), "alert-p99")
+	}
 
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	var s strings.Builder
@@ -465,6 +498,10 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		r(percentile(fromEnd, .5)), r(percentile(fromEnd, .99)), r(percentile(tail, 1)))
 	fmt.Fprintf(&s, "              %d 1s windows, %d never queryable; polled every %s, %d polls of %s on average, %d failed\n",
 		len(last), len(unseen), benchPollEvery, polls, r(pollTime/time.Duration(max(polls, 1))), pollErrs)
+	if hook != nil {
+		fmt.Fprintf(&s, "  alerts      %d delivered to the webhook; tick -> POST received: p50 %s, p95 %s, p99 %s, max %s\n",
+			len(alertLat), r(percentile(alertLat, .5)), r(percentile(alertLat, .95)), r(percentile(alertLat, .99)), r(percentile(alertLat, 1)))
+	}
 	fmt.Fprintf(&s, "  BigQuery    ticks table %d rows = %.0f rows/s over the publish time; peak %.0f rows/s (%s samples)\n",
 		final.ticks, rowsPerSec, peak, benchCountEvery)
 	if !drainedAt.IsZero() {
@@ -488,6 +525,9 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	if !ok {
 		b.Errorf("count in != count out: published %d ticks (+1 warm-up), the ticks table holds %d (%d benchmark, %d distinct)",
 			published, final.ticks, final.bench, final.distinct)
+	}
+	if hook != nil && len(alertLat) == 0 {
+		b.Errorf("no alert reached the webhook")
 	}
 	if len(unseen) > 0 {
 		b.Errorf("%d of %d 1s bar windows never became queryable (first: %s %s)", len(unseen), len(last),
@@ -690,4 +730,74 @@ func envDur(b *testing.B, name string, def time.Duration) time.Duration {
 		b.Fatalf("%s=%q: %v", name, v, err)
 	}
 	return d
+}
+
+// alertHook is the webhook the benchmark's rules notify: it notes when each
+// alert arrives.
+type alertHook struct {
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	arrived []tickbeam.Alert
+	at      []time.Time
+}
+
+func newAlertHook(b *testing.B) *alertHook {
+	h := &alertHook{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var a tickbeam.Alert
+		if err := json.NewDecoder(r.Body).Decode(&a); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.arrived, h.at = append(h.arrived, a), append(h.at, now)
+		h.mu.Unlock()
+	}))
+	b.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *alertHook) URL() string { return h.srv.URL + "/alerts" }
+
+// latencies are arrival minus event time of every alert but skip's.
+func (h *alertHook) latencies(skip string) []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ds []time.Duration
+	for i, a := range h.arrived {
+		if a.Symbol != skip {
+			ds = append(ds, h.at[i].Sub(a.EventTime))
+		}
+	}
+	return ds
+}
+
+// benchCrossRules are price_cross rules around each symbol's first price
+// (the synthetic feed with seed 1 starts the same whatever its start time),
+// notifying url.
+func benchCrossRules(symbols []string, rate float64, url string) ([]byte, error) {
+	g, err := synthetic.NewGenerator(synthetic.Config{Symbols: symbols, Rate: rate, Seed: 1, Count: int64(len(symbols)), Start: time.Unix(0, 0)})
+	if err != nil {
+		return nil, err
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "notifiers:\n  webhooks:\n    - name: bench\n      url: %s\nrules:\n", url)
+	for {
+		t, ok := g.Next()
+		if !ok {
+			break
+		}
+		for k := 1; k <= 3; k++ {
+			for _, dir := range []struct {
+				name string
+				sign float64
+			}{{"above", 1}, {"below", -1}} {
+				fmt.Fprintf(&s, "  - {name: cross-%s-%s-%d, kind: price_cross, symbols: [%q], input: ticks, direction: %s, threshold: %g, band: %g, severity: INFO, notify: [bench]}\n",
+					strings.ToLower(t.Symbol), dir.name, k, t.Symbol, dir.name, t.Price*(1+dir.sign*0.0002*float64(k)), t.Price*0.0001)
+			}
+		}
+	}
+	return []byte(s.String()), nil
 }
