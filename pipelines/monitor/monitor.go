@@ -165,6 +165,15 @@ type Config struct {
 	// GapsOut receives the Gap rows of a live input (io/live): every hole
 	// its connector saw in the feed, filled by a backfill or not.
 	GapsOut string
+	// Positions is a portfolio's positions (transforms/portfolio): a CSV
+	// file, local or gs://, or bq:P.D.T (see LoadHoldings), valued on the
+	// bars of the first resolution into PortfolioOut's PortfolioRows. A
+	// stream re-reads it every PositionsRefresh (the CLI's default is
+	// DefaultPositionsRefresh; 0 reads it once, in Build) and values the
+	// windows after a change with the new positions.
+	Positions        string
+	PortfolioOut     string
+	PositionsRefresh time.Duration
 }
 
 // DefaultAllowedLateness is the CLI's --allowed_lateness default.
@@ -263,6 +272,9 @@ func (c Config) Validate() error {
 	if _, err := c.prevCloseOptions(); err != nil {
 		return err
 	}
+	if err := c.validatePortfolio(); err != nil {
+		return err
+	}
 	if err := c.validateOutputs(c.analyticsOutputs()); err != nil {
 		return err
 	}
@@ -284,7 +296,7 @@ func (c Config) streamOutputs() []Output {
 
 func (c Config) analyticsOutputs() []Output {
 	return nonEmpty([]Output{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut}, {"--alerts_out", c.AlertsOut},
-		{"--changes_out", c.ChangesOut}})
+		{"--changes_out", c.ChangesOut}, {"--portfolio_out", c.PortfolioOut}})
 }
 
 func nonEmpty(outs []Output) []Output {
@@ -457,6 +469,13 @@ func Build(s beam.Scope, c Config) error {
 		if err := c.write(s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
 			return fmt.Errorf("--indicators_out: %w", err)
 		}
+	}
+	if c.Positions != "" {
+		_, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow)
+		if err != nil {
+			return err
+		}
+		dead = append(dead, d...)
 	}
 	if c.SessionOut != "" {
 		cal, err := calendar.Lookup(c.calendarName())
