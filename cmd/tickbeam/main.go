@@ -227,11 +227,11 @@ type monitorFlags struct {
 	input, format, bar, barsOut, deadOut, rawOut, alertsOut, timestampAttr, bqEndpoint, bqStorageEndpoint, source, timezone, timeLayout, jsonFields, csvColumns string
 	metricsAddr, ui                                                                                                                                             string
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
-	changesOut, prevClose, references, splits, gapsOut                                                                                                          string
+	changesOut, prevClose, references, splits, gapsOut, positions, portfolioOut                                                                                 string
 	flagThreshold                                                                                                                                               float64
 	csvHeader, keepDuplicates, gzip, notify                                                                                                                     bool
 	shards, maxPayload                                                                                                                                          int
-	duration, maxAhead, watermarkDelay, allowedLateness                                                                                                         time.Duration
+	duration, maxAhead, watermarkDelay, allowedLateness, positionsRefresh                                                                                       time.Duration
 	notBefore                                                                                                                                                   string
 }
 
@@ -258,6 +258,9 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.references, "references", "", "CSV files (glob, local or gs://) of reference previous closes: symbol,date,prev_close")
 	fs.StringVar(&f.splits, "splits", "", "CSV files (glob) of stock splits that adjust previous closes: symbol,ex_date,ratio (2, 3:2, 1/10)")
 	fs.Float64Var(&f.flagThreshold, "flag_threshold", 5, "X of the ±X% flag of --changes_out rows: POSITIVE above +X, NEGATIVE below −X")
+	fs.StringVar(&f.positions, "positions", "", "a portfolio's positions: a CSV file (local or gs://) of symbol,quantity,cost_basis,currency[,from_date[,split]], or bq:P.D.T with those columns; valued on the first --bar resolution; needs --portfolio_out")
+	fs.StringVar(&f.portfolioOut, "portfolio_out", "", "PortfolioRow rows of --positions (per position and per currency total: value, P&L, day P&L, weight, return, drawdown): as --bars_out")
+	fs.DurationVar(&f.positionsRefresh, "positions_refresh", monitor.DefaultPositionsRefresh, "streaming: re-read --positions this often and value later windows with what changed; 0 reads it once")
 	fs.StringVar(&f.gapsOut, "gaps_out", "", "live input: Gap rows (holes seen in the feed, backfilled or not): as --bars_out")
 	fs.StringVar(&f.rawOut, "raw_out", "", "a local directory or gs:// prefix receiving the deduplicated ticks as Tick JSON under dt=/hour= partitions (replay with --format=tick)")
 	fs.StringVar(&f.deadOut, "deadletter_out", "", "DeadLetter rows, one per failed message: as --bars_out (default: --bars_out when that is a directory or prefix)")
@@ -355,6 +358,9 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Splits:             f.splits,
 		FlagThreshold:      f.flagThreshold,
 		GapsOut:            f.gapsOut,
+		Positions:          f.positions,
+		PortfolioOut:       f.portfolioOut,
+		PositionsRefresh:   f.positionsRefresh,
 	}, nil
 }
 
