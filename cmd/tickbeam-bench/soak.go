@@ -4,12 +4,18 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam/io/synthetic"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
@@ -29,6 +35,7 @@ func soak(args []string) error {
 	bar := fs.String("bar", "1s,1m", "bar resolutions")
 	ind := fs.String("indicators", "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2", "indicators on the first resolution")
 	out := fs.String("out", os.TempDir()+"/tickbeam-soak", "output directory (bars, session stats, indicators)")
+	withAlerts := fs.Bool("alerts", false, "also run rules (price_cross per symbol, change_pct, outlier, stale_feed) notifying a webhook served here, and --changes_out")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,6 +55,19 @@ func soak(args []string) error {
 		Bars:    res,
 		BarsOut: *out, SessionOut: *out, Indicators: *ind, IndicatorsOut: *out,
 		Duration: *dur,
+	}
+	var posts atomic.Int64
+	if *withAlerts {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			posts.Add(1)
+		}))
+		defer srv.Close()
+		path, err := writeSoakRules(*out, syms, srv.URL)
+		if err != nil {
+			return err
+		}
+		cfg.Rules, cfg.AlertsOut, cfg.Notify, cfg.ChangesOut = path, *out, true, *out
 	}
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
@@ -102,10 +122,47 @@ func soak(args []string) error {
 	}
 	fmt.Printf("soak: %d symbols, %d ticks in %s (%.0f ticks/s), --bar=%s, --indicators=%s\n",
 		*nsym, ticks, time.Since(start).Round(time.Second), float64(ticks)/time.Since(start).Seconds(), *bar, *ind)
+	if *withAlerts {
+		fmt.Printf("soak: rules on, %d alerts delivered to the webhook, price changes to %s\n", posts.Load(), *out)
+	}
 	if n < 2 {
 		return fmt.Errorf("only %v samples after the %s warm-up: run longer", n, *warmup)
 	}
 	slope := (n*sxy - sx*sy) / (n*sxx - sx*sx)
 	fmt.Printf("soak: heap after warm-up %.1f..%.1f MiB over %v samples, slope %+.2f MiB/min\n", lo, hi, n, slope)
 	return nil
+}
+
+// writeSoakRules writes a rules file into dir: two price_cross rules per
+// symbol 0.05% around its first price (seed 1 starts the same whatever the
+// start time), and change_pct, outlier and stale_feed over every symbol,
+// all notifying url.
+func writeSoakRules(dir string, syms []string, url string) (string, error) {
+	g, err := synthetic.NewGenerator(synthetic.Config{Symbols: syms, Rate: 1, Seed: 1, Count: int64(len(syms)), Start: time.Unix(0, 0)})
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "notifiers:\n  webhooks:\n    - name: soak\n      url: %s\nrules:\n", url)
+	fmt.Fprintf(&b, "  - {name: move-1pct, kind: change_pct, symbols: [\"*\"], threshold: 1, band: 0.2, severity: WARNING, notify: [soak]}\n")
+	fmt.Fprintf(&b, "  - {name: outliers, kind: outlier, symbols: [\"*\"], sigma: 8, pct: 3, severity: WARNING, notify: [soak]}\n")
+	fmt.Fprintf(&b, "  - {name: fresh, kind: stale_feed, symbols: [\"*\"], max_silence: 30s, severity: WARNING, notify: [soak]}\n")
+	for {
+		t, ok := g.Next()
+		if !ok {
+			break
+		}
+		for _, d := range []struct {
+			name string
+			f    float64
+		}{{"above", 1.0005}, {"below", 0.9995}} {
+			fmt.Fprintf(&b, "  - {name: cross-%s-%s, kind: price_cross, symbols: [%q], input: ticks, direction: %s, threshold: %g, band: %g, severity: INFO, notify: [soak]}\n",
+				strings.ToLower(t.Symbol), d.name, t.Symbol, d.name, t.Price*d.f, t.Price*0.0002)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "soak-rules.yaml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o644)
 }
