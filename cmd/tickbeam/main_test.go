@@ -32,12 +32,16 @@ func readRows[T any](t *testing.T, dir, prefix string) []T {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, len(data)+1) // a dead letter may hold a 1 MiB payload
 		for sc.Scan() {
 			var r T
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
 			rows = append(rows, r)
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
 	}
 	return rows
