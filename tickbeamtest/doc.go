@@ -35,7 +35,8 @@
 // panes, and fail the pipeline with a go-cmp diff; floats compare within
 // DefaultMatch's tolerance, and fields set from the wall clock
 // (Alert.DetectedAt, DeadLetter.Timestamp) are not compared. Assert takes a
-// Match of your own; Diff compares rows read back from a sink. Conservation
+// Match of your own; Diff compares rows read back from a sink (FileRows
+// reads a directory output, BigQueryRows a table). Conservation
 // counts what goes in and what comes out of a pipeline and Ledger.Check
 // fails a test in which something vanished: in = ticks + dead letters +
 // duplicates (+ the control messages and blank lines parse skips).

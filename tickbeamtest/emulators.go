@@ -1,7 +1,6 @@
 package tickbeamtest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -303,20 +302,4 @@ func Main(m *testing.M) { os.Exit(MainRet(m)) }
 func MainRet(m *testing.M) int {
 	defer emuproc.StopShared()
 	return ptest.MainRetWithDefault(m, "prism")
-}
-
-// BigQueryRows reads every row of table ("PROJECT.DATASET.TABLE") from the
-// test's BigQuery emulator into T by JSON field names, failing the test on
-// error, to compare with Diff.
-func BigQueryRows[T any](t testing.TB, env *Env, table string) []T {
-	t.Helper()
-	tb, err := bigqueryx.ParseTable(table)
-	if err != nil {
-		t.Fatalf("tickbeamtest.BigQueryRows: %v", err)
-	}
-	rows, err := bigqueryx.ReadRows[T](context.Background(), tb, env.BigQueryOptions())
-	if err != nil {
-		t.Fatalf("tickbeamtest.BigQueryRows: %v", err)
-	}
-	return rows
 }
