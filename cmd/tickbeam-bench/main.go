@@ -41,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor|soak|alerts [flags]")
+		fmt.Fprintln(os.Stderr, "usage: tickbeam-bench gen-binance|floor|naive|soak|alerts [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -50,6 +50,8 @@ func main() {
 		err = genBinance(os.Args[2:])
 	case "floor":
 		err = floor(os.Args[2:])
+	case "naive":
+		err = naive(os.Args[2:])
 	case "soak":
 		err = soak(os.Args[2:])
 	case "alerts":
