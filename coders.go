@@ -40,7 +40,11 @@ func readAttributes(r *wire.Reader, size int) ([]Attribute, error) {
 	return as, nil
 }
 
-// AppendTick appends the binary form of t to b.
+// AppendTick appends the binary form of t to b: the Beam coder tickbeam
+// registers for Tick, which Beam applies by itself. It and ReadTick are
+// exported for tickbeam's own batch coders (dedupe, tickrule, alerts);
+// ReadTick's reader is internal, so code outside tickbeam cannot decode with
+// it: encode Ticks as JSON (the public schema) instead.
 func AppendTick(b []byte, t Tick) []byte {
 	b = wire.AppendString(b, t.Symbol)
 	b = wire.AppendString(b, t.Venue)
@@ -56,7 +60,8 @@ func AppendTick(b []byte, t Tick) []byte {
 	return wire.AppendString(b, t.Currency)
 }
 
-// ReadTick reads a Tick written by AppendTick.
+// ReadTick reads a Tick written by AppendTick; for tickbeam's own coders
+// (see AppendTick).
 func ReadTick(r *wire.Reader) Tick {
 	var t Tick
 	t.Symbol = r.String()

@@ -62,7 +62,9 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(PriceChange{}), encodePriceChange, decodePriceChange)
 }
 
-// AppendPriceChange appends the binary form of c to b.
+// AppendPriceChange appends the binary form of c to b, the Beam coder
+// registered for PriceChange; like AppendTick it serves tickbeam's own
+// coders, and ReadPriceChange's reader is internal.
 func AppendPriceChange(b []byte, c PriceChange) []byte {
 	for _, s := range [...]string{c.Symbol, string(c.Kind), c.Source, c.TradeID} {
 		b = wire.AppendString(b, s)
@@ -79,7 +81,8 @@ func AppendPriceChange(b []byte, c PriceChange) []byte {
 	return wire.AppendString(b, c.Flag)
 }
 
-// ReadPriceChange reads a PriceChange written by AppendPriceChange.
+// ReadPriceChange reads a PriceChange written by AppendPriceChange; for
+// tickbeam's own coders (see AppendTick).
 func ReadPriceChange(r *wire.Reader) PriceChange {
 	var c PriceChange
 	c.Symbol = r.String()
