@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ func soak(args []string) error {
 	bar := fs.String("bar", "1s,1m", "bar resolutions")
 	ind := fs.String("indicators", "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2", "indicators on the first resolution")
 	out := fs.String("out", os.TempDir()+"/tickbeam-soak", "output directory (bars, session stats, indicators)")
+	memProfile := fs.String("memprofile", "", "write a heap profile here at every sample (the last one stays)")
 	withAlerts := fs.Bool("alerts", false, "also run rules (price_cross per symbol, change_pct, outlier, stale_feed) notifying a webhook served here, and --changes_out")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +94,9 @@ func soak(args []string) error {
 				runtime.GC()
 				var m runtime.MemStats
 				runtime.ReadMemStats(&m)
+				if *memProfile != "" {
+					writeHeapProfile(*memProfile)
+				}
 				smp := sample{time.Since(start).Round(time.Second), m.HeapInuse}
 				samples = append(samples, smp)
 				fmt.Printf("soak: %8s heap in use %7.1f MiB, goroutines %d\n", smp.at, float64(smp.heap)/(1<<20), runtime.NumGoroutine())
@@ -165,4 +170,16 @@ func writeSoakRules(dir string, syms []string, url string) (string, error) {
 	}
 	path := filepath.Join(dir, "soak-rules.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak: --memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "soak: --memprofile:", err)
+	}
 }
