@@ -1,14 +1,3 @@
-// Package monitor is tickbeam's ready-made market-monitoring pipeline: raw
-// messages from files, Pub/Sub or a synthetic feed are parsed into ticks,
-// redelivered trades are dropped, and event-time bars are written to JSONL
-// files (local or GCS), BigQuery or Pub/Sub, with every message that could
-// not be used written as a dead letter.
-//
-//	input --> parse --> dedupe --> bars (one or more resolutions) --> bars_out
-//	              \--> dead letters ------------------------------> deadletter_out
-//
-// Nothing disappears without a count: the Beam counters tickbeam/parse.messages,
-// .ticks, .control, .blank, .dead_letters and tickbeam/dedupe.duplicates add up.
 package monitor
 
 import (
