@@ -4,22 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/outage"
 	"github.com/tickbeam/tickbeam/notify"
 )
 
 var (
 	cNotified     = beam.NewCounter("tickbeam/alerts", "notified")      // (alert, notifier) deliveries that succeeded
 	cNotifyFailed = beam.NewCounter("tickbeam/alerts", "notify_failed") // (alert, notifier) deliveries that failed: one dead letter each
+	cNotifyDown   = beam.NewCounter("tickbeam/alerts", "notify_down")   // of those, not tried: the notifier was taken for down
 )
+
+// DefaultDownFor is DeliverOptions.DownFor's default.
+const DefaultDownFor = time.Minute
 
 var alertType = reflect.TypeOf(tickbeam.Alert{})
 
@@ -37,6 +47,15 @@ type DeliverOptions struct {
 	// only the notifiers' own bounds (per-attempt timeout × max_attempts,
 	// plus backoff).
 	Timeout time.Duration
+	// DownFor is how long a notifier is taken for down after a delivery to
+	// it failed for want of a receiver: timeouts, refused or cut
+	// connections, HTTP 5xx, 408 or 429, SMTP 4xx, once its retries ran
+	// out. Meanwhile its deliveries fail at once, as dead letters that say
+	// so, instead of each waiting out the retries: a receiver that is down
+	// or hangs costs one retry schedule per DownFor, not one per alert, and
+	// does not hold the pipeline back. The first delivery after DownFor
+	// tries again, alone. Default 1m; < 0: never taken for down.
+	DownFor time.Duration
 }
 
 // Deliver sends each alert of PCollection<tickbeam.Alert> to the notifiers
@@ -50,6 +69,11 @@ type DeliverOptions struct {
 //     the notifier name, payload the alert's JSON as notify.EncodeAlert
 //     writes it, attributes alert_id, rule and symbol, error_message the
 //     notifier's error, timestamp the time of the failure).
+//
+// Each delivery is bounded by its notifier's retries (max_attempts, each
+// within timeout) and by Timeout; a notifier that fails for want of a
+// receiver is taken for down for DownFor (see DeliverOptions), with one log
+// line when it goes down and one when it is back.
 //
 // An alert goes to delivered or to failed, never both: with two notifiers
 // of which one fails, the other did get it, and failed holds one dead
@@ -71,8 +95,13 @@ type DeliverOptions struct {
 // an error: name an environment variable instead. Everything else of the
 // configs (URL, headers, hosts) travels in the graph like the rules file.
 //
+// Secrets never leave it either: a secret a receiver echoes back (say an
+// SMTP server quoting the password it refused) is blanked out of dead
+// letters and log lines.
+//
 // Beam counters tickbeam/alerts.notified and notify_failed count
-// successful and failed (alert, notifier) deliveries.
+// successful and failed (alert, notifier) deliveries, notify_down the
+// failed ones not tried because their notifier was taken for down.
 func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
 	fn, err := newDeliverFn(rs, opts)
 	if err != nil {
@@ -101,6 +130,9 @@ func newDeliverFn(rs *RuleSet, opts DeliverOptions) (*deliverFn, error) {
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("alerts.Deliver: Timeout must be >= 0, got %v", opts.Timeout)
 	}
+	if opts.DownFor == 0 {
+		opts.DownFor = DefaultDownFor
+	}
 	hooks := map[string]NamedWebhook{}
 	for _, w := range rs.Webhooks {
 		if w.Config.Secret != "" {
@@ -115,7 +147,7 @@ func newDeliverFn(rs *RuleSet, opts DeliverOptions) (*deliverFn, error) {
 		}
 		emails[e.Config.Name] = e
 	}
-	fn := &deliverFn{Rules: map[string][]string{}, Timeout: opts.Timeout}
+	fn := &deliverFn{Rules: map[string][]string{}, Timeout: opts.Timeout, DownFor: opts.DownFor, ID: outage.NewID()}
 	used := map[string]bool{}
 	for _, r := range rs.Rules {
 		seen := map[string]bool{}
@@ -151,19 +183,36 @@ type deliverFn struct {
 	Webhooks []NamedWebhook      // the notifiers some rule names, Secret empty
 	Emails   []NamedEmail        // likewise, Password empty
 	Timeout  time.Duration
+	DownFor  time.Duration // < 0: never taken for down
+	ID       string        // of this Deliver: its DoFn instances in a process share the notifiers' health
 
 	notifiers map[string]notify.Notifier
+	health    map[string]*health
+	secrets   *strings.Replacer // blanks the secrets read in Setup
 }
 
 func (f *deliverFn) ruleSet() *RuleSet { return &RuleSet{Webhooks: f.Webhooks, Emails: f.Emails} }
 
 // Setup builds the notifiers, reading secrets from the worker's environment.
 func (f *deliverFn) Setup() error {
-	ns, err := f.ruleSet().Notifiers(os.Getenv)
+	var blank []string
+	ns, err := f.ruleSet().Notifiers(func(name string) string {
+		v := os.Getenv(name)
+		if v != "" {
+			blank = append(blank, v, "[secret from "+name+"]")
+		}
+		return v
+	})
 	if err != nil {
 		return fmt.Errorf("alerts.Deliver: %w", err)
 	}
 	f.notifiers = ns
+	f.secrets = strings.NewReplacer(blank...)
+	f.health = map[string]*health{}
+	for name := range ns {
+		h, _ := healths.LoadOrStore(f.ID+"/"+name, &health{})
+		f.health[name] = h.(*health)
+	}
 	return nil
 }
 
@@ -184,7 +233,7 @@ func (f *deliverFn) ProcessElement(ctx context.Context, a tickbeam.Alert, emitDe
 				nctx, cancel = context.WithTimeout(ctx, f.Timeout)
 				defer cancel()
 			}
-			errs[i] = n.Notify(nctx, a)
+			errs[i] = f.notify(nctx, name, n, a)
 		})
 	}
 	wg.Wait()
@@ -205,12 +254,116 @@ func (f *deliverFn) ProcessElement(ctx context.Context, a tickbeam.Alert, emitDe
 			payload = alertPayload(a)
 		}
 		attrs := map[string]string{"alert_id": a.AlertID, "rule": a.Rule, "symbol": a.Symbol}
-		emitFailed(tickbeam.NewDeadLetter(time.Now(), payload, attrs, tickbeam.StageNotify, names[i], err))
+		emitFailed(tickbeam.NewDeadLetter(time.Now(), payload, attrs, tickbeam.StageNotify, names[i], errors.New(f.secrets.Replace(err.Error()))))
 	}
 	if !failedAny {
 		emitDelivered(a)
 	}
 	return nil
+}
+
+// notify delivers a to notifier n, called name, unless n is taken for down.
+func (f *deliverFn) notify(ctx context.Context, name string, n notify.Notifier, a tickbeam.Alert) error {
+	h := f.health[name]
+	if err := h.admit(time.Now()); err != nil {
+		cNotifyDown.Inc(ctx, 1)
+		return fmt.Errorf("notify: %v: alert %q: %w", n, a.AlertID, err)
+	}
+	err := n.Notify(ctx, a)
+	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err // the bundle is cancelled: says nothing about the receiver
+	}
+	switch change, since := h.record(time.Now(), err, f.DownFor); change {
+	case wentDown:
+		log.Warnf(ctx, "alerts.Deliver: %v is down (%s): its alerts become dead letters without a try for %v",
+			n, f.secrets.Replace(cause(err).Error()), f.DownFor)
+	case cameBack:
+		log.Warnf(ctx, "alerts.Deliver: %v is back after %v down", n, since.Round(time.Millisecond))
+	}
+	return err
+}
+
+// cause is a notifier's error without the notifier and alert it names.
+func cause(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+// unreachable reports whether a delivery failed for want of a receiver,
+// not because the receiver refused the alert.
+func unreachable(err error) bool {
+	var se *notify.StatusError
+	var me *notify.SMTPError
+	var ne net.Error
+	switch {
+	case errors.As(err, &se):
+		return se.StatusCode >= 500 || se.StatusCode == http.StatusRequestTimeout || se.StatusCode == http.StatusTooManyRequests
+	case errors.As(err, &me):
+		return me.Temporary()
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// healths holds the notifiers' health by Deliver ID and notifier name: a
+// worker runs many instances of a DoFn, and one retry schedule per DownFor
+// is what a receiver that is down should cost the process.
+var healths sync.Map
+
+// health says whether a notifier is taken for down. Safe for concurrent use.
+type health struct {
+	mu      sync.Mutex
+	since   time.Time // taken for down since; zero: up
+	retryAt time.Time // while down: the first delivery from then on tries
+	trying  bool      // while down: that delivery is under way
+	last    error     // while down: the failure that took it down
+}
+
+type change int
+
+const (
+	unchanged change = iota
+	wentDown
+	cameBack
+)
+
+// admit returns nil if a delivery may try now, or why not. Once retryAt
+// has passed, one delivery tries and the others keep failing at once until
+// its answer.
+func (h *health) admit(now time.Time) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.since.IsZero():
+		return nil
+	case !h.trying && !now.Before(h.retryAt):
+		h.trying = true
+		return nil
+	}
+	return fmt.Errorf("not tried: down since %s (%v)", h.since.UTC().Format(time.RFC3339), cause(h.last))
+}
+
+// record notes a delivery's result and returns the change it makes, with
+// how long the notifier was down when it came back.
+func (h *health) record(now time.Time, err error, downFor time.Duration) (change, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.trying = false
+	down := err != nil && unreachable(err) && downFor > 0
+	switch {
+	case down && h.since.IsZero():
+		h.since, h.retryAt, h.last = now, now.Add(downFor), err
+		return wentDown, 0
+	case down:
+		h.retryAt, h.last = now.Add(downFor), err
+	case !h.since.IsZero():
+		since := h.since
+		h.since, h.last = time.Time{}, nil
+		return cameBack, now.Sub(since)
+	}
+	return unchanged, 0
 }
 
 // alertPayload is the dead-letter payload of an alert: its public JSON.

@@ -66,8 +66,8 @@ func leaksNoSecret(d tickbeam.DeadLetter) bool {
 // with notify.VerifySignature and answers status.
 type signedHook struct {
 	*httptest.Server
-	status int
 	mu     sync.Mutex
+	status int
 	ids    []string // alert_ids received, in arrival order
 	badSig []string // alert_ids whose signature did not verify
 }
@@ -85,12 +85,13 @@ func newSignedHook(t *testing.T, status int) *signedHook {
 		if err != nil || r.Header.Get(notify.HeaderIdempotency) != a.AlertID {
 			h.badSig = append(h.badSig, a.AlertID)
 		}
+		status := h.status
 		h.mu.Unlock()
 		if err != nil {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		w.WriteHeader(h.status)
+		w.WriteHeader(status)
 	}))
 	t.Cleanup(h.Close)
 	return h
@@ -167,7 +168,7 @@ func (b *mailbox) messages() []mailed {
 }
 
 // startMailbox serves b on 127.0.0.1 and returns the port.
-func startMailbox(t *testing.T, b *mailbox) int {
+func startMailbox(t *testing.T, b smtpd.Backend) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
