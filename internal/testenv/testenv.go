@@ -12,25 +12,24 @@ package testenv
 import (
 	"bytes"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tickbeam/tickbeam/internal/emuproc"
 )
 
 // Project is the Google Cloud project id the emulators serve.
 const Project = "tickbeam-test"
 
 // BigQueryEmulatorVersion is the version scripts/emulators.sh builds.
-const BigQueryEmulatorVersion = "v0.6.6"
+const BigQueryEmulatorVersion = emuproc.BigQueryEmulatorVersion
 
 type emulator struct {
 	once  sync.Once
-	cmd   *exec.Cmd
+	proc  *emuproc.Proc
+	cmd   *exec.Cmd // proc's, nil when stopped
 	log   *bytes.Buffer
 	hosts []string
 	err   error
@@ -60,12 +59,13 @@ func PubSub(t testing.TB) string {
 			pubsub.err = err
 			return
 		}
-		if _, err := exec.LookPath("gcloud"); err != nil {
-			pubsub.err = fmt.Errorf("gcloud not found: install the Google Cloud CLI with its pubsub-emulator component")
+		argv, err := emuproc.PubSubCommand("127.0.0.1", port, Project)
+		if err != nil {
+			pubsub.err = err
 			return
 		}
 		host := fmt.Sprintf("127.0.0.1:%d", port)
-		pubsub.start("gcloud", "beta", "emulators", "pubsub", "start", "--host-port="+host, "--project="+Project)
+		pubsub.start(argv[0], argv[1:]...)
 		pubsub.hosts = []string{host}
 		pubsub.wait(90 * time.Second)
 	})
@@ -81,9 +81,9 @@ func PubSub(t testing.TB) string {
 func BigQuery(t testing.TB) (httpHost, grpcHost string) {
 	t.Helper()
 	bigquery.once.Do(func() {
-		bin := BigQueryEmulatorPath()
-		if _, err := os.Stat(bin); err != nil {
-			bigquery.err = fmt.Errorf("%s is missing: run scripts/emulators.sh install (make test does)", bin)
+		bin, err := emuproc.BigQueryBinary()
+		if err != nil {
+			bigquery.err = err
 			return
 		}
 		hp, err := freePort()
@@ -109,73 +109,37 @@ func BigQuery(t testing.TB) (httpHost, grpcHost string) {
 }
 
 // BigQueryEmulatorPath is where scripts/emulators.sh caches the emulator.
-func BigQueryEmulatorPath() string {
-	dir := os.Getenv("TICKBEAM_CACHE")
-	if dir == "" {
-		if c := os.Getenv("XDG_CACHE_HOME"); c != "" {
-			dir = filepath.Join(c, "tickbeam")
-		} else {
-			home, _ := os.UserHomeDir()
-			dir = filepath.Join(home, ".cache", "tickbeam")
-		}
-	}
-	return filepath.Join(dir, "bin", "bigquery-emulator-"+BigQueryEmulatorVersion)
-}
+func BigQueryEmulatorPath() string { return emuproc.BigQueryCachePath() }
 
+// start starts the emulator in its own process group (gcloud's wrapper
+// starts a Java process that outlives it, and stop must end both), killed
+// with the test binary.
 func (e *emulator) start(name string, args ...string) {
-	e.log = &bytes.Buffer{}
-	e.cmd = exec.Command(name, args...)
-	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
-	// Its own process group: gcloud's wrapper starts a Java process that
-	// outlives it, and stop must end both.
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := e.cmd.Start(); err != nil {
-		e.err = fmt.Errorf("start %s: %w", name, err)
+	p, err := emuproc.Start(append([]string{name}, args...)...)
+	if err != nil {
+		e.err = err
+		return
 	}
+	e.proc, e.cmd, e.log = p, p.Cmd, p.Log
 }
 
+// wait waits for the emulator's hosts to listen; past limit it stops the
+// emulator and sets e.err, quoting its output.
 func (e *emulator) wait(limit time.Duration) {
 	if e.err != nil {
 		return
 	}
-	deadline := time.Now().Add(limit)
-	for _, h := range e.hosts {
-		for {
-			c, err := net.DialTimeout("tcp", h, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				e.err = fmt.Errorf("not listening on %s after %s; its output:\n%s", h, limit, e.log.String())
-				e.stop()
-				return
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+	if e.err = e.proc.Wait(limit, e.hosts...); e.err != nil {
+		e.cmd = nil
 	}
 }
 
 func (e *emulator) stop() {
-	if e.cmd == nil || e.cmd.Process == nil {
+	if e.cmd == nil {
 		return
 	}
-	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = e.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-	}
+	e.proc.Stop()
 	e.cmd = nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+var freePort = emuproc.FreePort
