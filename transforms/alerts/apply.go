@@ -16,6 +16,7 @@ type Inputs struct {
 	Changes    beam.PCollection // tickbeam.PriceChange (or see Evaluate): change_pct
 	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators
 	Crosses    beam.PCollection // indicators.CrossEvent: ma_cross with input crosses
+	Portfolio  beam.PCollection // tickbeam.PortfolioRow: drawdown, position_value
 }
 
 // Outputs are what Apply builds.
@@ -43,6 +44,8 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 		return in.Changes, "Changes"
 	case InputIndicators:
 		return in.Indicators, "Indicators"
+	case InputPortfolio:
+		return in.Portfolio, "Portfolio"
 	}
 	return in.Crosses, "Crosses"
 }

@@ -87,7 +87,7 @@ func (e *Evaluator) initial() evalState {
 	st := evalState{CD: Cooldown{Period: r.Cooldown}}
 	th := Threshold{Band: r.Band, Cooldown: r.Cooldown}
 	switch r.Kind {
-	case KindPriceLevel, KindPriceCross:
+	case KindPriceLevel, KindPriceCross, KindPositionValue:
 		th.Cross = r.Kind == KindPriceCross
 		if r.Direction == Above {
 			th.HasHigh, th.High = true, r.Threshold
@@ -98,7 +98,7 @@ func (e *Evaluator) initial() evalState {
 		d := r.direction()
 		th.HasHigh, th.High = d == Above || d == Both, r.Threshold
 		th.HasLow, th.Low = d == Below || d == Both, -r.Threshold
-	case KindSpread:
+	case KindSpread, KindDrawdown:
 		th.HasHigh, th.High = true, r.Threshold
 	case KindRSI:
 		th.HasHigh, th.High = r.Overbought > 0, r.Overbought
@@ -206,6 +206,8 @@ func (e *Evaluator) Observe(o Observation) []tickbeam.Alert {
 		return []tickbeam.Alert{r.newAlert(o.Symbol, o.Time, r.severity(), v, limit, msg, append(extra, more...)...)}
 	}
 	switch r.Kind {
+	case KindDrawdown, KindPositionValue:
+		return e.observePortfolio(o)
 	case KindPriceLevel, KindPriceCross:
 		v, what := o.Price, "price"
 		if in == InputBars {

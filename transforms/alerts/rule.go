@@ -46,12 +46,20 @@ const (
 	// KindOutlier quarantines ticks whose price jumps beyond Sigma standard
 	// deviations of the recent prices and/or Pct percent of the last price.
 	KindOutlier Kind = "outlier"
+	// KindDrawdown fires when a position's price, or a currency's portfolio
+	// value index, is Threshold percent or more below its peak
+	// (tickbeam.PortfolioRow's drawdown_pct).
+	KindDrawdown Kind = "drawdown"
+	// KindPositionValue fires when a position's market value, or a
+	// currency's portfolio value, is at or beyond a level (above or below),
+	// in that currency.
+	KindPositionValue Kind = "position_value"
 )
 
 // Kinds lists the rule kinds.
 func Kinds() []Kind {
 	return []Kind{KindPriceLevel, KindPriceCross, KindVWAPDeviation, KindVolumeSpike, KindChangePct,
-		KindMACross, KindRSI, KindSpread, KindStaleFeed, KindOutlier}
+		KindMACross, KindRSI, KindSpread, KindStaleFeed, KindOutlier, KindDrawdown, KindPositionValue}
 }
 
 // Input names the collection a rule reads.
@@ -64,6 +72,7 @@ const (
 	InputChanges    Input = "changes"    // change versus previous close rows
 	InputIndicators Input = "indicators" // indicator value rows
 	InputCrosses    Input = "crosses"    // moving-average crossover events
+	InputPortfolio  Input = "portfolio"  // tickbeam.PortfolioRow
 )
 
 // Direction says which way a threshold or crossover fires.
@@ -192,6 +201,8 @@ var kindFields = map[Kind][]string{
 	KindSpread:        {"input", "threshold", "band"},
 	KindStaleFeed:     {"input", "max_silence"},
 	KindOutlier:       {"input", "window", "sigma", "pct", "min_history", "accept_after"},
+	KindDrawdown:      {"input", "threshold", "band"},
+	KindPositionValue: {"input", "direction", "threshold", "band"},
 }
 
 // kindInputs lists the inputs of each kind, the default first.
@@ -206,6 +217,8 @@ var kindInputs = map[Kind][]Input{
 	KindSpread:        {InputTicks},
 	KindStaleFeed:     {InputTicks},
 	KindOutlier:       {InputTicks},
+	KindDrawdown:      {InputPortfolio},
+	KindPositionValue: {InputPortfolio},
 }
 
 // setFields returns the names of the kind-specific fields that are set.
@@ -327,7 +340,7 @@ func (r *Rule) validate() []FieldError {
 		bad("band", "must be >= 0")
 	}
 	switch r.Kind {
-	case KindPriceLevel, KindPriceCross:
+	case KindPriceLevel, KindPriceCross, KindPositionValue:
 		if r.Direction != Above && r.Direction != Below {
 			bad("direction", "%s (want above or below)", dirProblem(r.Direction))
 		}
@@ -344,6 +357,10 @@ func (r *Rule) validate() []FieldError {
 		}
 	case KindSpread:
 		positive("threshold", r.Threshold)
+	case KindDrawdown:
+		if !(r.Threshold > 0 && r.Threshold < 100) {
+			bad("threshold", "must be a percent between 0 and 100")
+		}
 	case KindVolumeSpike:
 		if r.Window < 0 || r.Window == 1 {
 			bad("window", "must be >= 2")

@@ -162,7 +162,8 @@ func converter(rules []Rule, col beam.PCollection) (any, error) {
 	r := rules[0]
 	in := r.input()
 	got := col.Type().Type()
-	want := map[Input]reflect.Type{InputTicks: tickType, InputBars: barType, InputIndicators: indicatorType, InputCrosses: crossType}[in]
+	want := map[Input]reflect.Type{InputTicks: tickType, InputBars: barType, InputIndicators: indicatorType, InputCrosses: crossType,
+		InputPortfolio: portfolioType}[in]
 	if in == InputChanges && got == priceChangeType {
 		return &priceChangeObsFn{Rules: rules}, nil
 	}
@@ -182,6 +183,8 @@ func converter(rules []Rule, col beam.PCollection) (any, error) {
 		return &barObsFn{Rules: rules}, nil
 	case InputIndicators:
 		return &indicatorObsFn{Rules: rules}, nil
+	case InputPortfolio:
+		return &portfolioObsFn{Rules: rules}, nil
 	}
 	return &crossObsFn{Rules: rules}, nil
 }
