@@ -1,14 +1,26 @@
 # tickbeam's developer entry points. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: test emulators testtools vet quickstart bench bench-parse bench-monitor bench-soak
+.PHONY: test test-race emulators testtools vet quickstart bench bench-parse bench-monitor bench-soak
 
 # The tests start what they need themselves (internal/testenv): prism and
 # fake-gcs-server in-process, the Pub/Sub emulator from gcloud, and the
 # BigQuery emulator that `emulators` builds once into ~/.cache/tickbeam
 # (clang from apt on a fresh machine; ~20 minutes the first time).
-test: emulators testtools vet
+test: emulators testtools vet test-race
 	$(GO) test -count=1 -timeout=45m ./...
+
+# The packages whose tests run pipelines on prism (batch and streaming,
+# stopped by cancel) or hold their own goroutines (the Pub/Sub reader's
+# pump), under the race detector. Not ./...: the emulator end-to-end tests
+# (cmd/tickbeam, io/bigqueryx) would take several times longer under -race.
+# RACE_SKIP: tests that cancel a job while a bundle is in flight hit a race
+# in Beam v2.77's harness (harness.go:195 closes the response channel that a
+# bundle goroutine, harness.go:213, may still send on); not ours to fix.
+RACE_PKGS ?= ./runners/ ./pipelines/... ./transforms/... ./io/lines/ ./io/synthetic/ ./io/pubsubx/
+RACE_SKIP ?= ^(TestReadRedelivery|TestReadBacklog)$$
+test-race:
+	$(GO) test -race -count=1 -timeout=30m -skip='$(RACE_SKIP)' $(RACE_PKGS)
 
 emulators:
 	bash scripts/emulators.sh install
