@@ -38,6 +38,17 @@
 //     that publish out of order.
 //   - ReadOptions.MaxOutstandingMessages and MaxOutstandingBytes bound what
 //     is pulled and not yet acked.
+//   - An outage (Pub/Sub unreachable, restarting, or the subscription not
+//     found once it had been read: being recreated) does not fail the run:
+//     the pump retries its pulls with jittered backoff (100 ms doubling to
+//     5 s; gRPC reconnects within 5 s), logs one warning as the outage
+//     begins and one info line with its length as it ends, skips acks and
+//     lease extensions meanwhile (what was not acked comes back, if the
+//     server kept it, and is dropped downstream), and the subscription is
+//     not drained while it lasts, so the watermark waits. After an outage
+//     the message-id dedupe starts afresh, since a restarted server numbers
+//     its messages afresh. Other errors (permission, a subscription missing
+//     from the start) fail the run.
 //
 // What "committed" means depends on the runner. prism keeps committed data
 // in memory and fails the whole job when a bundle fails (it does not retry

@@ -14,6 +14,10 @@ import (
 	vkit "cloud.google.com/go/pubsub/v2/apiv1"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -50,6 +54,13 @@ const (
 	rpcTimeout = 30 * time.Second
 )
 
+// Backoff of the pump's pulls while Pub/Sub is unreachable. Variables so
+// tests can shorten them.
+var (
+	retryFirst = 100 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
 // clients are shared by every reader and writer of a project in this
 // process: one gRPC connection, kept for the life of the process.
 var clients struct {
@@ -68,7 +79,7 @@ func client(ctx context.Context, project string) (*pubsub.Client, error) {
 		return c, nil
 	}
 	// The client outlives the bundle or call that creates it.
-	c, err := pubsub.NewClient(context.WithoutCancel(ctx), project)
+	c, err := pubsub.NewClient(context.WithoutCancel(ctx), project, reconnect)
 	if err != nil {
 		return nil, fmt.Errorf("pubsubx: client for project %s: %w", project, err)
 	}
@@ -78,6 +89,18 @@ func client(ctx context.Context, project string) (*pubsub.Client, error) {
 	clients.m[key] = c
 	return c, nil
 }
+
+// reconnect bounds the pause between attempts to reconnect to Pub/Sub at 5 s
+// (gRPC's default grows to 2 minutes), so pulls resume soon after an outage.
+var reconnect = option.WithGRPCDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
+	MinConnectTimeout: 5 * time.Second,
+}))
+
+// noRetry turns off the client's retries of a call: the pump retries
+// pulls itself, and a failed ack or deadline change is not worth holding a
+// bundle up (the message comes back and is dropped as a duplicate).
+var noRetry = gax.WithRetry(func() gax.Retryer { return nil })
 
 // readers holds one reader per subscription (and dedupe attribute) in this
 // process, shared by the DoFn instances reading it: the leases of pulled
@@ -147,10 +170,33 @@ type reader struct {
 	handedAt   time.Time     // when a bundle last took messages
 	backBy     time.Time     // what this reader put back is pulled again by then
 	pumpErr    error         // the pull error that stopped the pump, for the next bundle
+	reached    bool          // a Pull has succeeded: the subscription exists
+	down       outage        // the pulls failing since, while Pub/Sub is unreachable
 	ready      chan struct{} // the buffer grew or the pump stopped
 	space      chan struct{} // a bundle took from the buffer or acked
 
 	acked, nacked atomic.Int64 // totals of this process, for tests
+}
+
+// outage is a run of failed pulls.
+type outage struct {
+	since    time.Time // zero while pulls succeed
+	failures int
+	last     error
+}
+
+// transient reports whether a pull error may pass by itself: the service
+// unreachable or restarting, and (once a pull has succeeded) a subscription
+// not found because it is being recreated. Refused credentials, bad names
+// and a subscription missing from the start fail the run.
+func transient(err error, reached bool) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Unknown, codes.Aborted, codes.Internal, codes.ResourceExhausted, codes.Canceled:
+		return true
+	case codes.NotFound:
+		return reached
+	}
+	return false
 }
 
 // pulled is a message in the pump's buffer.
@@ -339,10 +385,14 @@ func (r *reader) state(now time.Time) subState {
 // flow-control limits of the last bundle that asked. Each Pull is awaited
 // to its end: the server holds a Pull until a message comes or its own
 // deadline (the client's 60 s, less a margin) passes, and answers empty
-// then. A pull error stops the pump and fails the next bundle, as the
-// client already retried what it could.
+// then. A transient pull error (see transient) starts or continues an
+// outage: the pump retries with jittered exponential backoff, logging one
+// line when the outage begins and one when it ends, and the subscription
+// is not drained meanwhile (the watermark waits). Another error stops the
+// pump and fails the next bundle.
 func (r *reader) pump() {
 	ctx := context.Background()
+	wait := retryFirst
 	for {
 		r.mu.Lock()
 		now := time.Now()
@@ -368,16 +418,42 @@ func (r *reader) pump() {
 		}
 		r.mu.Unlock()
 
-		resp, err := r.sub.Pull(ctx, &pubsubpb.PullRequest{Subscription: r.name, MaxMessages: int32(n)})
+		// The client's own retries would hold a Pull through an outage,
+		// which would then pass for a quiet subscription.
+		resp, err := r.sub.Pull(ctx, &pubsubpb.PullRequest{Subscription: r.name, MaxMessages: int32(n)}, noRetry)
 		if status.Code(err) == codes.DeadlineExceeded {
 			err = nil // the client's deadline passed first: an empty pull
 		}
 		msgs := resp.GetReceivedMessages()
 		now = time.Now()
 		r.mu.Lock()
+		if err != nil && transient(err, r.reached) {
+			r.quietSince = time.Time{}
+			if r.down.since.IsZero() {
+				r.down.since = now
+				log.Warnf(ctx, "pubsubx: pull %s: %v; retrying with backoff until it answers (logged once per outage)", r.name, err)
+			}
+			r.down.failures++
+			r.down.last = err
+			r.mu.Unlock()
+			time.Sleep(wait/2 + rand.N(wait/2+1))
+			wait = min(2*wait, retryMax)
+			continue
+		}
+		wait = retryFirst
 		if err != nil {
 			r.pumpErr = fmt.Errorf("pubsubx: pull %s: %w", r.name, err)
 			r.quietSince = time.Time{}
+		} else {
+			r.reached = true
+			if d := r.down; !d.since.IsZero() {
+				r.down = outage{}
+				// Reset: the outage's pulls were not a quiet subscription.
+				r.quietSince = now
+				r.forgetMessageIDs()
+				log.Infof(ctx, "pubsubx: pull %s answers again after %v (%d failed pulls, the last: %v)",
+					r.name, now.Sub(d.since).Round(time.Millisecond), d.failures, d.last)
+			}
 		}
 		if len(msgs) > 0 {
 			r.quietSince = time.Time{}
@@ -572,9 +648,15 @@ func (r *reader) commit(l *lease) int {
 	defer cancel()
 	acked := 0
 	for ids := range chunks(l.ackIDs) {
-		if err := r.sub.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: r.name, AckIds: ids}); err != nil {
-			// Not fatal: the messages come back and are dropped as duplicates.
-			log.Warnf(ctx, "pubsubx: ack of %d messages on %s failed, they will be redelivered and dropped as duplicates: %v", len(ids), r.name, err)
+		if r.isDown() {
+			break // they come back, if ever, and are dropped as duplicates
+		}
+		if err := r.sub.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: r.name, AckIds: ids}, noRetry); err != nil {
+			// Not fatal: the messages come back and are dropped as
+			// duplicates. An outage is logged once, by the pump.
+			if !unreachable(err) {
+				log.Warnf(ctx, "pubsubx: ack of %d messages on %s failed, they will be redelivered and dropped as duplicates: %v", len(ids), r.name, err)
+			}
 			continue
 		}
 		acked += len(ids)
@@ -632,15 +714,47 @@ func (r *reader) putBack(ids []string, d time.Duration, t *runState) {
 	r.nacked.Add(int64(len(ids)))
 }
 
+// forgetMessageIDs drops the dedupe keys made of message ids after an
+// outage: a server that restarted, or a subscription recreated, numbers
+// its messages afresh (the emulator from 1 again), so new messages would
+// pass for redeliveries of old ones. A redelivery of a committed message
+// after an outage is then dropped downstream (tickbeam's dedupe, or as a
+// late duplicate) instead; keys of ReadOptions.IDAttribute stay. r.mu is
+// held.
+func (r *reader) forgetMessageIDs() {
+	if r.idAttr != "" {
+		return
+	}
+	r.seen = seenSet{at: map[uint64]int64{}}
+	clear(r.keys)
+}
+
+// isDown reports whether the pump's pulls are failing: acks and deadline
+// changes then wait for nothing and are skipped.
+func (r *reader) isDown() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.down.since.IsZero()
+}
+
+// unreachable reports whether err, of an ack or a deadline change, is
+// Pub/Sub being unreachable: an outage the pump logs once.
+func unreachable(err error) bool {
+	return status.Code(err) == codes.Unavailable
+}
+
 // modify sets the ack deadline of ids (0 nacks them).
 func (r *reader) modify(ctx context.Context, ids []string, d time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, rpcTimeout)
 	defer cancel()
 	for c := range chunks(ids) {
+		if r.isDown() {
+			return // the deadline Pub/Sub has, if any, runs out
+		}
 		err := r.sub.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
 			Subscription: r.name, AckIds: c, AckDeadlineSeconds: int32(d / time.Second),
-		})
-		if err != nil {
+		}, noRetry)
+		if err != nil && !unreachable(err) {
 			// The deadline Pub/Sub already has still runs out and
 			// redelivers them.
 			log.Warnf(ctx, "pubsubx: modify ack deadline of %d messages on %s to %v failed: %v", len(c), r.name, d, err)

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // fake starts an in-process pstest server with a topic and subscription,
@@ -379,5 +382,68 @@ func TestReadFnProcessElement(t *testing.T) {
 	}
 	if wm := we.CurrentWatermark(); time.Since(wm) < fn.WatermarkDelay || time.Since(wm) > fn.WatermarkDelay+2*time.Second {
 		t.Errorf("idle watermark %v, want about the wall clock minus %v", wm, fn.WatermarkDelay)
+	}
+}
+
+// TestReaderOutage: a subscription deleted and recreated while it is read
+// is an outage, not a failure: pulls fail quietly (no error to the bundle,
+// the subscription never drained), and once it is back the reader hands
+// out its new messages although their ids were seen before the outage.
+// A subscription missing from the start fails the read.
+func TestReaderOutage(t *testing.T) {
+	defer func(f, m time.Duration) { retryFirst, retryMax = f, m }(retryFirst, retryMax)
+	retryFirst, retryMax = 10*time.Millisecond, 50*time.Millisecond
+	srv, topic, sub := fake(t)
+	rd := newTestReader(t, sub, "")
+	tl := new(runState)
+	ctx := context.Background()
+	admin := rd.sub
+
+	srv.Publish(topic, []byte("before"), nil)
+	b, err := rd.pull(ctx, testLimits, tl)
+	if err != nil || len(b.msgs) != 1 {
+		t.Fatalf("before the outage: %v, %v; want one message", payloads(b), err)
+	}
+	rd.commit(b.lease)
+	if err := admin.DeleteSubscription(ctx, &pubsubpb.DeleteSubscriptionRequest{Subscription: sub}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !rd.isDown(); {
+		b, err := rd.pull(ctx, testLimits, tl)
+		if err != nil || len(b.msgs) > 0 || b.sub.quiet > 0 {
+			t.Fatalf("subscription gone: %v, %v, quiet %v; want no error, no message, not quiet", payloads(b), err, b.sub.quiet)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no outage 5 s after the subscription was deleted")
+		}
+	}
+	if err := CreateSubscription(ctx, sub, topic); err != nil {
+		t.Fatal(err)
+	}
+	id := srv.Publish(topic, []byte("after"), nil)
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		b, err := rd.pull(ctx, testLimits, tl)
+		if err != nil {
+			t.Fatalf("after the outage: %v", err)
+		}
+		got = payloads(b)
+	}
+	if !cmp.Equal([]string{"after"}, got) || rd.isDown() {
+		t.Errorf("after the outage: got %v (message %s), down %v; want the new message, not down", got, id, rd.isDown())
+	}
+
+	missing := newTestReader(t, "projects/fake-project/subscriptions/missing", "")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		_, err := missing.pull(ctx, testLimits, tl)
+		if err != nil {
+			if status.Code(err) != codes.NotFound {
+				t.Errorf("missing subscription: %v, want NotFound", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a missing subscription did not fail the read within 5 s")
+		}
 	}
 }
