@@ -459,11 +459,13 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--indicators_out: %w", err)
 		}
 	}
+	var positions beam.PCollection
 	if c.Positions != "" {
-		_, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow)
+		rows, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow)
 		if err != nil {
 			return err
 		}
+		positions = rows
 		dead = append(dead, d...)
 	}
 	if c.SessionOut != "" {
@@ -486,7 +488,7 @@ func Build(s beam.Scope, c Config) error {
 		}
 	}
 	if rules != nil {
-		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes}
+		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions}
 		out, err := alerts.Apply(s, rules, in)
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/runners"
+	"github.com/tickbeam/tickbeam/transforms/alerts"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/portfolio"
 )
@@ -79,7 +80,10 @@ func TestPortfolioBatch(t *testing.T) {
 	res, _ := bars.ParseResolutions("1m")
 	p, s := beam.NewPipelineWithRoot()
 	uri := "synthetic:?symbols=AAA,BBB,CCC&rate=0.04&seed=3&count=150&start=2026-01-15T14:30:00Z&paced=false"
-	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: positions, PortfolioOut: out}); err != nil {
+	rules := filepath.Join(dir, "rules.yaml")
+	writePositions(t, rules, "rules:\n  - name: any-value\n    kind: position_value\n    direction: above\n    threshold: 0.01\n    cooldown: 24h\n")
+	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: positions, PortfolioOut: out, Rules: rules,
+		AlertsOut: out}); err != nil {
 		t.Fatal(err)
 	}
 	ptest.RunAndValidate(t, p)
@@ -123,6 +127,21 @@ func TestPortfolioBatch(t *testing.T) {
 		case r.PriceTime.Before(r.WindowEnd):
 			carried++
 		}
+	}
+	// The rule reads the rows: one alert per position and total, at its first row.
+	first := map[string]time.Time{}
+	for _, r := range got {
+		sym := alerts.PortfolioSymbol(r)
+		if f, ok := first[sym]; !ok || r.WindowEnd.Before(f) {
+			first[sym] = r.WindowEnd
+		}
+	}
+	fired := map[string]time.Time{}
+	for _, a := range readRows[tickbeam.Alert](t, out, "alerts") {
+		fired[a.Symbol] = a.EventTime
+	}
+	if diff := cmp.Diff(first, fired); diff != "" || len(fired) != 3 {
+		t.Errorf("position_value alerts (-first rows +alerts):\n%s", diff)
 	}
 	if carried == 0 {
 		t.Error("no carried price: the test wants minutes without a trade of a held symbol")
