@@ -6,7 +6,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
@@ -25,16 +24,7 @@ func Example() {
 		Bars:    []bars.Resolution{bars.Resolution(time.Minute)},
 		BarsOut: out, // bars-1m-*.jsonl and deadletters-*.jsonl files
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Println(err)
-		return
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
-		fmt.Println(err)
-		return
-	}
-	r, err := runners.Run(context.Background(), p, runners.Options{})
+	r, err := monitor.Run(context.Background(), cfg, runners.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

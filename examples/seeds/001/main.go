@@ -62,14 +62,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, cfg monitor.Config, duration time.Duration) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
-		return err
-	}
-	r, err := runners.Run(ctx, p, runners.Options{Duration: duration, StopOnSignal: true})
+	r, err := monitor.Run(ctx, cfg, runners.Options{Duration: duration, StopOnSignal: true})
 	if err != nil {
 		return err
 	}

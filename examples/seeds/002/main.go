@@ -105,14 +105,7 @@ func run(ctx context.Context, w io.Writer, input, symbol, out string) error {
 	cfg := monitor.Config{Input: input, Bars: []bars.Resolution{bars.Resolution(time.Minute)},
 		BarsOut: filepath.Join(out, "warehouse"), RawOut: filepath.Join(out, "lake"), DeadLetterOut: filepath.Join(out, "deadletters"),
 		Rules: rules, AlertsOut: filepath.Join(out, "alerts"), Notify: true}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
-		return err
-	}
-	r, err := runners.Run(ctx, p, runners.Options{StopOnSignal: true})
+	r, err := monitor.Run(ctx, cfg, runners.Options{StopOnSignal: true})
 	if err != nil {
 		return err
 	}

@@ -81,17 +81,10 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, live monitor.Config, after daily.Config) error {
-	if err := live.Validate(); err != nil {
-		return err
-	}
 	if err := after.Validate(); err != nil {
 		return err
 	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, live); err != nil {
-		return err
-	}
-	r, err := runners.Run(ctx, p, runners.Options{StopOnSignal: true})
+	r, err := monitor.Run(ctx, live, runners.Options{StopOnSignal: true})
 	if err != nil {
 		return err
 	}
@@ -99,7 +92,7 @@ func run(ctx context.Context, w io.Writer, live monitor.Config, after daily.Conf
 		runners.Counter(r, "tickbeam/parse", "ticks"), runners.Counter(r, "tickbeam/dedupe", "duplicates"),
 		runners.Counter(r, "tickbeam/alerts", "stale_outages"), runners.Counter(r, "tickbeam/parse", "dead_letters"))
 
-	p, s = beam.NewPipelineWithRoot()
+	p, s := beam.NewPipelineWithRoot()
 	if err := daily.Build(s, after); err != nil {
 		return err
 	}

@@ -65,14 +65,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, cfg monitor.Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
-		return err
-	}
-	r, err := runners.Run(ctx, p, runners.Options{StopOnSignal: true})
+	r, err := monitor.Run(ctx, cfg, runners.Options{StopOnSignal: true})
 	if err != nil {
 		return err
 	}
