@@ -107,4 +107,15 @@
 // Delivery is at least once: a retried bundle sends its alerts again. The
 // webhook Idempotency-Key and the email Message-ID derive from alert_id, so
 // receivers can drop the repeats.
+//
+// # Counters
+//
+// In namespace tickbeam/alerts: alerts counts the alerts of every rule kind
+// but stale_feed, whose alerts are stale_outages (an outage) and
+// stale_recoveries (the notice that data is back), so the Alert rows of a
+// run number alerts + stale_outages + stale_recoveries. quarantined counts
+// the ticks outlier rules sent to the dead letters; late_rows, early_panes,
+// forced_rows and late_unjudged_ticks count rows not evaluated, or
+// evaluated ahead of the watermark; notified, notify_failed and
+// notify_down count deliveries.
 package alerts
