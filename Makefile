@@ -19,8 +19,9 @@ test: emulators testtools vet test-race
 # bundle goroutine, harness.go:213, may still send on); not ours to fix.
 RACE_PKGS ?= ./runners/ ./pipelines/... ./transforms/... ./io/lines/ ./io/synthetic/ ./io/pubsubx/
 RACE_SKIP ?= ^(TestReadRedelivery|TestReadBacklog)$$
+# -race needs cgo: gcc, else the clang that `emulators` installs.
 test-race:
-	$(GO) test -race -count=1 -timeout=30m -skip='$(RACE_SKIP)' $(RACE_PKGS)
+	CC="$${CC:-$$(command -v gcc || command -v clang)}" $(GO) test -race -count=1 -timeout=30m -skip='$(RACE_SKIP)' $(RACE_PKGS)
 
 emulators:
 	bash scripts/emulators.sh install
