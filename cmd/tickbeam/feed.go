@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/tickbeam/tickbeam/io/feed"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
+	"github.com/tickbeam/tickbeam/metrics"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
@@ -37,6 +39,7 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 	gapsOut := fs.String("gaps_out", "", "live input: Gap rows as JSON lines: a local file (appended) or pubsub:projects/P/topics/T")
 	deadOut := fs.String("deadletter_out", "", "live input: DeadLetter rows of frames over the connector's bound, as --gaps_out (default: counted only)")
 	createSub := fs.String("create_subscription", "", "also create this subscription (projects/P/subscriptions/S) on the topic before publishing, so a pipeline started later finds every message")
+	metricsAddr := fs.String("metrics_addr", "", "serve the feed's counts for Prometheus at http://ADDR/metrics while it publishes, e.g. 127.0.0.1:9464: messages published, event-time freshness per source, a live input's connection counts and dead letters")
 	if code, ok := parseFlags(fs, args, stdout, stderr); !ok {
 		return code
 	}
@@ -91,12 +94,27 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		return 1
 	}
 	defer pub.Close(context.Background())
+	var sink feed.Sink = pub
+	tally := metrics.NewTally()
+	if *metricsAddr != "" {
+		srv, err := metrics.Serve(*metricsAddr, tally.Results)
+		if err != nil {
+			return fail("--metrics_addr: %v", err)
+		}
+		defer srv.Close()
+		fmt.Fprintf(stderr, "tickbeam feed: Prometheus metrics at http://%s/metrics\n", srv.Addr())
+		sink = tallySink{Sink: pub, tally: tally}
+	}
 	opts := feed.Options{Input: *input, Format: *format, Source: *source, Speed: sp, Duration: *duration,
-		Live: live.Options{Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "tickbeam feed: "+format+"\n", a...) }}}
+		Live:        live.Options{Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "tickbeam feed: "+format+"\n", a...) }},
+		DeadLetters: func(d tickbeam.DeadLetter) error { tally.DeadLetter(d.Stage); return nil }}
 	var last feed.Progress
 	terminal := isTerminal(progressTo)
 	opts.Progress = func(p feed.Progress) {
 		last = p
+		if live.IsURI(*input) {
+			tallyLive(tally, p.Live)
+		}
 		if terminal {
 			drawProgress(progressTo, p)
 		}
@@ -112,7 +130,9 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		set     func(func(any) error)
 	}{
 		{"--gaps_out", *gapsOut, func(w func(any) error) { opts.Gaps = func(g tickbeam.Gap) error { return w(g) } }},
-		{"--deadletter_out", *deadOut, func(w func(any) error) { opts.DeadLetters = func(d tickbeam.DeadLetter) error { return w(d) } }},
+		{"--deadletter_out", *deadOut, func(w func(any) error) {
+			opts.DeadLetters = func(d tickbeam.DeadLetter) error { tally.DeadLetter(d.Stage); return w(d) }
+		}},
 	} {
 		if o.v == "" {
 			continue
@@ -125,7 +145,7 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		closers = append(closers, closeFn)
 		o.set(w)
 	}
-	n, err := feed.Run(ctx, pub, opts)
+	n, err := feed.Run(ctx, sink, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "tickbeam feed: %v (%d published)\n", err, n)
 		return 1
@@ -137,6 +157,32 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 			st.Frames, st.Reconnects, st.Silences, st.RateLimited, st.Gaps, st.Missing, st.Backfilled, st.Oversize, st.ResumeLatency)
 	}
 	return 0
+}
+
+// tallySink counts what it publishes into a Tally: messages, and the latest
+// event time per source from the attributes io/feed sets.
+type tallySink struct {
+	feed.Sink
+	tally *metrics.Tally
+}
+
+func (s tallySink) Publish(ctx context.Context, payload []byte, attrs map[string]string) error {
+	if err := s.Sink.Publish(ctx, payload, attrs); err != nil {
+		return err
+	}
+	s.tally.Add("tickbeam/feed", "published", 1)
+	if ms, err := strconv.ParseInt(attrs[feed.TimestampAttribute], 10, 64); err == nil {
+		s.tally.EventTime(attrs[parse.SourceAttribute], time.UnixMilli(ms))
+	}
+	return nil
+}
+
+// tallyLive sets a live input's connection counts (tickbeam_live_*_total).
+func tallyLive(t *metrics.Tally, st live.Stats) {
+	for name, v := range map[string]int64{"connects": st.Connects, "reconnects": st.Reconnects, "frames": st.Frames, "oversize": st.Oversize,
+		"silences": st.Silences, "rate_limited": st.RateLimited, "gaps": st.Gaps, "missing": st.Missing, "backfilled": st.Backfilled} {
+		t.Set("tickbeam/live", name, v)
+	}
 }
 
 // openRowSink opens a JSON-lines row output: a Pub/Sub topic
