@@ -43,6 +43,18 @@ Usage:
 Run 'tickbeam COMMAND -h' for a command's flags.
 `
 
+// commandList names the commands of usage, so the two cannot disagree:
+// "monitor, daily, ... or version".
+func commandList() string {
+	var names []string
+	for _, line := range strings.Split(usage, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "tickbeam" && strings.HasPrefix(line, "  ") {
+			names = append(names, f[1])
+		}
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 // progressOut receives feed's progress bar when it is a terminal.
 var progressOut = os.Stderr
 
@@ -109,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want monitor, feed, ddl, rules or version)\n", args[0])
+	fmt.Fprintf(stderr, "tickbeam: unknown command %q (want %s)\n", args[0], commandList())
 	return 2
 }
 

@@ -133,7 +133,7 @@ func TestMonitorBadFlags(t *testing.T) {
 		{[]string{"monitor", "--input=synthetic:?symbols=A&rate=-1", "--bars_out=" + out}, "tickbeam monitor: --input: "},
 		{[]string{"monitor", "--input=x.jsonl", "--format=binance", "--bars_out=" + out, "--alerts_out=pubsub:projects/p/topics/alerts"},
 			"tickbeam monitor: --rules and --alerts_out go together\n"},
-		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, feed, ddl, rules or version)\n"},
+		{[]string{"frobnicate"}, "tickbeam: unknown command \"frobnicate\" (want monitor, daily, feed, ddl, rules or version)\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)
