@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/outage"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -125,13 +126,6 @@ func TestAppendRows(t *testing.T) {
 			wantCalls: [][]string{{"a"}, {"a"}, {"a"}},
 		},
 		{
-			name:      "transient persists: the bundle fails",
-			batch:     batchOf("a", "b"),
-			respond:   func(int, []string) (*storagepb.AppendRowsResponse, error) { return nil, unavailable },
-			wantErr:   "failed 3 times",
-			wantCalls: [][]string{{"a", "b"}, {"a", "b"}, {"a", "b"}},
-		},
-		{
 			name:  "table gone: the bundle fails at once",
 			batch: batchOf("a"),
 			respond: func(int, []string) (*storagepb.AppendRowsResponse, error) {
@@ -142,7 +136,7 @@ func TestAppendRows(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fn := &writeFn{MaxRetries: 2, InitialBackoff: time.Microsecond, MaxBackoff: time.Millisecond}
+			fn := testWriteFn(writeFn{MaxRetries: 2, InitialBackoff: time.Microsecond, MaxBackoff: time.Millisecond})
 			fa := &fakeAppender{respond: c.respond}
 			fails, err := fn.appendRows(context.Background(), fa, c.batch, 0, true)
 			if c.wantErr != "" {
@@ -162,10 +156,96 @@ func TestAppendRows(t *testing.T) {
 	}
 }
 
+// testWriteFn is fn with a sink state of its own, as Setup gives it.
+func testWriteFn(fn writeFn) *writeFn {
+	fn.sink = outage.For(outage.NewID(), "bigqueryx: table test")
+	return &fn
+}
+
+// While BigQuery is unavailable the batch is retried until the outage
+// passes a bound: its length, or rows piling up past MaxHeldRows.
+func TestAppendRowsOutageBounds(t *testing.T) {
+	unavailable := status.Error(codes.Unavailable, "connection refused")
+	down := func(int, []string) (*storagepb.AppendRowsResponse, error) { return nil, unavailable }
+	for _, c := range []struct {
+		name      string
+		fn        writeFn
+		respond   func(sink *outage.Sink) func(int, []string) (*storagepb.AppendRowsResponse, error)
+		wantBound string // "" : the batch lands
+		wantCalls int    // exact, or at least this many with wantBound "max outage"
+	}{
+		{
+			name: "back after 3 failures",
+			fn:   writeFn{MaxOutage: time.Minute},
+			respond: func(*outage.Sink) func(int, []string) (*storagepb.AppendRowsResponse, error) {
+				return func(call int, _ []string) (*storagepb.AppendRowsResponse, error) {
+					if call <= 3 {
+						return nil, unavailable
+					}
+					return ok()
+				}
+			},
+			wantCalls: 4,
+		},
+		{
+			name:      "max outage",
+			fn:        writeFn{MaxOutage: 30 * time.Millisecond},
+			respond:   func(*outage.Sink) func(int, []string) (*storagepb.AppendRowsResponse, error) { return down },
+			wantBound: "max outage 30ms",
+			wantCalls: 3,
+		},
+		{
+			// 10 rows wait when the outage starts (a batch job's, say):
+			// not growing, so no bound, until a row more arrives.
+			name: "max held rows, growing",
+			fn:   writeFn{MaxOutage: time.Hour, MaxHeldRows: 5},
+			respond: func(sink *outage.Sink) func(int, []string) (*storagepb.AppendRowsResponse, error) {
+				sink.Enter(10)
+				return func(call int, _ []string) (*storagepb.AppendRowsResponse, error) {
+					if call == 3 {
+						sink.Enter(1)
+					}
+					return nil, unavailable
+				}
+			},
+			wantBound: "max held rows 5",
+			wantCalls: 3,
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.fn.InitialBackoff, c.fn.MaxBackoff = time.Millisecond, 2*time.Millisecond
+			fn := testWriteFn(c.fn)
+			fa := &fakeAppender{respond: c.respond(fn.sink)}
+			start := time.Now()
+			_, err := fn.appendRows(context.Background(), fa, batchOf("a", "b"), 0, true)
+			var gaveUp *outage.Error
+			switch {
+			case c.wantBound == "" && err != nil:
+				t.Fatalf("appendRows: %v", err)
+			case c.wantBound == "":
+				if len(fa.calls) != c.wantCalls {
+					t.Errorf("%d requests, want %d", len(fa.calls), c.wantCalls)
+				}
+			case !errors.As(err, &gaveUp) || gaveUp.Bound != c.wantBound || !errors.Is(err, unavailable):
+				t.Fatalf("appendRows error = %v, want an *outage.Error for %q wrapping the last error", err, c.wantBound)
+			case c.wantBound == "max outage 30ms":
+				if len(fa.calls) < c.wantCalls || time.Since(start) < 30*time.Millisecond {
+					t.Errorf("gave up after %d requests and %v, want >= %d and 30ms", len(fa.calls), time.Since(start), c.wantCalls)
+				}
+			case len(fa.calls) != c.wantCalls:
+				t.Errorf("gave up after %d requests, want %d", len(fa.calls), c.wantCalls)
+			}
+			if err != nil && !strings.Contains(err.Error(), "append to tickbeam-test.d.t") {
+				t.Errorf("error %q does not name the table appended to", err)
+			}
+		})
+	}
+}
+
 func TestAppendRowsCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	fn := &writeFn{MaxRetries: 5, InitialBackoff: time.Hour, MaxBackoff: time.Hour}
+	fn := testWriteFn(writeFn{MaxRetries: 5, InitialBackoff: time.Hour, MaxBackoff: time.Hour})
 	fa := &fakeAppender{respond: func(int, []string) (*storagepb.AppendRowsResponse, error) { return nil, ctx.Err() }}
 	if _, err := fn.appendRows(ctx, fa, batchOf("a"), 0, true); !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want context.Canceled", err)
@@ -179,7 +259,7 @@ func TestAppendRowsBisectCost(t *testing.T) {
 		rows = append(rows, "r"+strings.Repeat("x", i%7))
 	}
 	rows[300] = "bad"
-	fn := &writeFn{MaxRetries: 0}
+	fn := testWriteFn(writeFn{MaxRetries: 0})
 	fa := &fakeAppender{respond: refuseBad(codes.InvalidArgument)}
 	fails, err := fn.appendRows(context.Background(), fa, batchOf(rows...), 0, true)
 	if err != nil || len(fails) != 1 || fails[0].row != "bad" {
@@ -196,20 +276,6 @@ func TestAppendRowsBisectCost(t *testing.T) {
 	}
 	if sent != 511 {
 		t.Errorf("%d good rows appended, want 511", sent)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	for attempt, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		want *= time.Millisecond
-		for range 20 {
-			if d := backoff(attempt, 100*time.Millisecond, time.Second); d < want/2 || d > want {
-				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", attempt, d, want/2, want)
-			}
-		}
-	}
-	if d := backoff(100, time.Second, 10*time.Second); d > 10*time.Second || d < 5*time.Second {
-		t.Errorf("backoff(100) = %v overflows", d)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/outage"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -36,6 +37,7 @@ var (
 	appendCount   = beam.NewCounter(counterNamespace, "appends")
 	retryCount    = beam.NewCounter(counterNamespace, "retries")
 	errorRowsLost = beam.NewCounter(counterNamespace, "error_rows_lost")
+	rowsHeld      = beam.NewGauge(counterNamespace, "rows_held")
 )
 
 func init() {
@@ -54,11 +56,13 @@ const (
 	DefaultMaxRetries     = 5
 	DefaultInitialBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
+	DefaultMaxOutage      = 10 * time.Minute
 )
 
 // appendTimeout bounds one AppendRows round trip, so a stream that hangs
-// is retried instead of holding the bundle forever.
-const appendTimeout = 2 * time.Minute
+// (to a BigQuery that went away, it waits for it to come back) is retried,
+// and the outage's bounds are checked, every 30 s at least.
+const appendTimeout = 30 * time.Second
 
 // WriteOptions configure Write. The zero value creates what is missing and
 // writes through 4 shards in batches of up to 500 rows or 5 MiB.
@@ -74,14 +78,29 @@ type WriteOptions struct {
 	// takes up to 10 MB). Defaults 500 rows and 5 MiB.
 	MaxBatchRows  int
 	MaxBatchBytes int
-	// MaxRetries bounds retries of an append that failed transiently
-	// (unavailable, deadline, quota). When they are used up the bundle
-	// fails and the runner retries it. Default 5.
+	// MaxRetries bounds retries of an append that failed with an error
+	// that may be transient or may be the rows' fault (Internal, Unknown):
+	// after them the batch is halved to find rows to dead-letter. Default 5.
 	MaxRetries int
 	// InitialBackoff and MaxBackoff bound the jittered exponential wait
 	// between retries. Defaults 100ms and 10s.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration
+	// MaxOutage is how long the sink keeps retrying while BigQuery fails
+	// transiently (unavailable, refused connections, deadlines, quota),
+	// counted from the first failure after the last success. Rows wait
+	// meanwhile and land when BigQuery is back; past MaxOutage the bundle
+	// fails with an *outage.Error naming the table, the time and the last
+	// error, which fails a run on the local runner. Default 10m.
+	MaxOutage time.Duration
+	// MaxHeldRows, when > 0, bounds the rows waiting for this sink in this
+	// process (entered, not yet written) while BigQuery fails: once the
+	// number passes it and is still growing, the bundle fails as for
+	// MaxOutage, instead of the runner holding ever more rows in memory.
+	// Counted per process, so meant for the local runner, which holds a
+	// run's rows in its memory; leave it 0 on Dataflow, which keeps them in
+	// its shuffle. Gauge tickbeam/bigquery.rows_held reports the count.
+	MaxHeldRows int
 	// Window, when > 0, re-windows rows into fixed windows of this size
 	// before they are grouped for writing, replacing the input's windowing
 	// and trigger: an unbounded input in the global window must be
@@ -105,6 +124,9 @@ func (o WriteOptions) withDefaults() WriteOptions {
 	if o.MaxBackoff == 0 {
 		o.MaxBackoff = DefaultMaxBackoff
 	}
+	if o.MaxOutage == 0 {
+		o.MaxOutage = DefaultMaxOutage
+	}
 	o.Options = o.Options.Resolved()
 	return o
 }
@@ -121,6 +143,10 @@ func (o WriteOptions) validate() error {
 		return fmt.Errorf("bigqueryx: MaxRetries %d < 0", o.MaxRetries)
 	case o.InitialBackoff < 0 || o.MaxBackoff < o.InitialBackoff:
 		return fmt.Errorf("bigqueryx: backoff %v..%v: want 0 <= InitialBackoff <= MaxBackoff", o.InitialBackoff, o.MaxBackoff)
+	case o.MaxOutage < 0:
+		return fmt.Errorf("bigqueryx: MaxOutage %v < 0", o.MaxOutage)
+	case o.MaxHeldRows < 0:
+		return fmt.Errorf("bigqueryx: MaxHeldRows %d < 0", o.MaxHeldRows)
 	case o.Window < 0 || o.Window%time.Millisecond != 0:
 		return fmt.Errorf("bigqueryx: Window %v: want a non-negative whole number of milliseconds", o.Window)
 	}
@@ -187,7 +213,8 @@ func TryWrite(s beam.Scope, table string, rows beam.PCollection, opts WriteOptio
 	if opts.Window > 0 {
 		rows = beam.WindowInto(s, window.NewFixedWindows(opts.Window), rows)
 	}
-	keyed := beam.ParDo(s, &shardFn{Shards: opts.Shards}, rows)
+	sink := outage.NewID()
+	keyed := beam.ParDo(s, &shardFn{Shards: opts.Shards, Sink: sink, Table: t}, rows)
 	grouped := beam.GroupByKey(s, keyed)
 	return beam.ParDo(s, &writeFn{
 		Table:           t,
@@ -203,22 +230,37 @@ func TryWrite(s beam.Scope, table string, rows beam.PCollection, opts WriteOptio
 		MaxRetries:      opts.MaxRetries,
 		InitialBackoff:  opts.InitialBackoff,
 		MaxBackoff:      opts.MaxBackoff,
+		MaxOutage:       opts.MaxOutage,
+		MaxHeldRows:     opts.MaxHeldRows,
+		Sink:            sink,
 	}, grouped), nil
 }
 
 // shardFn spreads rows round-robin over the shard keys, starting at a
-// random one so that many workers do not all begin with shard 0.
+// random one so that many workers do not all begin with shard 0, and counts
+// them into the sink's held rows.
 type shardFn struct {
 	Shards int
+	Sink   string // outage.Sink id
+	Table  Table
 
 	next int
+	sink *outage.Sink
 }
 
-func (fn *shardFn) Setup() { fn.next = rand.IntN(max(fn.Shards, 1)) }
+func (fn *shardFn) Setup() {
+	fn.next = rand.IntN(max(fn.Shards, 1))
+	fn.sink = sinkState(fn.Sink, fn.Table)
+}
 
 func (fn *shardFn) ProcessElement(row beam.T, emit func(int, beam.T)) {
 	emit(fn.next, row)
 	fn.next = (fn.next + 1) % max(fn.Shards, 1)
+	fn.sink.Enter(1)
+}
+
+func sinkState(id string, t Table) *outage.Sink {
+	return outage.For(id, "bigqueryx: table "+t.String())
 }
 
 // writeFn appends one shard of one window and pane of rows.
@@ -236,7 +278,11 @@ type writeFn struct {
 	MaxRetries      int
 	InitialBackoff  time.Duration
 	MaxBackoff      time.Duration
+	MaxOutage       time.Duration
+	MaxHeldRows     int
+	Sink            string // outage.Sink id
 
+	sink   *outage.Sink
 	schema bigquery.Schema
 	ctx    context.Context // outlives bundles: the clients' connections keep it
 	cancel context.CancelFunc
@@ -267,12 +313,20 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 		return fmt.Errorf("bigqueryx: decode schema: %w", err)
 	}
 	fn.schema = schema
-	if err := EnsureTable(ctx, fn.Table, schema, TableOptions{
-		Options:         fn.options(),
-		Create:          fn.Create,
-		PartitionColumn: fn.PartitionColumn,
-		ClusterBy:       fn.ClusterBy,
-		Location:        fn.Location,
+	fn.sink = sinkState(fn.Sink, fn.Table)
+	// A worker may start while BigQuery is down: wait for it as appends do.
+	if err := fn.sink.Retry(ctx, fn.bounds(), fn.InitialBackoff, fn.MaxBackoff, outage.Transient, func() error {
+		// The client retries a refused connection by itself until its
+		// context ends: bound each attempt so the outage's bound holds.
+		ctx, cancel := context.WithTimeout(ctx, fn.attemptTimeout())
+		defer cancel()
+		return EnsureTable(ctx, fn.Table, schema, TableOptions{
+			Options:         fn.options(),
+			Create:          fn.Create,
+			PartitionColumn: fn.PartitionColumn,
+			ClusterBy:       fn.ClusterBy,
+			Location:        fn.Location,
+		})
 	}); err != nil {
 		return err
 	}
@@ -292,6 +346,20 @@ func (fn *writeFn) Setup(ctx context.Context) error {
 	}
 	fn.errs = &appender{base: fn.ctx, client: fn.client, table: errTable, descriptor: fn.dlEnc.descriptor, oneShot: fn.emulated()}
 	return nil
+}
+
+// attemptTimeout bounds one call to BigQuery: a stream to an emulator that
+// died waits for it to come back, and the clients retry by themselves, so
+// without it one attempt could outlast MaxOutage.
+func (fn *writeFn) attemptTimeout() time.Duration {
+	if fn.MaxOutage > 0 {
+		return min(appendTimeout, fn.MaxOutage)
+	}
+	return appendTimeout
+}
+
+func (fn *writeFn) bounds() outage.Bounds {
+	return outage.Bounds{MaxOutage: fn.MaxOutage, MaxHeldRows: int64(fn.MaxHeldRows)}
 }
 
 func (fn *writeFn) Teardown() error {
@@ -329,6 +397,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, _ int, rows func(*beam.T)
 		size  int
 		fails []failure
 		row   beam.T
+		n     int64
 	)
 	flush := func() error {
 		if len(batch) > 0 {
@@ -348,6 +417,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, _ int, rows func(*beam.T)
 		return nil
 	}
 	for rows(&row) {
+		n++
 		data, err := fn.encode(row)
 		if err != nil {
 			fails = append(fails, failure{row: row, msg: "cannot convert row: " + err.Error()})
@@ -363,7 +433,12 @@ func (fn *writeFn) ProcessElement(ctx context.Context, _ int, rows func(*beam.T)
 		batch = append(batch, pending{row: row, data: data})
 		size += cost
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	fn.sink.Settle(n)
+	rowsHeld.Set(ctx, fn.sink.Held())
+	return nil
 }
 
 // encode converts a row, planning the encoding on the first row seen.
@@ -503,6 +578,8 @@ func classify(ctx context.Context, err error) errClass {
 
 // appendRows appends batch and returns the rows BigQuery refused, with its
 // reasons. An error means the bundle must fail (and be retried whole).
+// Transient errors are retried until the sink's outage passes a bound
+// (MaxOutage, MaxHeldRows).
 //
 // A response with row errors names the bad rows: the request appended
 // nothing, so the rest are appended again without them. A refusal without
@@ -517,8 +594,11 @@ func (fn *writeFn) appendRows(ctx context.Context, a rowAppender, batch []pendin
 	}
 	for attempt := 0; ; attempt++ {
 		appendCount.Inc(ctx, 1)
-		resp, err := a.append(ctx, data)
+		actx, cancel := context.WithTimeout(ctx, fn.attemptTimeout())
+		resp, err := a.append(actx, data)
+		cancel()
 		if err == nil {
+			fn.sink.Succeeded(ctx)
 			if main {
 				rowsWritten.Inc(ctx, int64(len(batch)))
 			}
@@ -544,8 +624,11 @@ func (fn *writeFn) appendRows(ctx context.Context, a rowAppender, batch []pendin
 		switch {
 		case class == fatal:
 			return nil, fmt.Errorf("bigqueryx: append to %s: %w", a.destination(), err)
-		case class == transient && attempt >= limit:
-			return nil, fmt.Errorf("bigqueryx: append to %s failed %d times: %w", a.destination(), attempt+1, err)
+		case class == transient:
+			rowsHeld.Set(ctx, fn.sink.Held())
+			if gaveUp := fn.sink.Failed(ctx, fmt.Errorf("append to %s: %w", a.destination(), err), fn.bounds()); gaveUp != nil {
+				return nil, gaveUp
+			}
 		case class == rejected || (class == ambiguous && attempt >= limit):
 			if len(batch) == 1 {
 				return []failure{{row: batch[0].row, msg: errMessage(err)}}, nil
@@ -562,7 +645,7 @@ func (fn *writeFn) appendRows(ctx context.Context, a rowAppender, batch []pendin
 			return append(f1, f2...), nil
 		}
 		retryCount.Inc(ctx, 1)
-		if err := sleep(ctx, backoff(attempt, fn.InitialBackoff, fn.MaxBackoff)); err != nil {
+		if err := outage.Sleep(ctx, outage.Backoff(attempt, fn.InitialBackoff, fn.MaxBackoff)); err != nil {
 			return nil, err
 		}
 	}
@@ -596,27 +679,6 @@ func errMessage(err error) string {
 		return s.Code().String() + ": " + s.Message()
 	}
 	return err.Error()
-}
-
-// backoff is the wait before retry attempt+1: exponential, capped, with
-// full jitter over its upper half.
-func backoff(attempt int, initial, ceiling time.Duration) time.Duration {
-	d := initial << min(attempt, 30)
-	if d <= 0 || d > ceiling {
-		d = ceiling
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // appender appends to one table's default stream, opening it on first use
