@@ -65,8 +65,8 @@ func TestExampleOutput(t *testing.T) {
 		t.Errorf("output lacks %q or the alert count %d", line, len(alerts))
 	}
 	for _, a := range alerts {
-		if a.Rule == "portfolio-drawdown" && (a.Symbol != "*USD" || a.Value < 0.5) {
-			t.Errorf("drawdown alert %+v: want *USD at 0.5%% or more", a)
+		if a.Rule == "portfolio-drawdown" && (a.Symbol != "*USD" || a.Value < 0.3) {
+			t.Errorf("drawdown alert %+v: want *USD at 0.3%% or more", a)
 		}
 		if !strings.Contains(text, a.Message) {
 			t.Errorf("alert %q not printed", a.Message)
