@@ -8,7 +8,7 @@
 //
 // The same with the CLI (rows in portfolio-*.jsonl, alerts in alerts-*):
 //
-//	go run ./cmd/tickbeam monitor --input='synthetic:?symbols=AAPL,MSFT,NVDA,IBM&count=720&rate=0.2&seed=0&paced=false&start=2026-01-15T14:30:00Z' \
+//	go run ./cmd/tickbeam monitor --input='synthetic:?symbols=AAPL,MSFT,NVDA,IBM&count=180&rate=0.05&seed=0&paced=false&start=2026-01-15T14:30:00Z' \
 //	  --bar=1m --calendar=XNYS --bars_out=out/ --positions=examples/portfolio/positions.csv --portfolio_out=out/ \
 //	  --rules=examples/portfolio/rules.yaml --alerts_out=out/ --notify=false
 package main
@@ -33,10 +33,10 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
 
-// Feed is the synthetic feed: four stocks, one trade each every 20 s for an
+// Feed is the synthetic feed: four stocks, one trade each every 80 s for an
 // hour from the NYSE open, so some minutes have no trade of a symbol and its
 // price carries.
-const Feed = "synthetic:?symbols=AAPL,MSFT,NVDA,IBM&count=720&rate=0.2&seed=0&paced=false&start=2026-01-15T14:30:00Z"
+const Feed = "synthetic:?symbols=AAPL,MSFT,NVDA,IBM&count=180&rate=0.05&seed=0&paced=false&start=2026-01-15T14:30:00Z"
 
 func main() {
 	out := flag.String("out", "portfolio-out", "directory receiving bars, portfolio rows and alerts")
