@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/synthetic"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
@@ -59,9 +60,13 @@ func soak(args []string) error {
 		Duration: *dur,
 	}
 	var posts atomic.Int64
+	var alertLag atomic.Int64 // ns from the last alert's tick to its arrival: a pipeline falling behind shows it growing
 	if *withAlerts {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.Copy(io.Discard, r.Body)
+			var a tickbeam.Alert
+			if json.NewDecoder(r.Body).Decode(&a) == nil {
+				alertLag.Store(int64(time.Since(a.EventTime)))
+			}
 			posts.Add(1)
 		}))
 		defer srv.Close()
@@ -99,7 +104,11 @@ func soak(args []string) error {
 				}
 				smp := sample{time.Since(start).Round(time.Second), m.HeapInuse}
 				samples = append(samples, smp)
-				fmt.Printf("soak: %8s heap in use %7.1f MiB, goroutines %d\n", smp.at, float64(smp.heap)/(1<<20), runtime.NumGoroutine())
+				lag := ""
+				if *withAlerts {
+					lag = fmt.Sprintf(", last alert %s after its tick", time.Duration(alertLag.Load()).Round(time.Millisecond))
+				}
+				fmt.Printf("soak: %8s heap in use %7.1f MiB, goroutines %d%s\n", smp.at, float64(smp.heap)/(1<<20), runtime.NumGoroutine(), lag)
 			}
 		}
 	}()
