@@ -35,6 +35,8 @@ func runDaily(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	date := fs.String("date", "", "the trading day, YYYY-MM-DD, or today (the calendar's local date); default: the last trading day whose sessions have all closed")
 	gap := fs.Duration("gap", daily.DefaultGap, "quality: a stretch of the regular session longer than this without a trade is a gap")
 	keepDup := fs.Bool("keep_duplicates", false, "do not drop redelivered trades")
+	rules := fs.String("rules", "", "quality: an alerts rules file whose outlier rules judge the day's trades as monitor --rules does (for captures; the raw archive is clean already); quarantined trades count per symbol")
+	deadIn := fs.String("deadletters", "", "quality: a file glob of the streaming run's dead letters (monitor --deadletter_out JSONL): the day's count by stage, late and outlier ones also per symbol")
 	reportOut := fs.String("report_out", "", "a directory or gs:// prefix receiving daily_report/symbol=S/date=D.csv")
 	rowsOut := fs.String("rows_out", "", "report rows: bq:P.D.T, or a directory or gs:// prefix (JSONL)")
 	qualityOut := fs.String("quality_out", "", "quality rows (one per symbol, and \"*\" for the day's dead letters): as --rows_out")
@@ -55,7 +57,7 @@ func runDaily(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if fs.NArg() > 0 {
 		return fail("unexpected argument %q (flags take the form --name=value)", fs.Arg(0))
 	}
-	cfg := daily.Config{Input: *input, Format: *format, Calendar: *cal, Gap: *gap, KeepDuplicates: *keepDup, ReportOut: *reportOut,
+	cfg := daily.Config{Input: *input, Format: *format, Calendar: *cal, Gap: *gap, KeepDuplicates: *keepDup, Rules: *rules, DeadLetters: *deadIn, ReportOut: *reportOut,
 		RowsOut: *rowsOut, QualityOut: *qualityOut, DeadLetterOut: *deadOut,
 		BigQuery: bigqueryx.Options{Endpoint: *bqEndpoint, StorageEndpoint: *bqStorage}}
 	c, err := calendar.Lookup(cfg.Calendar)

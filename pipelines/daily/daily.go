@@ -2,6 +2,7 @@ package daily
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -20,6 +21,7 @@ import (
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/transforms/alerts"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 	"github.com/tickbeam/tickbeam/transforms/parse"
@@ -49,6 +51,15 @@ type Config struct {
 	Gap time.Duration
 	// KeepDuplicates keeps redelivered trades (default: dropped, counted).
 	KeepDuplicates bool
+	// Rules is an alerts rules file whose outlier rules judge the day's
+	// trades as monitor --rules does: a quarantined trade leaves the report
+	// and counts in its symbol's Quality.Outliers. For captures; the raw
+	// archive holds the streaming run's clean trades already.
+	Rules string
+	// DeadLetters is a file glob of the streaming run's dead letters
+	// (monitor --deadletter_out JSON lines): those of the day count by stage
+	// in row "*", and the late and outlier ones also per symbol.
+	DeadLetters string
 	// ReportOut is a directory or gs:// prefix receiving
 	// daily_report/symbol=S/date=D.csv.
 	ReportOut string
@@ -93,6 +104,9 @@ func (c Config) Validate() error {
 	if c.Gap < 0 {
 		return errors.New("--gap must be >= 0")
 	}
+	if _, err := c.outlierRules(); err != nil {
+		return err
+	}
 	if c.ReportOut == "" && c.RowsOut == "" && c.QualityOut == "" {
 		return errors.New("no output: set --report_out, --rows_out or --quality_out")
 	}
@@ -130,6 +144,28 @@ func (c Config) calendarName() string {
 		return "CRYPTO"
 	}
 	return c.Calendar
+}
+
+// outlierRules returns the outlier rules of c.Rules, nil without any.
+func (c Config) outlierRules() (*alerts.RuleSet, error) {
+	if c.Rules == "" {
+		return nil, nil
+	}
+	rs, err := alerts.LoadRules(c.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("--rules: %w", err)
+	}
+	out := *rs
+	out.Rules = nil
+	for _, r := range rs.Rules {
+		if r.Kind == alerts.KindOutlier {
+			out.Rules = append(out.Rules, r)
+		}
+	}
+	if len(out.Rules) == 0 {
+		return nil, fmt.Errorf("--rules %s: no outlier rule", c.Rules)
+	}
+	return &out, nil
 }
 
 func (c Config) gap() time.Duration {
@@ -199,7 +235,7 @@ func init() {
 	register.Emitter2[string, tickbeam.Tick]()
 	register.DoFn2x0[tickbeam.Tick, func(string, int64)](&dayCountFn{})
 	register.Emitter2[string, int64]()
-	register.DoFn6x0[context.Context, string, func(*tickbeam.Tick) bool, func(*int64) bool, func(Report), func(Quality)](&reportFn{})
+	register.DoFn7x0[context.Context, string, func(*tickbeam.Tick) bool, func(*int64) bool, func(*string) bool, func(Report), func(Quality)](&reportFn{})
 	register.Iter1[tickbeam.Tick]()
 	register.Iter1[int64]()
 	register.Emitter1[Report]()
@@ -209,6 +245,9 @@ func init() {
 	register.DoFn4x0[context.Context, string, func(*string) bool, func(Quality)](&deadQualityFn{})
 	register.Emitter2[string, string]()
 	register.Iter1[string]()
+	register.DoFn2x1[string, func(tickbeam.DeadLetter), error](&deadLetterInFn{})
+	register.Emitter1[tickbeam.DeadLetter]()
+	register.DoFn2x0[tickbeam.DeadLetter, func(string, string)](&symbolDeadFn{})
 }
 
 // Counters, in namespace tickbeam/quality: symbols failing each check, the
@@ -235,17 +274,34 @@ func Build(s beam.Scope, c Config) error {
 	}
 	all := beam.Flatten(s, ticks...)
 	days := dayFilter{Calendar: c.calendarName(), Date: c.Date.String()}
-	counts := beam.ParDo(s, &dayCountFn{dayFilter: days}, all)
 	unique := all
 	if !c.KeepDuplicates {
 		unique = dedupe.Ticks(s, all, dedupe.Options{Window: 24 * time.Hour})
 	}
 	// dedupe windows its output; the counts are in the global window.
 	unique = beam.WindowInto(s, window.NewGlobalWindows(), unique)
+	// Each trade counts +1 before and -1 after deduplication: the sum per
+	// symbol is its duplicates, whatever an outlier rule takes out later.
+	counts := beam.Flatten(s, beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: 1}, all),
+		beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: -1}, unique))
+	outliers, _ := c.outlierRules() // Validate checked them
+	if outliers != nil {
+		out, err := alerts.Apply(s, outliers, alerts.Inputs{Ticks: unique})
+		if err != nil {
+			return fmt.Errorf("--rules: %w", err)
+		}
+		unique = out.CleanTicks
+		dead = append(dead, out.Quarantined)
+	}
+	if c.DeadLetters != "" {
+		raw, oversized := lines.Read(s, c.DeadLetters)
+		dead = append(dead, oversized, beam.ParDo(s, &deadLetterInFn{dayFilter: days}, raw))
+	}
+	deadAll := beam.WindowInto(s, window.NewGlobalWindows(), beam.Flatten(s, dead...))
 	keyed := beam.ParDo(s, &dayTradesFn{dayFilter: days}, unique)
-	grouped := beam.CoGroupByKey(s, keyed, counts)
+	symbolDead := beam.ParDo(s, &symbolDeadFn{dayFilter: days, Format: c.format(), Options: c.ParseOptions}, deadAll)
+	grouped := beam.CoGroupByKey(s, keyed, counts, symbolDead)
 	reports, quality := beam.ParDo2(s, &reportFn{dayFilter: days, Gap: c.gap()}, grouped)
-	deadAll := beam.Flatten(s, dead...)
 	deadRows := beam.ParDo(s, &deadQualityFn{dayFilter: days}, beam.GroupByKey(s, beam.ParDo(s, keyDeadLetter, deadAll)))
 	quality = beam.Flatten(s, quality, deadRows)
 	if c.ReportOut != "" {
@@ -346,14 +402,17 @@ func (f *dayTradesFn) ProcessElement(t tickbeam.Tick, emit func(string, tickbeam
 	}
 }
 
-// dayCountFn counts the day's trades per symbol before deduplication.
-type dayCountFn struct{ dayFilter }
+// dayCountFn counts the day's trades per symbol, Sign each.
+type dayCountFn struct {
+	dayFilter
+	Sign int64
+}
 
 func (f *dayCountFn) Setup() error { return f.setup() }
 
 func (f *dayCountFn) ProcessElement(t tickbeam.Tick, emit func(string, int64)) {
 	if r := f.role(&t); r == roleDay || r == roleOutside {
-		emit(t.Symbol, 1)
+		emit(t.Symbol, f.Sign)
 	}
 }
 
@@ -367,7 +426,7 @@ type reportFn struct {
 func (f *reportFn) Setup() error { return f.setup() }
 
 func (f *reportFn) ProcessElement(ctx context.Context, symbol string, trades func(*tickbeam.Tick) bool, counts func(*int64) bool,
-	emitReport func(Report), emitQuality func(Quality)) {
+	deadStages func(*string) bool, emitReport func(Report), emitQuality func(Quality)) {
 	var day []tickbeam.Tick
 	var acc, prevAcc bars.Accumulator
 	q := Quality{Symbol: symbol, Date: f.Date, Calendar: f.cal.Name(), GapMinutes: f.Gap.Minutes()}
@@ -386,11 +445,17 @@ func (f *reportFn) ProcessElement(ctx context.Context, symbol string, trades fun
 		}
 		q.Trades++
 	}
-	var raw int64
 	for n := int64(0); counts(&n); {
-		raw += n
+		q.Duplicates += n
 	}
-	q.Duplicates = max(raw-q.Trades, 0)
+	for stage := ""; deadStages(&stage); {
+		switch stage {
+		case tickbeam.StageLate:
+			q.Late++
+		case tickbeam.StageOutlier:
+			q.Outliers++
+		}
+	}
 	sort.SliceStable(day, func(i, j int) bool { return day[i].EventTime.Before(day[j].EventTime) })
 	f.regularQuality(&q, day)
 	q.Failed = q.failed()
@@ -532,4 +597,69 @@ func (f *csvFn) ProcessElement(ctx context.Context, r Report) error {
 		return fmt.Errorf("daily report %s: %w", path, err)
 	}
 	return nil
+}
+
+// deadLetterInFn reads the streaming run's DeadLetter JSON lines and keeps
+// those of the day (their timestamp is the message's event time).
+type deadLetterInFn struct{ dayFilter }
+
+func (f *deadLetterInFn) Setup() error { return f.setup() }
+
+func (f *deadLetterInFn) ProcessElement(line string, emit func(tickbeam.DeadLetter)) error {
+	var d tickbeam.DeadLetter
+	if err := json.Unmarshal([]byte(line), &d); err != nil {
+		return fmt.Errorf("--deadletters: a line is not a DeadLetter: %w", err)
+	}
+	if day, ok := f.cal.SessionDay(d.Timestamp); (ok && day == f.day) || calendar.DateOf(d.Timestamp.In(f.cal.Location())) == f.day {
+		emit(d)
+	}
+	return nil
+}
+
+// symbolDeadFn keys the late and outlier dead letters by the symbol of
+// their trades: an outlier's "symbol" attribute, or what the payload
+// parses to in the format of its "format" attribute (a late Pub/Sub
+// message), else in the day's input format.
+type symbolDeadFn struct {
+	dayFilter
+	Format  string
+	Options parse.Options
+
+	parsers map[string]parse.Parser
+	buf     []tickbeam.Tick
+}
+
+func (f *symbolDeadFn) Setup() error {
+	f.parsers = map[string]parse.Parser{}
+	return f.setup()
+}
+
+func (f *symbolDeadFn) ProcessElement(d tickbeam.DeadLetter, emit func(string, string)) {
+	if d.Stage != tickbeam.StageLate && d.Stage != tickbeam.StageOutlier {
+		return
+	}
+	format := f.Format
+	for _, a := range d.Attributes {
+		switch a.Key {
+		case "symbol":
+			emit(a.Value, d.Stage)
+			return
+		case parse.FormatAttribute:
+			format = a.Value
+		}
+	}
+	p, ok := f.parsers[format]
+	if !ok {
+		p, _ = parse.New(format, f.Options) // nil for an unknown format: not counted per symbol
+		f.parsers[format] = p
+	}
+	if p == nil {
+		return
+	}
+	f.buf, _ = p.Parse(f.buf[:0], d.PayloadBytes)
+	for i := range f.buf {
+		if t := &f.buf[i]; f.role(t) == roleDay || f.role(t) == roleOutside {
+			emit(t.Symbol, d.Stage)
+		}
+	}
 }

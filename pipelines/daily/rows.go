@@ -71,6 +71,12 @@ type Quality struct {
 	LastRegularTrade  *time.Time `json:"last_regular_trade"`
 	OpenDelaySeconds  *float64   `json:"open_delay_seconds"`
 	CloseGapSeconds   *float64   `json:"close_gap_seconds"`
+	// Outliers counts the symbol's trades of the day an outlier rule
+	// quarantined (Config.Rules, or the streaming run's dead letters of
+	// stage outlier); Late the trades that reached the streaming run after
+	// their allowed lateness (its dead letters of stage late).
+	Outliers int64 `json:"outliers"`
+	Late     int64 `json:"late"`
 	// DeadLetters is the day's dead letters by stage, "parse=2,late=1"
 	// (row "*" only): late trades are the dead letters of stage late, which
 	// the streaming run archived beside its ticks.
@@ -80,7 +86,7 @@ type Quality struct {
 }
 
 // Checks are the quality checks --fail_on can name.
-var Checks = []string{"gaps", "duplicates", "out_of_session", "dead_letters", "no_trades"}
+var Checks = []string{"gaps", "duplicates", "out_of_session", "outliers", "late", "dead_letters", "no_trades"}
 
 // failed returns the checks q fails.
 func (q *Quality) failed() []string {
@@ -89,6 +95,7 @@ func (q *Quality) failed() []string {
 		name string
 		bad  bool
 	}{{"gaps", q.Gaps > 0}, {"duplicates", q.Duplicates > 0}, {"out_of_session", q.OutOfSession > 0},
+		{"outliers", q.Outliers > 0}, {"late", q.Late > 0},
 		{"dead_letters", q.DeadLetters != ""}, {"no_trades", q.Symbol != "*" && q.Trades == 0}} {
 		if c.bad {
 			out = append(out, c.name)
