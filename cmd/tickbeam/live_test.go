@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
@@ -129,4 +132,106 @@ func TestMonitorLiveRefused(t *testing.T) {
 	if n := len(srv.Dials()); n != 1 {
 		t.Errorf("%d dials, want 1", n)
 	}
+}
+
+// `tickbeam monitor` on prism against every other websocket vendor's fake
+// (Binance: TestMonitorLiveBinance): the connection drops mid-stream and the
+// next one replays an overlap. The 1s bars equal those of a batch replay of
+// the same frames as a capture, so no trade is lost and none counted twice;
+// TradingView's quotes make no bars, so there the ticks are counted. The
+// Coinbase run is stopped by SIGINT (Ctrl-C) once its bars are written,
+// the others by --duration.
+func TestMonitorLiveEveryVendor(t *testing.T) {
+	const n, cut = 2500, 1200
+	for _, v := range livetest.Vendors() {
+		if v.Name == "binance" {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			overlap := 50
+			if v.Name == "tradingview" {
+				overlap = 0 // quotes have no id to dedupe by
+			}
+			frames := make([]string, n)
+			for i := range frames {
+				frames[i] = v.Trade(i)
+			}
+			srv := livetest.NewServer(t, func(ctx context.Context, k int, c *websocket.Conn) {
+				switch {
+				case !v.Handshake(ctx, c, k, ""):
+				case k == 1:
+					livetest.Send(ctx, c, frames[:cut]...)
+					c.Close(websocket.StatusGoingAway, "server restarting")
+					return
+				default:
+					livetest.Send(ctx, c, frames[cut-overlap:]...)
+				}
+				livetest.Drain(ctx, c)
+			})
+			if v.Setup != nil {
+				v.Setup(srv)
+			}
+			for k, val := range v.Env {
+				t.Setenv(k, val)
+			}
+			dir := t.TempDir()
+			capture := filepath.Join(dir, "capture.jsonl")
+			if err := os.WriteFile(capture, []byte(strings.Join(frames, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			batchOut, liveOut := filepath.Join(dir, "batch"), filepath.Join(dir, "live")
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), []string{"monitor", "--input=" + capture, "--format=" + v.Name, "--bar=1s",
+				"--bars_out=" + batchOut}, &stdout, &stderr); code != 0 {
+				t.Fatalf("batch monitor: exit %d: %s", code, stderr.String())
+			}
+			want := readRows[tickbeam.Bar](t, batchOut, "bars-")
+			if v.Name != "tradingview" && len(want) < 3 {
+				t.Fatalf("batch replay made %d bars", len(want))
+			}
+
+			args := []string{"monitor", "--input=" + v.URI(srv), "--bar=1s", "--bars_out=" + liveOut, "--watermark_delay=1s"}
+			if v.Name == "coinbase" {
+				go func() {
+					// Ctrl-C once every window the batch run closed is written.
+					for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+						if files, _ := filepath.Glob(filepath.Join(liveOut, "bars-*.jsonl")); len(files) > 0 && barRows(liveOut) >= len(want) {
+							break
+						}
+					}
+					_ = syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+				}()
+			} else {
+				args = append(args, "--duration=12s")
+			}
+			stdout.Reset()
+			stderr.Reset()
+			if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+				t.Fatalf("live monitor: exit %d: %s", code, stderr.String())
+			}
+			got := readRows[tickbeam.Bar](t, liveOut, "bars-")
+			sortBars(want)
+			sortBars(got)
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(tickbeam.Bar{}, "Timing", "PaneIndex")); diff != "" {
+				t.Errorf("live bars vs the batch replay (-batch +live):\n%s", diff)
+			}
+			for _, c := range []string{fmt.Sprintf("parse.ticks  *%d\n", n+overlap), fmt.Sprintf("dedupe.duplicates  *%d\n", overlap),
+				"live.reconnects  *1\n"} {
+				if (overlap > 0 || !strings.HasPrefix(c, "dedupe")) && !matches(stdout.String(), c) {
+					t.Errorf("summary lacks %q:\n%s", c, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// barRows counts the rows of the bar files in dir.
+func barRows(dir string) int {
+	files, _ := filepath.Glob(filepath.Join(dir, "bars-*.jsonl"))
+	n := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		n += bytes.Count(b, []byte("\n"))
+	}
+	return n
 }
