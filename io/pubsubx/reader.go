@@ -54,11 +54,11 @@ const (
 	rpcTimeout = 30 * time.Second
 )
 
-// Backoff of the pump's pulls while Pub/Sub is unreachable. Variables so
-// tests can shorten them.
-var (
-	retryFirst = 100 * time.Millisecond
-	retryMax   = 5 * time.Second
+// Backoff of the pump's pulls while Pub/Sub is unreachable (a reader's
+// retryFirst and retryMax, which tests shorten on their own reader).
+const (
+	defaultRetryFirst = 100 * time.Millisecond
+	defaultRetryMax   = 5 * time.Second
 )
 
 // clients are shared by every reader and writer of a project in this
@@ -147,6 +147,8 @@ type reader struct {
 	name         string
 	idAttr       string
 	dedupeWindow time.Duration
+	retryFirst   time.Duration
+	retryMax     time.Duration
 
 	mu       sync.Mutex
 	nextID   uint64
@@ -211,6 +213,8 @@ func newReader(sub *vkit.SubscriptionAdminClient, name, idAttr string, dedupeWin
 		name:         name,
 		idAttr:       idAttr,
 		dedupeWindow: dedupeWindow,
+		retryFirst:   defaultRetryFirst,
+		retryMax:     defaultRetryMax,
 		pending:      map[uint64]*lease{},
 		expired:      map[uint64]*lease{},
 		keys:         map[uint64]uint64{},
@@ -392,7 +396,7 @@ func (r *reader) state(now time.Time) subState {
 // pump and fails the next bundle.
 func (r *reader) pump() {
 	ctx := context.Background()
-	wait := retryFirst
+	wait := r.retryFirst
 	for {
 		r.mu.Lock()
 		now := time.Now()
@@ -437,10 +441,10 @@ func (r *reader) pump() {
 			r.down.last = err
 			r.mu.Unlock()
 			time.Sleep(wait/2 + rand.N(wait/2+1))
-			wait = min(2*wait, retryMax)
+			wait = min(2*wait, r.retryMax)
 			continue
 		}
-		wait = retryFirst
+		wait = r.retryFirst
 		if err != nil {
 			r.pumpErr = fmt.Errorf("pubsubx: pull %s: %w", r.name, err)
 			r.quietSince = time.Time{}

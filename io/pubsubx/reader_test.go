@@ -391,10 +391,9 @@ func TestReadFnProcessElement(t *testing.T) {
 // out its new messages although their ids were seen before the outage.
 // A subscription missing from the start fails the read.
 func TestReaderOutage(t *testing.T) {
-	defer func(f, m time.Duration) { retryFirst, retryMax = f, m }(retryFirst, retryMax)
-	retryFirst, retryMax = 10*time.Millisecond, 50*time.Millisecond
 	srv, topic, sub := fake(t)
 	rd := newTestReader(t, sub, "")
+	rd.retryFirst, rd.retryMax = 10*time.Millisecond, 50*time.Millisecond
 	tl := new(runState)
 	ctx := context.Background()
 	admin := rd.sub
