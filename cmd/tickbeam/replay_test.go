@@ -112,7 +112,7 @@ func TestBacklogReplayExactBars(t *testing.T) {
 	path, want, wantDead := replayTruth(t, c, "1m", 3*12)
 	for i := range 5 {
 		t.Run(fmt.Sprintf("run-%d", i+1), func(t *testing.T) {
-			replayOnce(t, path, c, want, wantDead, false, "--bar=1m")
+			replayOnce(t, path, c, want, wantDead, false, nil, "--bar=1m")
 		})
 	}
 }
@@ -121,12 +121,43 @@ func TestBacklogReplayExactBars(t *testing.T) {
 // capture of trades stamped from now on at their recorded pace (20 s, up to
 // 4 s out of order, 1% redelivered, 10 malformed lines), as a live feed
 // would: with --watermark_delay above the feed's disorder, the bars equal a
-// batch run's and only the malformed lines are dead letters.
+// batch run's and only the malformed lines are dead letters. The stream's
+// raw archive (--raw_out) replayed in batch (--format=tick, the backfill
+// path of `tickbeam daily`) gives the same bars again.
 func TestLiveReplayExactBars(t *testing.T) {
 	testenv.PubSub(t)
 	c := newCapture(12, time.Now().Truncate(time.Millisecond), 20*time.Second, 400, 4*time.Second)
 	path, want, wantDead := replayTruth(t, c, "10s", 0)
-	replayOnce(t, path, c, want, wantDead, true, "--bar=10s", "--watermark_delay=5s")
+	raw := t.TempDir()
+	var trades int64
+	for _, b := range want {
+		trades += b.Trades
+	}
+	// The archive's minute windows close after the bars: the run goes on
+	// until it holds every trade.
+	archived := func() (n int64, files int) {
+		paths, _ := filepath.Glob(filepath.Join(raw, "dt=*", "hour=*", "*"))
+		for _, f := range paths {
+			if data, err := os.ReadFile(f); err == nil {
+				n += int64(bytes.Count(data, []byte("\n")))
+			}
+		}
+		return n, len(paths)
+	}
+	replayOnce(t, path, c, want, wantDead, true, func() bool { n, _ := archived(); return n >= trades },
+		"--bar=10s", "--watermark_delay=5s", "--raw_out="+raw)
+	if n, files := archived(); n != trades {
+		t.Fatalf("the raw archive holds %d ticks in %d files, want the %d distinct trades of the bars", n, files, trades)
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"monitor", "--input=" + filepath.Join(raw, "dt=*", "hour=*", "*"), "--format=tick",
+		"--bar=10s", "--bars_out=" + dir}, &out, &errb); code != 0 {
+		t.Fatalf("monitor over the raw archive: exit %d: %s", code, errb.String())
+	}
+	if diff := cmp.Diff(want, finalBars(t, dir, true), barsCmp...); diff != "" {
+		t.Errorf("bars (-stream and batch run +raw archive replayed):\n%s", diff)
+	}
 }
 
 // replayTruth writes the capture to a file and runs the monitor on it in
@@ -160,7 +191,10 @@ func replayTruth(t *testing.T, c capture, bar string, nBars int) (path string, w
 // replayOnce publishes the capture with `tickbeam feed` before the monitor
 // starts, or (live) at its recorded pace once it runs, and checks what the
 // monitor wrote against the batch run's bars and dead letters.
-func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar, wantDead []string, live bool, monitorArgs ...string) {
+//
+// The run stops once bars and dead letters are complete and, if done is not
+// nil, done says so too.
+func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar, wantDead []string, live bool, done func() bool, monitorArgs ...string) {
 	topic, sub := newStream(t, "replay")
 	if !live {
 		publishCapture(t, capturePath, topic, "max")
@@ -170,28 +204,29 @@ func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	var mout, merr bytes.Buffer
-	done := make(chan int, 1)
+	exited := make(chan int, 1)
 	start := time.Now()
 	go func() {
-		done <- run(ctx, append([]string{"monitor", "--input=pubsub:" + sub, "--bars_out=" + dir,
-			"--deadletter_out=" + filepath.Join(dir, "dead"), "--duration=2m"}, monitorArgs...), &mout, &merr)
+		exited <- run(ctx, append([]string{"monitor", "--input=pubsub:" + sub, "--bars_out=" + dir,
+			"--deadletter_out=" + filepath.Join(dir, "dead"), "--duration=3m"}, monitorArgs...), &mout, &merr)
 	}()
 	if live {
 		publishCapture(t, capturePath, topic, "1") // while the monitor starts and reads
 	}
-	// Stop once the bars and the dead letters are complete, or after 90 s.
+	// Stop once the bars and the dead letters are complete, or after 170 s (a raw archive minute closes up to a minute after the bars).
 	complete := false
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !complete; {
+	for deadline := time.Now().Add(170 * time.Second); time.Now().Before(deadline) && !complete; {
 		select {
-		case code := <-done:
+		case code := <-exited:
 			t.Fatalf("monitor exited early (%d): %s", code, merr.String())
 		case <-time.After(500 * time.Millisecond):
 		}
-		complete = cmp.Equal(want, finalBars(t, dir, false), barsCmp...) && len(deadPayloads(t, filepath.Join(dir, "dead"), false)) >= len(wantDead)
+		complete = cmp.Equal(want, finalBars(t, dir, false), barsCmp...) && len(deadPayloads(t, filepath.Join(dir, "dead"), false)) >= len(wantDead) &&
+			(done == nil || done())
 	}
 	took := time.Since(start)
 	stop()
-	if code := <-done; code != 0 {
+	if code := <-exited; code != 0 {
 		t.Fatalf("monitor: exit %d: %s", code, merr.String())
 	}
 	t.Logf("monitor complete %v after it started (%v)", took.Round(100*time.Millisecond), complete)
