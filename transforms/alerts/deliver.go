@@ -223,6 +223,7 @@ func (f *deliverFn) ProcessElement(ctx context.Context, a tickbeam.Alert, emitDe
 		return nil
 	}
 	errs := make([]error, len(names))
+	skipped := make([]bool, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		n := f.notifiers[name]
@@ -233,10 +234,16 @@ func (f *deliverFn) ProcessElement(ctx context.Context, a tickbeam.Alert, emitDe
 				nctx, cancel = context.WithTimeout(ctx, f.Timeout)
 				defer cancel()
 			}
-			errs[i] = f.notify(nctx, name, n, a)
+			errs[i], skipped[i] = f.notify(nctx, name, n, a)
 		})
 	}
 	wg.Wait()
+	// Counters only here: a bundle's metrics are not safe for concurrent use.
+	for _, s := range skipped {
+		if s {
+			cNotifyDown.Inc(ctx, 1)
+		}
+	}
 	failedAny := slices.ContainsFunc(errs, func(err error) bool { return err != nil })
 	if err := ctx.Err(); err != nil && failedAny {
 		// The bundle is being cancelled: let the runner retry it rather
@@ -262,16 +269,16 @@ func (f *deliverFn) ProcessElement(ctx context.Context, a tickbeam.Alert, emitDe
 	return nil
 }
 
-// notify delivers a to notifier n, called name, unless n is taken for down.
-func (f *deliverFn) notify(ctx context.Context, name string, n notify.Notifier, a tickbeam.Alert) error {
+// notify delivers a to notifier n, called name, unless n is taken for
+// down (skipped).
+func (f *deliverFn) notify(ctx context.Context, name string, n notify.Notifier, a tickbeam.Alert) (err error, skipped bool) {
 	h := f.health[name]
 	if err := h.admit(time.Now()); err != nil {
-		cNotifyDown.Inc(ctx, 1)
-		return fmt.Errorf("notify: %v: alert %q: %w", n, a.AlertID, err)
+		return fmt.Errorf("notify: %v: alert %q: %w", n, a.AlertID, err), true
 	}
-	err := n.Notify(ctx, a)
+	err = n.Notify(ctx, a)
 	if err != nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return err // the bundle is cancelled: says nothing about the receiver
+		return err, false // the bundle is cancelled: says nothing about the receiver
 	}
 	switch change, since := h.record(time.Now(), err, f.DownFor); change {
 	case wentDown:
@@ -280,7 +287,7 @@ func (f *deliverFn) notify(ctx context.Context, name string, n notify.Notifier, 
 	case cameBack:
 		log.Warnf(ctx, "alerts.Deliver: %v is back after %v down", n, since.Round(time.Millisecond))
 	}
-	return err
+	return err, false
 }
 
 // cause is a notifier's error without the notifier and alert it names.
