@@ -44,7 +44,7 @@ quickstart:
 bench: bench-parse bench-monitor
 
 bench-parse:
-	$(GO) test -run='^$$' -bench=Binance -benchmem ./transforms/parse/
+	$(GO) test -run='^$$' -bench=Binance -benchmem ./feedformat/
 
 # Generates 1M Binance trades and times `tickbeam monitor` on them beside
 # prism's floor for the same pipeline shape with trivial DoFns.

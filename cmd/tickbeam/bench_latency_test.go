@@ -21,12 +21,12 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/cmd/tickbeam/internal/feed"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/internal/testenv"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
-	"github.com/tickbeam/tickbeam/io/feed"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
-	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
 // Settings of BenchmarkStreamingLatency, read from the environment (not
@@ -642,9 +642,9 @@ func missingTicks(ticks, bars bigqueryx.Table, o bigqueryx.Options, perWin, firs
 // tickAttributes are the attributes `tickbeam feed` puts on a synthetic tick.
 func tickAttributes(eventTime time.Time) map[string]string {
 	return map[string]string{
-		parse.FormatAttribute:   "tick",
-		parse.SourceAttribute:   synthetic.Source,
-		feed.TimestampAttribute: strconv.FormatInt(eventTime.UnixMilli(), 10),
+		feedformat.FormatAttribute: "tick",
+		feedformat.SourceAttribute: synthetic.Source,
+		feed.TimestampAttribute:    strconv.FormatInt(eventTime.UnixMilli(), 10),
 	}
 }
 

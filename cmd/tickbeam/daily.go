@@ -14,10 +14,10 @@ import (
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/pipelines/daily"
 	"github.com/tickbeam/tickbeam/runners"
-	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
 // exitQuality is daily's exit status when a --fail_on check fails: the run
@@ -30,7 +30,7 @@ const exitQuality = 3
 func runDaily(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tickbeam daily", flag.ContinueOnError)
 	input := fs.String("input", "", "the raw archive (monitor --raw_out: a directory or a gs:// prefix ending in /), whose partitions of the day and the previous trading day are read; or any file glob")
-	format := fs.String("format", "tick", "the format of the input lines: "+strings.Join(parse.Formats(), ", "))
+	format := fs.String("format", "tick", "the format of the input lines: "+strings.Join(feedformat.Formats(), ", "))
 	cal := fs.String("calendar", "", "the exchange calendar: XKRX, XNYS, XNAS or CRYPTO (default CRYPTO)")
 	date := fs.String("date", "", "the trading day, YYYY-MM-DD, or today (the calendar's local date); default: the last trading day whose sessions have all closed")
 	gap := fs.Duration("gap", daily.DefaultGap, "quality: a stretch of the regular session longer than this without a trade is a gap")

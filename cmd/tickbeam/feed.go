@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/io/feed"
+	"github.com/tickbeam/tickbeam/cmd/tickbeam/internal/feed"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/metrics"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
-	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
 // runFeed publishes a capture or the synthetic feed to a Pub/Sub topic:
@@ -30,7 +30,7 @@ import (
 func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progressTo *os.File) int {
 	fs := flag.NewFlagSet("tickbeam feed", flag.ContinueOnError)
 	input := fs.String("input", "", "a file path or glob (.gz read transparently), or synthetic:?symbols=A,B&rate=N&seed=S[&count=N]"+liveInputHelp)
-	format := fs.String("format", "", "the format of file lines: "+strings.Join(parse.Formats(), ", ")+" (the synthetic feed publishes tick JSON)")
+	format := fs.String("format", "", "the format of file lines: "+strings.Join(feedformat.Formats(), ", ")+" (the synthetic feed publishes tick JSON)")
 	to := fs.String("to", "", "pubsub:projects/P/topics/T")
 	speed := fs.String("speed", "max", "max, or a multiple of the recorded pace (1 = real time, 10 = ten times faster)")
 	source := fs.String("source", "", "the source attribute (default: the format)")
@@ -60,12 +60,12 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 	case *gapsOut != "" || *deadOut != "" || *duration != 0:
 		return fail("--gaps_out, --deadletter_out and --duration are for live inputs (%s)", strings.Join(live.Schemes(), ":, ")+":")
 	case !strings.HasPrefix(*input, monitor.SyntheticScheme) && *format == "":
-		return fail("--format is required for file input (one of %s)", strings.Join(parse.Formats(), ", "))
+		return fail("--format is required for file input (one of %s)", strings.Join(feedformat.Formats(), ", "))
 	case !strings.HasPrefix(*to, monitor.PubSubScheme):
 		return fail("--to %q: want pubsub:projects/P/topics/T", *to)
 	}
 	if *format != "" {
-		if _, err := parse.New(*format, parse.Options{}); err != nil {
+		if _, err := feedformat.New(*format, feedformat.Options{}); err != nil {
 			return fail("--format: %v", err)
 		}
 	}
@@ -172,7 +172,7 @@ func (s tallySink) Publish(ctx context.Context, payload []byte, attrs map[string
 	}
 	s.tally.Add("tickbeam/feed", "published", 1)
 	if ms, err := strconv.ParseInt(attrs[feed.TimestampAttribute], 10, 64); err == nil {
-		s.tally.EventTime(attrs[parse.SourceAttribute], time.UnixMilli(ms))
+		s.tally.EventTime(attrs[feedformat.SourceAttribute], time.UnixMilli(ms))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
@@ -69,7 +70,7 @@ func TestMonitorHostileFiles(t *testing.T) {
 		gz     bool
 	}
 	var files []file
-	for _, f := range parse.Formats() {
+	for _, f := range feedformat.Formats() {
 		files = append(files, file{f, false})
 	}
 	// gzip is read before any format: one format is enough.

@@ -22,6 +22,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
@@ -254,7 +255,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency; for a live feed that publishes out of order, more than its disorder), so slightly older ticks are not late; a backlog needs none")
 	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.bqStorageEndpoint, "bigquery_storage_endpoint", "", "BigQuery Storage Write gRPC endpoint HOST:PORT (default $BIGQUERY_STORAGE_EMULATOR_HOST, else Google Cloud)")
-	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(parse.Formats(), ", "))
+	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(feedformat.Formats(), ", "))
 	fs.StringVar(&f.bar, "bar", "1m", "bar resolutions, comma-separated, 1s..1d (e.g. 1m,5m,1h)")
 	fs.StringVar(&f.barsOut, "bars_out", "", "Bar rows: a local directory or gs:// prefix (*.jsonl files), bq:P.D.T or pubsub:projects/P/topics/T")
 	fs.StringVar(&f.alertsOut, "alerts_out", "", "Alert rows of --rules: pubsub:projects/P/topics/T, bq:P.D.T, or a directory or gs:// prefix")
@@ -319,7 +320,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 	if f.maxPayload <= 0 {
 		return monitor.Config{}, fmt.Errorf("--max_payload_bytes %d: want a positive size", f.maxPayload)
 	}
-	opts := parse.Options{Source: f.source, Location: f.timezone, TimeLayout: f.timeLayout, CSVHeader: f.csvHeader}
+	opts := feedformat.Options{Source: f.source, Location: f.timezone, TimeLayout: f.timeLayout, CSVHeader: f.csvHeader}
 	if f.jsonFields != "" {
 		opts.JSONFields = map[string]string{}
 		for _, kv := range strings.Split(f.jsonFields, ",") {
@@ -343,7 +344,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		Input:              f.input,
 		Format:             f.format,
 		ParseOptions:       opts,
-		Limits:             parse.Limits{NotBefore: notBefore, MaxAhead: f.maxAhead},
+		Limits:             feedformat.Limits{NotBefore: notBefore, MaxAhead: f.maxAhead},
 		MaxPayloadBytes:    f.maxPayload,
 		Bars:               res,
 		BarsOut:            f.barsOut,

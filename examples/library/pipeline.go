@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/transforms/alerts"
@@ -26,7 +27,7 @@ func init() {
 // Config is the pipeline's configuration.
 type Config struct {
 	// Input is a glob of raw feed lines (local or gs://) in Format, one of
-	// parse.Formats().
+	// feedformat.Formats().
 	Input, Format string
 	// Bar is the bar resolution.
 	Bar time.Duration
@@ -78,7 +79,7 @@ func Build(s beam.Scope, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := parse.New(cfg.Format, parse.Options{}); err != nil {
+	if _, err := feedformat.New(cfg.Format, feedformat.Options{}); err != nil {
 		return err
 	}
 	raw, oversized := lines.Read(s, cfg.Input)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/transforms/parse"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 // emitter passes frames on as lines: it reads their event times and watches
@@ -19,7 +19,7 @@ type emitter struct {
 	spec   Spec
 	opts   Options
 	stats  *stats
-	parser parse.Parser
+	parser feedformat.Parser
 	buf    []tickbeam.Tick
 	track  gapTracker
 	fill   filler // nil: the vendor has no history endpoint
@@ -46,7 +46,7 @@ type filler interface {
 }
 
 func newEmitter(s Spec, o Options, st *stats, sink Sink) (*emitter, error) {
-	p, err := parse.New(s.Format, parse.Options{Source: s.Common.Source})
+	p, err := feedformat.New(s.Format, feedformat.Options{Source: s.Common.Source})
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/transforms/parse"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 // collect is a Sink that keeps everything, and can stop the connector once
@@ -43,7 +43,7 @@ func (c *collect) Gap(_ context.Context, g tickbeam.Gap) error {
 // parse are counted apart, control lines skipped.
 func (c *collect) ticks(t *testing.T, format string) (ticks []tickbeam.Tick, failed int) {
 	t.Helper()
-	p, err := parse.New(format, parse.Options{})
+	p, err := feedformat.New(format, feedformat.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func (c *collect) ticks(t *testing.T, format string) (ticks []tickbeam.Tick, fai
 			continue
 		}
 		out, err := p.Parse(nil, l.Payload)
-		if errors.Is(err, parse.ErrControl) {
+		if errors.Is(err, feedformat.ErrControl) {
 			continue
 		}
 		if err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/live/livetest"
-	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
 // recorded are v's frames of trades for the fault tests: recorded from the
@@ -221,7 +221,7 @@ func TestFaultGarbageAndOversize(t *testing.T) {
 			if r.err != nil {
 				t.Fatal(r.err)
 			}
-			p, err := parse.New(v.Name, parse.Options{})
+			p, err := feedformat.New(v.Name, feedformat.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -232,7 +232,7 @@ func TestFaultGarbageAndOversize(t *testing.T) {
 					oversize = append(oversize, l)
 					continue
 				}
-				if _, err := p.Parse(nil, l.Payload); err != nil && !errors.Is(err, parse.ErrControl) {
+				if _, err := p.Parse(nil, l.Payload); err != nil && !errors.Is(err, feedformat.ErrControl) {
 					bad = append(bad, string(l.Payload))
 				}
 			}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/transforms/parse"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 // Line is one raw message of a live feed, exactly as its vendor sent it (or,
@@ -34,14 +34,14 @@ type Line struct {
 // Attributes are the Pub/Sub attributes `tickbeam feed` publishes a line
 // with: format, source and ts (Unix ms of EventTime, when it has one).
 func (l Line) Attributes() map[string]string {
-	a := map[string]string{parse.FormatAttribute: l.Format, parse.SourceAttribute: l.Source}
+	a := map[string]string{feedformat.FormatAttribute: l.Format, feedformat.SourceAttribute: l.Source}
 	if !l.EventTime.IsZero() {
 		a[TimestampAttribute] = strconv.FormatInt(l.EventTime.UnixMilli(), 10)
 	}
 	return a
 }
 
-// TimestampAttribute holds a line's event time in Unix ms, as io/feed sets it.
+// TimestampAttribute holds a line's event time in Unix ms, as `tickbeam feed` sets it.
 const TimestampAttribute = "ts"
 
 // DeadLetter is the dead letter of an oversized line.

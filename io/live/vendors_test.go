@@ -236,7 +236,7 @@ func TestKISApprovalPingPongVolumeGap(t *testing.T) {
 // TradingView: the ~m~-framed quote session is opened, heartbeats are
 // echoed, quote frames pass as lines.
 func TestTradingViewSessionHeartbeat(t *testing.T) {
-	qsd, err := os.ReadFile("../../transforms/parse/testdata/tradingview/qsd.txt")
+	qsd, err := os.ReadFile("../../feedformat/testdata/tradingview/qsd.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
@@ -41,7 +42,7 @@ type Config struct {
 	Input string
 	// Format of the input lines; default "tick" (the archive's Tick JSON).
 	Format       string
-	ParseOptions parse.Options
+	ParseOptions feedformat.Options
 	// Calendar names the exchange calendar (calendar.Lookup); Date is the
 	// trading day; the zero Date means LastClosed(calendar, now).
 	Calendar string
@@ -88,7 +89,7 @@ func (c Config) Validate() error {
 	if c.Input == "" {
 		return errors.New("--input is required: the raw archive (monitor --raw_out) or a file glob")
 	}
-	if _, err := parse.New(c.format(), c.ParseOptions); err != nil {
+	if _, err := feedformat.New(c.format(), c.ParseOptions); err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
 	cal, err := calendar.Lookup(c.calendarName())
@@ -623,14 +624,14 @@ func (f *deadLetterInFn) ProcessElement(line string, emit func(tickbeam.DeadLett
 type symbolDeadFn struct {
 	dayFilter
 	Format  string
-	Options parse.Options
+	Options feedformat.Options
 
-	parsers map[string]parse.Parser
+	parsers map[string]feedformat.Parser
 	buf     []tickbeam.Tick
 }
 
 func (f *symbolDeadFn) Setup() error {
-	f.parsers = map[string]parse.Parser{}
+	f.parsers = map[string]feedformat.Parser{}
 	return f.setup()
 }
 
@@ -644,13 +645,13 @@ func (f *symbolDeadFn) ProcessElement(d tickbeam.DeadLetter, emit func(string, s
 		case "symbol":
 			emit(a.Value, d.Stage)
 			return
-		case parse.FormatAttribute:
+		case feedformat.FormatAttribute:
 			format = a.Value
 		}
 	}
 	p, ok := f.parsers[format]
 	if !ok {
-		p, _ = parse.New(format, f.Options) // nil for an unknown format: not counted per symbol
+		p, _ = feedformat.New(format, f.Options) // nil for an unknown format: not counted per symbol
 		f.parsers[format] = p
 	}
 	if p == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
@@ -51,7 +52,7 @@ type Config struct {
 	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", or a
 	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S".
 	Input string
-	// Format names the parser of file input (see parse.Formats). For Pub/Sub
+	// Format names the parser of file input (see feedformat.Formats). For Pub/Sub
 	// it may be empty: each message's "format" attribute names its parser.
 	Format string
 	// TimestampAttribute is the Pub/Sub attribute holding a message's event
@@ -74,9 +75,9 @@ type Config struct {
 	// BIGQUERY_STORAGE_EMULATOR_HOST, then to Google Cloud.
 	BigQuery bigqueryx.Options
 	// ParseOptions configure the parser (source name, json/csv fields).
-	ParseOptions parse.Options
+	ParseOptions feedformat.Options
 	// Limits bound plausible event times.
-	Limits parse.Limits
+	Limits feedformat.Limits
 	// MaxPayloadBytes bounds one message; default parse.DefaultMaxPayloadBytes.
 	MaxPayloadBytes int
 	// Bars are the bar resolutions; at least one.
@@ -210,15 +211,15 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--input: %w", err)
 		}
 		if c.Format != "" {
-			if _, err := parse.New(c.Format, c.ParseOptions); err != nil {
+			if _, err := feedformat.New(c.Format, c.ParseOptions); err != nil {
 				return fmt.Errorf("--format: %w", err)
 			}
 		}
 	default:
 		if c.Format == "" {
-			return fmt.Errorf("--format is required for file input (one of %s)", strings.Join(parse.Formats(), ", "))
+			return fmt.Errorf("--format is required for file input (one of %s)", strings.Join(feedformat.Formats(), ", "))
 		}
-		if _, err := parse.New(c.Format, c.ParseOptions); err != nil {
+		if _, err := feedformat.New(c.Format, c.ParseOptions); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}
 	}
@@ -619,14 +620,16 @@ func (c Config) prevCloseOptions() (enrich.Options, error) {
 func (c Config) priceChanges(s beam.Scope, ticks beam.PCollection, dead []beam.PCollection) (beam.PCollection, []beam.PCollection) {
 	o, _ := c.prevCloseOptions() // checked by Validate
 	if c.References != "" {
-		refs, bad := enrich.ReadReferenceCSV(s, c.References)
+		text, oversized := lines.Read(s, c.References)
+		refs, bad := enrich.ParseReferenceCSV(s, text, c.References)
 		o.References = refs
-		dead = append(dead, bad)
+		dead = append(dead, bad, oversized)
 	}
 	if c.Splits != "" {
-		splits, bad := enrich.ReadSplitCSV(s, c.Splits)
+		text, oversized := lines.Read(s, c.Splits)
+		splits, bad := enrich.ParseSplitCSV(s, text, c.Splits)
 		o.Splits = splits
-		dead = append(dead, bad)
+		dead = append(dead, bad, oversized)
 	}
 	return enrich.PrevClose(s, ticks, o), dead
 }

@@ -32,9 +32,9 @@
 //     close. It is the close the vendor moves the tick's own day against, so
 //     it is never split-adjusted.
 //   - REFERENCE: Options.References, a bounded PCollection<Reference> in the
-//     global window, read as a side input: ReadReferenceCSV of files
-//     (symbol,date,prev_close), or beam.CreateList of the rows QueryReferences
-//     gets from BigQuery when the pipeline is built. A Reference's Date is
+//     global window, read as a side input: ParseReferenceCSV of the lines of
+//     files (symbol,date,prev_close), or beam.CreateList of the rows of a
+//     BigQuery query run when the pipeline is built (CheckReferences). A Reference's Date is
 //     the trading day that moves against its PrevClose, not the day of that
 //     close. Rows are validated (counter bad_references); copies of a
 //     (symbol, date) that agree are one reference, and copies that disagree
@@ -51,7 +51,7 @@
 // # Splits
 //
 // Options.Splits, a bounded PCollection<Split> in the global window (e.g.
-// ReadSplitCSV of a corporate-actions file symbol,ex_date,ratio), adjusts
+// ParseSplitCSV of a corporate-actions file symbol,ex_date,ratio), adjusts
 // closes from before a split. The split factor of a tick is the product of
 // the ratios of its symbol's splits with an ex-date after the previous
 // close's day and on or before the tick's trading day; LAST_CLOSE closes,
@@ -112,11 +112,12 @@
 //
 // # Reference files
 //
-// ReadReferenceCSV and ReadSplitCSV read local or gs:// globs (.gz
-// transparently) through io/lines. A header line may appear in any file and
+// ParseReferenceCSV and ParseSplitCSV parse lines some reader gives them:
+// monitor reads local or gs:// globs (.gz transparently) with io/lines, whose
+// oversized lines it adds to the dead letters. Reading is io's, never this
+// package's: transforms take collections. A header line may appear in any file and
 // any letter case; fields may be quoted but a record must fit on one line.
 // Dates are YYYY-MM-DD exactly ("2026-1-6" is refused, not guessed). Every
 // other bad line becomes a tickbeam.DeadLetter with stage parse, the glob as
-// its source, the line as its payload and the reason as its error message;
-// lines over io/lines' length limit are dead letters too.
+// its source, the line as its payload and the reason as its error message.
 package enrich

@@ -61,8 +61,8 @@ type Options struct {
 	// a tick gives it. Empty means DefaultSources.
 	Sources []Source
 	// References is an optional PCollection<Reference>, bounded and in the
-	// global window (ReadReferenceCSV, or beam.CreateList of
-	// QueryReferences), read as a side input. Per (symbol, date) copies
+	// global window (ParseReferenceCSV, or beam.CreateList of
+	// CheckReferences' rows), read as a side input. Per (symbol, date) copies
 	// that disagree are all ignored and counted.
 	References beam.PCollection
 	// ReferenceAdjusted says the reference closes already account for
@@ -70,7 +70,7 @@ type Options struct {
 	// closes of the day before and adjusted like LastClose's.
 	ReferenceAdjusted bool
 	// Splits is an optional PCollection<Split>, bounded and in the global
-	// window (ReadSplitCSV), read as a side input.
+	// window (ParseSplitCSV), read as a side input.
 	Splits beam.PCollection
 	// Calendar defines trading days and the regular session of symbols not
 	// in Calendars. Nil means XNYS.

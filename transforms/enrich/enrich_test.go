@@ -20,7 +20,7 @@ import (
 
 // TestMain does what ptest.MainWithDefault(m, "prism") does but lets
 // testenv.Main run the tests, so the BigQuery emulator of
-// TestQueryReferencesEmulator is stopped at the end.
+// TestCheckReferencesEmulator is stopped at the end.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if *ptest.Runner == "" {

@@ -58,8 +58,8 @@ func ExamplePrevClose() {
 
 	p, s := beam.NewPipelineWithRoot()
 	in := beam.ParDo(s, stamp, beam.CreateList(s, ticks))
-	// Also enrich.ReadReferenceCSV(s, "gs://bucket/ref/*.csv"), or
-	// beam.CreateList of enrich.QueryReferences(...).
+	// Also enrich.ParseReferenceCSV of lines.Read(s, "gs://bucket/ref/*.csv"),
+	// or beam.CreateList of enrich.CheckReferences of a BigQuery query's rows.
 	refs := beam.CreateList(s, []enrich.Reference{{Symbol: "MSFT", Date: "2026-01-16", PrevClose: 400}})
 	rows := enrich.PrevClose(s, in, enrich.Options{References: refs, FlagThreshold: 5})
 	beam.ParDo0(s, collect, rows)

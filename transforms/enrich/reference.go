@@ -11,20 +11,17 @@ import (
 	"strings"
 	"time"
 
-	"cloud.google.com/go/bigquery"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/wire"
-	"github.com/tickbeam/tickbeam/io/bigqueryx"
-	"github.com/tickbeam/tickbeam/io/lines"
 )
 
 // Reference is one previous close from reference data: PrevClose is the
 // close that Symbol's trading day Date ("2026-01-16") moves against, i.e.
 // the close of the trading day before Date. Its JSON names are the columns
-// ReadReferenceCSV and QueryReferences read.
+// ParseReferenceCSV and CheckReferences read.
 type Reference struct {
 	Symbol    string  `json:"symbol"`
 	Date      string  `json:"date"`
@@ -46,46 +43,42 @@ func init() {
 	register.Iter1[Reference]()
 }
 
-// ReadReferenceCSV reads reference previous closes from the files matching
-// glob (local or gs://, .gz read transparently, as io/lines reads them): CSV
-// lines symbol,date,prev_close, with date as YYYY-MM-DD and prev_close a
-// positive number. A header line (first field "symbol") may appear, in any
-// file; fields may be quoted but a record must fit on one line. It returns
+// ParseReferenceCSV parses reference previous closes from lines of text
+// (io/lines.Read of local or gs:// files, or any other reader), source
+// naming where they came from (a glob) on dead letters: CSV lines
+// symbol,date,prev_close, with date as YYYY-MM-DD and prev_close a positive
+// number. A header line (first field "symbol") may appear anywhere; fields
+// may be quoted but a record must fit on one line. It returns
 // PCollection<Reference> and PCollection<tickbeam.DeadLetter>: every line
-// that is not a valid row or the header becomes a dead letter (stage parse,
-// source the glob) with the line and the reason, as do lines over io/lines'
-// length limit. Dates are normalised ("2026-1-6" is refused, not guessed).
-func ReadReferenceCSV(s beam.Scope, glob string) (refs, deadLetters beam.PCollection) {
-	s = s.Scope("enrich.ReadReferenceCSV")
-	text, oversized := lines.Read(s, glob)
-	refs, bad := beam.ParDo2(s, &referenceLineFn{Glob: glob}, text)
-	return refs, beam.Flatten(s, bad, oversized)
+// that is not a valid row or the header becomes a dead letter (stage parse)
+// with the line and the reason. Dates are normalised ("2026-1-6" is refused,
+// not guessed).
+func ParseReferenceCSV(s beam.Scope, lines beam.PCollection, source string) (refs, deadLetters beam.PCollection) {
+	s = s.Scope("enrich.ParseReferenceCSV")
+	return beam.ParDo2(s, &referenceLineFn{Source: source}, lines)
 }
 
-// QueryReferences runs sql on BigQuery (see bigqueryx.Query for opts and
-// params) and returns its rows as References, for beam.CreateList. The query
-// must return the columns symbol (STRING), date (DATE, or a STRING in
-// YYYY-MM-DD) and prev_close (FLOAT64: CAST a NUMERIC, which would not decode
-// into a float), e.g.
+// CheckReferences checks and normalises references read some other way,
+// e.g. the rows of a BigQuery query (bigqueryx.QueryRows[Reference]), for
+// beam.CreateList. The query must return the columns symbol (STRING), date
+// (DATE, or a STRING in YYYY-MM-DD) and prev_close (FLOAT64: CAST a
+// NUMERIC, which would not decode into a float), e.g.
 //
 //	SELECT symbol, trade_date AS date, CAST(prev_close AS FLOAT64) AS prev_close
 //	FROM `proj.market.daily_closes` WHERE trade_date = @day
 //
-// It runs at pipeline construction, so the references are fixed for the run:
-// right for a batch job or a streaming job restarted daily. A row that is not
-// a valid Reference fails the call with the row's index rather than being
-// dropped.
-func QueryReferences(ctx context.Context, sql string, opts bigqueryx.Options, params ...bigquery.QueryParameter) ([]Reference, error) {
-	rows, err := bigqueryx.QueryRows[Reference](ctx, sql, opts, params...)
-	if err != nil {
-		return nil, fmt.Errorf("enrich: query references: %w", err)
-	}
+// Read at pipeline construction, references are fixed for the run: right for
+// a batch job or a streaming job restarted daily. A row that is not a valid
+// Reference fails the call with the row's index rather than being dropped.
+func CheckReferences(rows []Reference) ([]Reference, error) {
+	out := make([]Reference, len(rows))
 	for i, r := range rows {
-		if rows[i], err = validReference(r); err != nil {
-			return nil, fmt.Errorf("enrich: query references: row %d: %w", i, err)
+		var err error
+		if out[i], err = validReference(r); err != nil {
+			return nil, fmt.Errorf("enrich: reference row %d: %w", i, err)
 		}
 	}
-	return rows, nil
+	return out, nil
 }
 
 // validReference checks r and normalises its symbol and date.
@@ -108,7 +101,7 @@ func validReference(r Reference) (Reference, error) {
 func positive(f float64) bool { return f > 0 && !math.IsInf(f, 1) }
 
 type referenceLineFn struct {
-	Glob string
+	Source string
 }
 
 func (f *referenceLineFn) ProcessElement(ctx context.Context, line string, emit func(Reference), dead func(tickbeam.DeadLetter)) {
@@ -127,7 +120,7 @@ func (f *referenceLineFn) ProcessElement(ctx context.Context, line string, emit 
 		r, err = validReference(r)
 	}
 	if err != nil {
-		dead(deadLine(line, f.Glob, "reference", err))
+		dead(deadLine(line, f.Source, "reference", err))
 		return
 	}
 	emit(r)

@@ -23,6 +23,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 	"github.com/tickbeam/tickbeam/internal/testenv"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/lines"
 )
 
 func init() {
@@ -51,7 +52,7 @@ func deadWant(glob, kind, line, reason string) string {
 // with spaces around its fields) and 11 bad ones; testdata/references-kr.csv:
 // a header with a byte-order mark in other letter case, 1 valid row and a
 // header naming the columns in another order. 20 lines in all.
-func TestReadReferenceCSV(t *testing.T) {
+func TestParseReferenceCSV(t *testing.T) {
 	const glob = "testdata/references*.csv"
 	wantRefs := []Reference{
 		{"AAPL", "2026-01-16", 200},
@@ -79,7 +80,7 @@ func TestReadReferenceCSV(t *testing.T) {
 	const headers = 2
 
 	p, s := beam.NewPipelineWithRoot()
-	refs, dead := ReadReferenceCSV(s, glob)
+	refs, dead := readReferenceCSV(s, glob)
 	beamtest.Equals(s, refs, wantRefs)
 	beamtest.Equals(s, beam.ParDo(s, describeDead, dead), wantDead)
 	r := ptest.RunAndValidate(t, p)
@@ -158,7 +159,7 @@ func TestPrevCloseReferenceCSV(t *testing.T) {
 	}
 
 	p, s := beam.NewPipelineWithRoot()
-	refs, _ := ReadReferenceCSV(s, "testdata/references*.csv")
+	refs, _ := readReferenceCSV(s, "testdata/references*.csv")
 	got := PrevClose(s, beamtest.Ticks(s, a1, a2, q, m, b, tue, kr), Options{
 		Sources:    []Source{SourceReference},
 		References: refs,
@@ -170,7 +171,7 @@ func TestPrevCloseReferenceCSV(t *testing.T) {
 		"bad_references": 0, "from_feed": 0, "from_last_close": 0})
 }
 
-// References built by hand (as beam.CreateList of QueryReferences' rows)
+// References built by hand (as beam.CreateList of CheckReferences' rows)
 // under the default priority FEED, REFERENCE, LAST_CLOSE: invalid rows are
 // counted and ignored, copies that agree are one reference and copies that
 // disagree are none, so LAST_CLOSE answers.
@@ -275,10 +276,10 @@ func freshTable(t *testing.T, name string) bigqueryx.Table {
 	return bigqueryx.Table{Project: testenv.Project, Dataset: ds, Table: name}
 }
 
-// QueryReferences against the real BigQuery emulator (testenv): a
-// daily_closes table with a DATE and a NUMERIC column, read with the query of
-// QueryReferences' documentation, then used by PrevClose.
-func TestQueryReferencesEmulator(t *testing.T) {
+// References from the real BigQuery emulator (testenv): a daily_closes
+// table with a DATE and a NUMERIC column, read with the query of
+// CheckReferences' documentation, then used by PrevClose.
+func TestCheckReferencesEmulator(t *testing.T) {
 	h, g := testenv.BigQuery(t)
 	o := bigqueryx.Options{Endpoint: "http://" + h, StorageEndpoint: g, Project: testenv.Project}
 	ctx := context.Background()
@@ -304,23 +305,30 @@ func TestQueryReferencesEmulator(t *testing.T) {
 		return bigquery.QueryParameter{Name: "day", Value: &bigquery.QueryParameterValue{
 			Type: bigquery.StandardSQLDataType{TypeKind: "DATE"}, Value: d}}
 	}
-	got, err := QueryReferences(ctx, sql, o, day("2026-01-16"))
+	query := func(sql string, params ...bigquery.QueryParameter) ([]Reference, error) {
+		rows, err := bigqueryx.QueryRows[Reference](ctx, sql, o, params...)
+		if err != nil {
+			return nil, err
+		}
+		return CheckReferences(rows)
+	}
+	got, err := query(sql, day("2026-01-16"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Reference{{"005930", "2026-01-16", 70000}, {"AAPL", "2026-01-16", 200.5}}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("QueryReferences (-want +got):\n%s", diff)
+		t.Errorf("references (-want +got):\n%s", diff)
 	}
 
 	// A NULL prev_close is not a reference: the call fails, naming the row.
-	if _, err := QueryReferences(ctx, sql, o, day("2026-01-20")); err == nil ||
-		!strings.Contains(err.Error(), "row 0: prev_close 0 is not a positive number") {
-		t.Errorf("QueryReferences with a NULL prev_close: %v", err)
+	if _, err := query(sql, day("2026-01-20")); err == nil ||
+		!strings.Contains(err.Error(), "reference row 0: prev_close 0 is not a positive number") {
+		t.Errorf("references with a NULL prev_close: %v", err)
 	}
 	// Without the CAST a NUMERIC does not decode into a float.
-	if _, err := QueryReferences(ctx, "SELECT symbol, trade_date AS date, prev_close FROM "+tb.SQL(), o); err == nil {
-		t.Error("QueryReferences decoded a NUMERIC prev_close")
+	if _, err := query("SELECT symbol, trade_date AS date, prev_close FROM " + tb.SQL()); err == nil {
+		t.Error("CheckReferences decoded a NUMERIC prev_close")
 	}
 
 	// As PrevClose's side input: 210 − 200.5 = 9.5, 950 / 200.5 = 4.738...%.
@@ -331,4 +339,12 @@ func TestQueryReferencesEmulator(t *testing.T) {
 		row("AAPL", "1", a.EventTime, "2026-01-16", 210, 200.5, "REFERENCE", 1, 9.5, 950/200.5, "NEUTRAL"),
 	})
 	ptest.RunAndValidate(t, p)
+}
+
+// readReferenceCSV reads reference files as monitor does: io/lines, then
+// ParseReferenceCSV, oversized lines joining the dead letters.
+func readReferenceCSV(s beam.Scope, glob string) (refs, dead beam.PCollection) {
+	text, oversized := lines.Read(s, glob)
+	refs, bad := ParseReferenceCSV(s, text, glob)
+	return refs, beam.Flatten(s, bad, oversized)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/wire"
-	"github.com/tickbeam/tickbeam/io/lines"
 )
 
 // Split is a stock split (a corporate action): from trading day ExDate
@@ -40,16 +39,14 @@ func init() {
 	register.Iter1[Split]()
 }
 
-// ReadSplitCSV reads splits from the files matching glob, like
-// ReadReferenceCSV: CSV lines symbol,ex_date,ratio with an optional header.
-// The ratio is new shares per old share, as a number ("2", "1.5", "0.1") or
-// as new:old or new/old ("2:1", "3:2", "1:10"). Bad lines become dead
-// letters (stage parse, source the glob).
-func ReadSplitCSV(s beam.Scope, glob string) (splits, deadLetters beam.PCollection) {
-	s = s.Scope("enrich.ReadSplitCSV")
-	text, oversized := lines.Read(s, glob)
-	splits, bad := beam.ParDo2(s, &splitLineFn{Glob: glob}, text)
-	return splits, beam.Flatten(s, bad, oversized)
+// ParseSplitCSV parses splits from lines of text, like ParseReferenceCSV:
+// CSV lines symbol,ex_date,ratio with an optional header. The ratio is new
+// shares per old share, as a number ("2", "1.5", "0.1") or as new:old or
+// new/old ("2:1", "3:2", "1:10"). Bad lines become dead letters (stage
+// parse, source as given).
+func ParseSplitCSV(s beam.Scope, lines beam.PCollection, source string) (splits, deadLetters beam.PCollection) {
+	s = s.Scope("enrich.ParseSplitCSV")
+	return beam.ParDo2(s, &splitLineFn{Source: source}, lines)
 }
 
 // ParseRatio parses a split ratio: a number, or new:old or new/old.
@@ -87,7 +84,7 @@ func validSplit(sp Split) (Split, error) {
 }
 
 type splitLineFn struct {
-	Glob string
+	Source string
 }
 
 func (f *splitLineFn) ProcessElement(ctx context.Context, line string, emit func(Split), dead func(tickbeam.DeadLetter)) {
@@ -104,7 +101,7 @@ func (f *splitLineFn) ProcessElement(ctx context.Context, line string, emit func
 		sp, err = validSplit(sp)
 	}
 	if err != nil {
-		dead(deadLine(line, f.Glob, "split", err))
+		dead(deadLine(line, f.Source, "split", err))
 		return
 	}
 	emit(sp)

@@ -9,6 +9,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
+	"github.com/tickbeam/tickbeam/io/lines"
 )
 
 func TestParseRatio(t *testing.T) {
@@ -110,7 +111,7 @@ func TestSplitCoderRoundTrip(t *testing.T) {
 
 // testdata/splits.csv: a header, 7 valid rows (ratios as numbers, new:old
 // and new/old, one row quoted) and 7 bad ones: 15 lines.
-func TestReadSplitCSV(t *testing.T) {
+func TestParseSplitCSV(t *testing.T) {
 	const glob = "testdata/splits.csv"
 	wantSplits := []Split{
 		{"AAPL", "2026-01-16", 2},
@@ -134,7 +135,7 @@ func TestReadSplitCSV(t *testing.T) {
 	const headers = 1
 
 	p, s := beam.NewPipelineWithRoot()
-	splits, dead := ReadSplitCSV(s, glob)
+	splits, dead := readSplitCSV(s, glob)
 	beamtest.Equals(s, splits, wantSplits)
 	beamtest.Equals(s, beam.ParDo(s, describeDead, dead), wantDead)
 	r := ptest.RunAndValidate(t, p)
@@ -185,7 +186,7 @@ func TestPrevCloseSplitLastClose(t *testing.T) {
 	}
 
 	p, s := beam.NewPipelineWithRoot()
-	splits, _ := ReadSplitCSV(s, "testdata/splits.csv")
+	splits, _ := readSplitCSV(s, "testdata/splits.csv")
 	in := beamtest.Ticks(s, gTue, aMid, tThu, nTue, aFri, zThu, aThu, aPre, tFri, zFri, nFri, gFri, aTue)
 	got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}, Splits: splits, SkipMissing: true})
 	beamtest.Equals(s, got, want)
@@ -262,4 +263,11 @@ func iterate[T any](xs []T) func(*T) bool {
 		*v, xs = xs[0], xs[1:]
 		return true
 	}
+}
+
+// readSplitCSV reads split files as monitor does.
+func readSplitCSV(s beam.Scope, glob string) (splits, dead beam.PCollection) {
+	text, oversized := lines.Read(s, glob)
+	splits, bad := ParseSplitCSV(s, text, glob)
+	return splits, beam.Flatten(s, bad, oversized)
 }

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/hostile.golden")
 
 // TestHostileMessages sends every format's hostile messages through what
 // Lines and Messages run per message (payload limit, parse, validate): each
@@ -21,12 +25,12 @@ import (
 // error is one bounded line. testdata/hostile.golden lists the outcome of
 // each (go test -run Hostile -update rewrites it).
 func TestHostileMessages(t *testing.T) {
-	if diff := cmp.Diff(Formats(), beamtest.HostileFormats()); diff != "" {
-		t.Fatalf("beamtest.HostileMessages lacks a format (-parse.Formats +hostile):\n%s", diff)
+	if diff := cmp.Diff(feedformat.Formats(), beamtest.HostileFormats()); diff != "" {
+		t.Fatalf("beamtest.HostileMessages lacks a format (-feedformat.Formats +hostile):\n%s", diff)
 	}
 	var golden strings.Builder
-	for _, format := range Formats() {
-		opts := Options{JSONFields: beamtest.HostileJSONFields, CSVColumns: beamtest.HostileCSVColumns}
+	for _, format := range feedformat.Formats() {
+		opts := feedformat.Options{JSONFields: beamtest.HostileJSONFields, CSVColumns: beamtest.HostileCSVColumns}
 		for _, h := range beamtest.HostileMessages(format) {
 			name := format + "/" + h.Name
 			f := &parseFn{Config: Config{Format: format, Options: opts}}

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 func init() {
@@ -28,7 +29,7 @@ func init() {
 func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
 	s = s.Scope("parse.Late")
 	if cfg.Format != "" {
-		if _, err := New(cfg.Format, cfg.Options); err != nil {
+		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
 			panic(fmt.Sprintf("parse.Late: %v", err))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestLate(t *testing.T) {
 	at := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
 	late := errors.New("event time arrived 5m behind the watermark")
-	attrs := map[string]string{FormatAttribute: "binance", SourceAttribute: "spot", "ts": "1768435200000"}
+	attrs := map[string]string{feedformat.FormatAttribute: "binance", feedformat.SourceAttribute: "spot", "ts": "1768435200000"}
 	dl := func(payload, stage string) tickbeam.DeadLetter {
 		return tickbeam.NewDeadLetter(at, []byte(payload), attrs, stage, "spot", late)
 	}

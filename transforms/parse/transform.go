@@ -11,6 +11,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 // DefaultMaxPayloadBytes bounds one message; larger payloads become dead
@@ -23,8 +24,8 @@ const deadLetterPayloadBytes = 4 << 10
 // Config says how to parse: the format, its options, and the validation limits.
 type Config struct {
 	Format  string
-	Options Options
-	Limits  Limits
+	Options feedformat.Options
+	Limits  feedformat.Limits
 	// MaxPayloadBytes bounds a message. Default DefaultMaxPayloadBytes.
 	MaxPayloadBytes int
 }
@@ -47,10 +48,10 @@ func init() {
 // blank + dead_letters, so nothing disappears without a count.
 //
 // It fails at construction (panics, as Beam transforms do on bad arguments) if
-// the format is unknown; call New first to get an error instead.
+// the format is unknown; call feedformat.New first to get an error instead.
 func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection) {
 	s = s.Scope("parse.Lines")
-	if _, err := New(cfg.Format, cfg.Options); err != nil {
+	if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
 		panic(fmt.Sprintf("parse.Lines: %v", err))
 	}
 	return beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
@@ -65,24 +66,18 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
 	s = s.Scope("parse.Messages")
 	if cfg.Format != "" {
-		if _, err := New(cfg.Format, cfg.Options); err != nil {
+		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
 			panic(fmt.Sprintf("parse.Messages: %v", err))
 		}
 	}
 	return beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
 }
 
-// Attribute names Messages reads.
-const (
-	FormatAttribute = "format"
-	SourceAttribute = "source"
-)
-
 // parseFn is what linesFn and messagesFn share: parsers, limits and counts.
 type parseFn struct {
 	Config Config
 
-	parsers map[parserKey]Parser
+	parsers map[parserKey]feedformat.Parser
 	buf     []tickbeam.Tick
 	n       counts
 }
@@ -100,21 +95,21 @@ var (
 )
 
 func (f *parseFn) Setup() {
-	f.parsers = map[parserKey]Parser{}
+	f.parsers = map[parserKey]feedformat.Parser{}
 	if f.Config.MaxPayloadBytes <= 0 {
 		f.Config.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 }
 
 // parser returns the parser of a format and source, built once.
-func (f *parseFn) parser(format, source string) (Parser, error) {
+func (f *parseFn) parser(format, source string) (feedformat.Parser, error) {
 	k := parserKey{format, source}
 	if p, ok := f.parsers[k]; ok {
 		return p, nil
 	}
 	opts := f.Config.Options
 	opts.Source = source
-	p, err := New(format, opts)
+	p, err := feedformat.New(format, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -135,10 +130,10 @@ func (f *parseFn) handle(payload []byte, attrs map[string]string, emit func(beam
 	now := time.Now()
 	format, source := f.Config.Format, f.Config.Options.Source
 	if format == "" {
-		format = attrs[FormatAttribute]
+		format = attrs[feedformat.FormatAttribute]
 	}
 	if source == "" {
-		source = attrs[SourceAttribute]
+		source = attrs[feedformat.SourceAttribute]
 	}
 	if source == "" {
 		source = format
@@ -161,7 +156,7 @@ func (f *parseFn) handle(payload []byte, attrs map[string]string, emit func(beam
 	ticks, err := p.Parse(f.buf[:0], payload)
 	f.buf = ticks[:0]
 	switch {
-	case errors.Is(err, ErrControl):
+	case errors.Is(err, feedformat.ErrControl):
 		f.n.control++
 		return
 	case err != nil:
@@ -173,7 +168,7 @@ func (f *parseFn) handle(payload []byte, attrs map[string]string, emit func(beam
 		return
 	}
 	for i := range ticks {
-		if err := Validate(&ticks[i], f.Config.Limits, now); err != nil {
+		if err := feedformat.Validate(&ticks[i], f.Config.Limits, now); err != nil {
 			if len(ticks) > 1 {
 				err = fmt.Errorf("record %d of %d: %w", i+1, len(ticks), err)
 			}

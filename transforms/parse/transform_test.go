@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
@@ -56,7 +57,7 @@ func TestLines(t *testing.T) {
 		trade("6", "100", now) + strings.Repeat(" ", 300),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	ticks, dead := Lines(s, Config{Format: "binance", Options: Options{Source: "spot"}, MaxPayloadBytes: 300}, beam.CreateList(s, in))
+	ticks, dead := Lines(s, Config{Format: "binance", Options: feedformat.Options{Source: "spot"}, MaxPayloadBytes: 300}, beam.CreateList(s, in))
 	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 1", "BTCUSDT 2")
 	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
 		"parse spot: binance: invalid JSON: jsonscan: unexpected end of input after object member (expected ',' or '}') at offset 26",

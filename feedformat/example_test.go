@@ -1,14 +1,14 @@
-package parse_test
+package feedformat_test
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/tickbeam/tickbeam/transforms/parse"
+	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 func ExampleNew() {
-	p, err := parse.New("binance", parse.Options{})
+	p, err := feedformat.New("binance", feedformat.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -21,7 +21,7 @@ func ExampleNew() {
 
 	// Subscription acks hold no market data.
 	_, err = p.Parse(nil, []byte(`{"result":null,"id":1}`))
-	fmt.Println(errors.Is(err, parse.ErrControl))
+	fmt.Println(errors.Is(err, feedformat.ErrControl))
 	// Output:
 	// binance BTCUSDT TRADE 2024-01-15T09:50:15.122Z 42817.55 x 0.00125 SELL id=3366123456
 	// true

@@ -31,9 +31,9 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/synthetic"
-	"github.com/tickbeam/tickbeam/transforms/parse"
 )
 
 // Sink takes messages. Publish may buffer; Flush returns once everything
@@ -178,7 +178,7 @@ func (r *runner) files(ctx context.Context) error {
 		return fmt.Errorf("--input %q matches no files", r.o.Input)
 	}
 	sort.Strings(paths)
-	parser, err := parse.New(r.o.Format, parse.Options{Source: r.o.Source})
+	parser, err := feedformat.New(r.o.Format, feedformat.Options{Source: r.o.Source})
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (r *runner) synthetic(ctx context.Context) error {
 const TimestampAttribute = "ts"
 
 func attributes(format, source string, at time.Time) map[string]string {
-	a := map[string]string{parse.FormatAttribute: format, parse.SourceAttribute: source}
+	a := map[string]string{feedformat.FormatAttribute: format, feedformat.SourceAttribute: source}
 	if !at.IsZero() {
 		a[TimestampAttribute] = strconv.FormatInt(at.UnixMilli(), 10)
 	}

@@ -1,4 +1,4 @@
-package live_test
+package feed_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/tickbeam/tickbeam/cmd/tickbeam/internal/feed"
 	"github.com/tickbeam/tickbeam/internal/testenv"
-	"github.com/tickbeam/tickbeam/io/feed"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/live/livetest"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
@@ -27,7 +27,7 @@ import (
 // connection younger than 5 s does not reset the backoff, so the second
 // drop waits about twice the first).
 //
-//	go test -run '^$' -bench FeedLive -benchtime 1x ./io/live/
+//	go test -run '^$' -bench FeedLive -benchtime 1x ./cmd/tickbeam/internal/feed/
 func BenchmarkFeedLive(b *testing.B) {
 	testenv.PubSub(b)
 	const perConn, conns = 20_000, 3

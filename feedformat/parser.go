@@ -1,4 +1,4 @@
-package parse
+package feedformat
 
 import (
 	"errors"
@@ -110,3 +110,11 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// Attribute names of a message that say how to parse it, when the pipeline
+// is not told a format: `tickbeam feed` and io/live set them, parse.Messages
+// reads them.
+const (
+	FormatAttribute = "format"
+	SourceAttribute = "source"
+)

@@ -1,6 +1,6 @@
 //go:build race
 
-package parse
+package feedformat
 
 // raceEnabled: the race detector adds allocations, so allocation tests skip.
 const raceEnabled = true
