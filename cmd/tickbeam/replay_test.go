@@ -31,6 +31,9 @@ type capture struct {
 	lines     []string
 	malformed []string // the malformed lines, each once
 	copies    int      // redelivered lines
+	// late are trades published after the capture, stamped before its
+	// first window closed: the stream files them as late dead letters.
+	late []string
 }
 
 // newCapture makes n trades over span from base, 1% of them redelivered,
@@ -120,13 +123,22 @@ func TestBacklogReplayExactBars(t *testing.T) {
 // TestLiveReplayExactBars starts the monitor first, then publishes a
 // capture of trades stamped from now on at their recorded pace (20 s, up to
 // 4 s out of order, 1% redelivered, 10 malformed lines), as a live feed
-// would: with --watermark_delay above the feed's disorder, the bars equal a
-// batch run's and only the malformed lines are dead letters. The stream's
-// raw archive (--raw_out) replayed in batch (--format=tick, the backfill
-// path of `tickbeam daily`) gives the same bars again.
+// would, and after it two trades of its first seconds: with
+// --watermark_delay above the feed's disorder, the bars equal a batch run's
+// of the capture, the malformed lines are parse or validate dead letters
+// and the two latecomers late ones. The stream's raw archive (--raw_out)
+// replayed in batch (--format=tick, the backfill path of `tickbeam daily`)
+// gives the stream's bars again: what was late is in the dead letters, not
+// in the archive.
 func TestLiveReplayExactBars(t *testing.T) {
 	testenv.PubSub(t)
-	c := newCapture(12, time.Now().Truncate(time.Millisecond), 20*time.Second, 400, 4*time.Second)
+	base := time.Now().Truncate(time.Millisecond)
+	c := newCapture(12, base, 20*time.Second, 400, 4*time.Second)
+	for i, sym := range []string{"BTCUSDT", "ETHUSDT"} {
+		at := base.Add(time.Duration(i) * time.Second).UnixMilli()
+		c.late = append(c.late, fmt.Sprintf(`{"e":"trade","E":%d,"s":"%s","t":%d,"p":"100.00","q":"5.0000","T":%d,"m":false,"M":true}`,
+			at, sym, 9_000_000+i, at))
+	}
 	path, want, wantDead := replayTruth(t, c, "10s", 0)
 	raw := t.TempDir()
 	var trades int64
@@ -213,6 +225,13 @@ func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar
 	if live {
 		publishCapture(t, capturePath, topic, "1") // while the monitor starts and reads
 	}
+	if len(c.late) > 0 {
+		latePath := filepath.Join(t.TempDir(), "late.jsonl")
+		if err := os.WriteFile(latePath, []byte(strings.Join(c.late, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		publishCapture(t, latePath, topic, "max")
+	}
 	// Stop once the bars and the dead letters are complete, or after 170 s (a raw archive minute closes up to a minute after the bars).
 	complete := false
 	for deadline := time.Now().Add(170 * time.Second); time.Now().Before(deadline) && !complete; {
@@ -221,7 +240,7 @@ func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar
 			t.Fatalf("monitor exited early (%d): %s", code, merr.String())
 		case <-time.After(500 * time.Millisecond):
 		}
-		complete = cmp.Equal(want, finalBars(t, dir, false), barsCmp...) && len(deadPayloads(t, filepath.Join(dir, "dead"), false)) >= len(wantDead) &&
+		complete = cmp.Equal(want, finalBars(t, dir, false), barsCmp...) && len(deadPayloads(t, filepath.Join(dir, "dead"), false)) >= len(wantDead)+len(c.late) &&
 			(done == nil || done())
 	}
 	took := time.Since(start)
@@ -234,7 +253,18 @@ func replayOnce(t *testing.T, capturePath string, c capture, want []tickbeam.Bar
 	if diff := cmp.Diff(want, finalBars(t, dir, true), barsCmp...); diff != "" {
 		t.Errorf("bars (-batch run +stream):\n%s", diff)
 	}
-	checkDeadLetters(t, readRows[tickbeam.DeadLetter](t, filepath.Join(dir, "dead"), "deadletters"), wantDead, true)
+	dead := readRows[tickbeam.DeadLetter](t, filepath.Join(dir, "dead"), "deadletters")
+	var late []string
+	dead = slices.DeleteFunc(dead, func(d tickbeam.DeadLetter) bool {
+		if d.Stage == tickbeam.StageLate {
+			late = append(late, d.PayloadString)
+		}
+		return d.Stage == tickbeam.StageLate
+	})
+	if diff := cmp.Diff(c.late, late, cmpopts.SortSlices(func(a, b string) bool { return a < b }), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("late dead letters: want the trades published late (-want +got):\n%s", diff)
+	}
+	checkDeadLetters(t, dead, wantDead, true)
 	checkReplayCounters(t, mout.String(), c)
 }
 
@@ -297,15 +327,16 @@ func checkDeadLetters(t *testing.T, dead []tickbeam.DeadLetter, wantDead []strin
 }
 
 // checkReplayCounters checks a run's summary: every line published is a
-// message parsed or a late copy dropped; every redelivered line is a
-// duplicate, in dedupe or (late) in the reader; nothing is late.
+// message parsed (the late ones too, by parse.Late) or a late copy dropped;
+// every redelivered line is a duplicate, in dedupe or (late) in the reader;
+// only c.late is late.
 func checkReplayCounters(t *testing.T, summary string, c capture) {
 	t.Helper()
 	messages, lateDups := summaryCounter(summary, "parse.messages"), max(summaryCounter(summary, "pubsub.late_duplicates"), 0)
-	dups := max(summaryCounter(summary, "dedupe.duplicates"), 0)
-	if messages+lateDups != int64(len(c.lines)) || dups+lateDups != int64(c.copies) || summaryCounter(summary, "pubsub.late") > 0 {
-		t.Errorf("counters: parse.messages %d + pubsub.late_duplicates %d, want %d lines; dedupe.duplicates %d + late duplicates, want %d copies; no pubsub.late:\n%s",
-			messages, lateDups, len(c.lines), dups, c.copies, summary)
+	dups, late := max(summaryCounter(summary, "dedupe.duplicates"), 0), max(summaryCounter(summary, "pubsub.late"), 0)
+	if messages+lateDups != int64(len(c.lines)+len(c.late)) || dups+lateDups != int64(c.copies) || late != int64(len(c.late)) {
+		t.Errorf("counters: parse.messages %d + pubsub.late_duplicates %d, want %d lines; dedupe.duplicates %d + late duplicates, want %d copies; pubsub.late %d, want %d:\n%s",
+			messages, lateDups, len(c.lines)+len(c.late), dups, c.copies, late, len(c.late), summary)
 	}
 }
 
