@@ -23,6 +23,7 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 	"github.com/tickbeam/tickbeam/transforms/session"
+	"github.com/tickbeam/tickbeam/transforms/tickrule"
 )
 
 // Schemes of inputs and outputs.
@@ -96,6 +97,14 @@ type Config struct {
 	RawOut string
 	// KeepDuplicates turns deduplication of redelivered trades off.
 	KeepDuplicates bool
+	// InferSide gives trades that the feed sends without an aggressor side
+	// (Alpaca stocks, Alpha Vantage, json/csv without a side) the side of
+	// the tick test (transforms/tickrule) before bars, session statistics
+	// and rules see them, so their buy and sell volumes and trade strength
+	// are filled rather than UNKNOWN. Ticks carry no mark: the count of
+	// inferred sides is the counter tickbeam/tickrule.inferred. The raw
+	// archive (RawOut) keeps the feed's own sides.
+	InferSide bool
 	// Taps observe the collections Build made (live metrics, the dashboard)
 	// without changing what the pipeline writes.
 	Taps []Tap
@@ -427,6 +436,9 @@ func Build(s beam.Scope, c Config) error {
 		if err := c.write(s, c.RawOut, "ticks", ticks, rawWindow, true); err != nil {
 			return fmt.Errorf("--raw_out: %w", err)
 		}
+	}
+	if c.InferSide {
+		ticks = tickrule.Classify(s, ticks)
 	}
 	barOpts := bars.Options{Resolutions: c.Bars}
 	if c.Calendar != "" {

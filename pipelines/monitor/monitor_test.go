@@ -418,3 +418,44 @@ func TestDailyBarsOnSessionDay(t *testing.T) {
 		})
 	}
 }
+
+// InferSide: Alpaca stock trades carry no side; with the tick test their
+// 1m bars split volume into buy and sell, without it all is UNKNOWN.
+func TestInferSide(t *testing.T) {
+	dir := t.TempDir()
+	at := func(sec int) time.Time { return time.Date(2026, 1, 16, 15, 0, sec, 0, time.UTC) }
+	var lines []string
+	// price  100  101  101  100.5  100.5  102
+	// side   -    BUY  BUY  SELL   SELL   BUY    (size 1, 2, 3, 4, 5, 6)
+	for i, p := range []float64{100, 101, 101, 100.5, 100.5, 102} {
+		b, err := json.Marshal(tickbeam.Tick{Symbol: "AAPL", Kind: tickbeam.Trade, EventTime: at(5 * i), Price: p,
+			Size: float64(i + 1), Side: tickbeam.Unknown, TradeID: fmt.Sprint(i + 1), Source: "alpaca"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	in := filepath.Join(dir, "ticks.jsonl")
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := bars.ParseResolutions("1m")
+	for _, c := range []struct {
+		infer         bool
+		wantBuy, want float64 // buy and sell volume
+	}{
+		{false, 0, 0},
+		{true, 2 + 3 + 6, 4 + 5}, // the first trade has no earlier price: UNKNOWN
+	} {
+		out := filepath.Join(dir, fmt.Sprint("out-", c.infer))
+		p, s := beam.NewPipelineWithRoot()
+		if err := Build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, InferSide: c.infer}); err != nil {
+			t.Fatal(err)
+		}
+		ptest.RunAndValidate(t, p)
+		got := readRows[tickbeam.Bar](t, out, "bars")
+		if len(got) != 1 || got[0].Volume != 21 || got[0].BuyVolume != c.wantBuy || got[0].SellVolume != c.want {
+			t.Errorf("InferSide %v: bars %+v, want one of volume 21, buy %g, sell %g", c.infer, got, c.wantBuy, c.want)
+		}
+	}
+}
