@@ -439,3 +439,33 @@ func TestBinanceAllocs(t *testing.T) {
 		t.Errorf("binance Parse allocates %v times per message, want at most 1 (the trade id)", allocs)
 	}
 }
+
+// TradesHaveSide holds only where the parser gives every trade a side:
+// each recorded payload of a format it names parses into trades with one.
+// (KIS is not among them: a trade of CCLD_DVSN other than 1 or 5 has none.)
+func TestTradesHaveSide(t *testing.T) {
+	for _, format := range allFormats {
+		trades, unknown := 0, 0
+		for _, path := range payloads(t, format) {
+			p, err := New(format, testOptions(t, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ticks, _ := p.Parse(nil, readPayload(t, path))
+			for _, tk := range ticks {
+				if tk.Kind == tickbeam.Trade {
+					trades++
+					if tk.Side == tickbeam.Unknown {
+						unknown++
+					}
+				}
+			}
+		}
+		if TradesHaveSide(format) && (unknown > 0 || trades == 0) {
+			t.Errorf("TradesHaveSide(%q), but %d of its %d recorded trades have no side", format, unknown, trades)
+		}
+	}
+	if TradesHaveSide("") {
+		t.Error(`TradesHaveSide("") = true: messages naming their own format may lack sides`)
+	}
+}

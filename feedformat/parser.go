@@ -70,6 +70,17 @@ func Formats() []string {
 
 var constructors = map[string]func(Options) (Parser, error){}
 
+// sided are the formats whose every trade carries its aggressor side.
+var sided = map[string]bool{"binance": true, "coinbase": true}
+
+// TradesHaveSide reports whether every trade of format carries its
+// aggressor side, so the tick test (transforms/tickrule) has nothing to
+// infer. False for Alpaca (stocks have none), Alpha Vantage, KIS (a trade of
+// CCLD_DVSN other than 1 or 5 has none), json, csv and tick (they may or
+// may not), and for a format not named ("": Pub/Sub messages naming their
+// own).
+func TradesHaveSide(format string) bool { return sided[format] }
+
 // New returns the parser for the named format.
 func New(format string, opts Options) (Parser, error) {
 	c, ok := constructors[format]

@@ -101,9 +101,12 @@ type Config struct {
 	// (Alpaca stocks, Alpha Vantage, json/csv without a side) the side of
 	// the tick test (transforms/tickrule) before bars, session statistics
 	// and rules see them, so their buy and sell volumes and trade strength
-	// are filled rather than UNKNOWN. Ticks carry no mark: the count of
-	// inferred sides is the counter tickbeam/tickrule.inferred. The raw
-	// archive (RawOut) keeps the feed's own sides.
+	// are filled rather than UNKNOWN. A no-op for formats whose trades all
+	// have a side (feedformat.TradesHaveSide). Ticks carry no mark: the
+	// count of inferred sides is the counter tickbeam/tickrule.inferred. The
+	// raw archive (RawOut) keeps the feed's own sides. It costs a stateful
+	// step per symbol holding trades until the watermark passes them: in a
+	// batch run every trade (see the README's benchmarks).
 	InferSide bool
 	// Taps observe the collections Build made (live metrics, the dashboard)
 	// without changing what the pipeline writes.
@@ -437,7 +440,9 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--raw_out: %w", err)
 		}
 	}
-	if c.InferSide {
+	// The tick test buffers every trade per symbol until the watermark
+	// passes it: skipped for formats whose trades all have a side.
+	if c.InferSide && !feedformat.TradesHaveSide(c.Format) {
 		ticks = tickrule.Classify(s, ticks)
 	}
 	barOpts := bars.Options{Resolutions: c.Bars}
