@@ -257,7 +257,9 @@ func (f *computeFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
-	cLate.Inc(ctx, int64(len(late)))
+	if len(late) > 0 {
+		cLate.Inc(ctx, int64(len(late)))
+	}
 	if len(forced) > 0 {
 		cForced.Inc(ctx, int64(len(forced)))
 		if err := f.apply(ctx, sp, key, forced, emitV, emitC); err != nil {
