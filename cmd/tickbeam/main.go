@@ -241,7 +241,7 @@ type monitorFlags struct {
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits, gapsOut, positions, portfolioOut                                                                                 string
 	flagThreshold                                                                                                                                               float64
-	csvHeader, keepDuplicates, gzip, notify                                                                                                                     bool
+	csvHeader, keepDuplicates, gzip, notify, ackOnCommit                                                                                                        bool
 	shards, maxPayload                                                                                                                                          int
 	duration, maxAhead, watermarkDelay, allowedLateness, positionsRefresh                                                                                       time.Duration
 	notBefore                                                                                                                                                   string
@@ -279,6 +279,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
 	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
+	fs.BoolVar(&f.ackOnCommit, "ack_on_commit", false, "Pub/Sub input on the local runner: ack a message once its bundle is committed, not once every output computed from it is written (a crash then loses what was not written yet)")
 	fs.IntVar(&f.shards, "shards", 1, "files per window and pane")
 	fs.BoolVar(&f.gzip, "gzip", false, "gzip output files (.jsonl.gz)")
 	fs.IntVar(&f.maxPayload, "max_payload_bytes", parse.DefaultMaxPayloadBytes, "messages larger than this become dead letters")
@@ -353,6 +354,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		WatermarkDelay:     f.watermarkDelay,
 		BigQuery:           bigqueryx.Options{Endpoint: f.bqEndpoint, StorageEndpoint: f.bqStorageEndpoint},
 		KeepDuplicates:     f.keepDuplicates,
+		AckOnCommit:        f.ackOnCommit,
 		Shards:             max(f.shards, 1),
 		Gzip:               f.gzip,
 		Duration:           f.duration,
