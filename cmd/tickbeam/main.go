@@ -242,7 +242,7 @@ type monitorFlags struct {
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits, gapsOut, positions, portfolioOut                                                                                 string
 	flagThreshold                                                                                                                                               float64
-	csvHeader, keepDuplicates, inferSide, gzip, notify                                                                                                          bool
+	csvHeader, keepDuplicates, inferSide, gzip, notify, ackOnCommit                                                                                             bool
 	shards, maxPayload                                                                                                                                          int
 	duration, maxAhead, watermarkDelay, allowedLateness, positionsRefresh                                                                                       time.Duration
 	notBefore                                                                                                                                                   string
@@ -281,6 +281,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
 	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
 	fs.BoolVar(&f.inferSide, "infer_side", false, "give trades without an aggressor side (Alpaca stocks, Alpha Vantage, json/csv) the tick-test side, so buy/sell volumes and trade strength are filled")
+	fs.BoolVar(&f.ackOnCommit, "ack_on_commit", false, "Pub/Sub input on the local runner: ack a message once its bundle is committed, not once every output computed from it is written (a crash then loses what was not written yet)")
 	fs.IntVar(&f.shards, "shards", 1, "files per window and pane")
 	fs.BoolVar(&f.gzip, "gzip", false, "gzip output files (.jsonl.gz)")
 	fs.IntVar(&f.maxPayload, "max_payload_bytes", parse.DefaultMaxPayloadBytes, "messages larger than this become dead letters")
@@ -356,6 +357,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		BigQuery:           bigqueryx.Options{Endpoint: f.bqEndpoint, StorageEndpoint: f.bqStorageEndpoint},
 		KeepDuplicates:     f.keepDuplicates,
 		InferSide:          f.inferSide,
+		AckOnCommit:        f.ackOnCommit,
 		Shards:             max(f.shards, 1),
 		Gzip:               f.gzip,
 		Duration:           f.duration,

@@ -42,6 +42,9 @@ func TestReadNativeOnDataflow(t *testing.T) {
 		})
 	}
 	setFlags(t, map[string]string{
+		// A prism run before this test set it to loopback, which the
+		// dataflow runner refuses.
+		"environment_type": "",
 		"dry_run":          "true",
 		"project":          "my-proj",
 		"region":           "us-central1",

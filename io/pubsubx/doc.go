@@ -57,6 +57,28 @@
 // stages had not written out yet (open windows, for instance) is gone with
 // the job, although acked. Dataflow's state is durable.
 //
+// ReadDurable closes that gap: it acks a message only once what the
+// pipeline computed from it has been written. The pipeline hands every
+// PCollection its sinks return to Durable.AckWhenWritten, whose stateful
+// step keeps an event-time timer per run at the earliest pending ackAt: the
+// end of the message's ReadOptions.AckWindow plus AckHorizon. The timer
+// fires once every sink's output watermark has passed it (prism holds a
+// stage's watermark at its pending and in-progress elements, and a sink
+// finishes a bundle only once its rows are written), and the reader acks
+// the messages due, a window at a time. Until then committed messages are
+// held, their ack deadlines extended (to 12 s, set at once at the pull, so
+// a killed process's messages come back within seconds); a run that stops
+// calling for CommitTimeout has its held messages nacked. After a restart
+// the run holds its watermark for 13 s, so the messages the dead process
+// held come back before it moves, and whole windows are computed again:
+// sinks get the same rows again (BigQuery's FinalBarsSQL picks one; files
+// are rewritten under their names). MaxHeldMessages (default 500,000)
+// bounds what is held; past it the oldest are acked early (counter
+// acked_early, a warning a minute), so windows longer than that much
+// traffic are not durable. State that spans windows (indicators, session
+// stats, alert sequences) starts afresh after a restart. On Dataflow
+// (Native) AckWhenWritten does nothing.
+//
 // Write publishes rows: tickbeam.Message as is, other rows (Alert, Tick,
 // Bar, DeadLetter...) as JSON with attributes from their symbol, rule,
 // severity and source fields. A bundle finishes only when Pub/Sub has
@@ -70,7 +92,8 @@
 // bundles that did not commit in time, and messages whose id a batch not
 // yet committed holds), late and late_duplicates (ReadWithLate),
 // bad_timestamps (a timestamp attribute that is not a
-// timestamp: the publish time is used), and published. acked is counted by
+// timestamp: the publish time is used), acked_early (ReadDurable, past
+// MaxHeldMessages), and published. acked is counted by
 // the bundle after the one that emitted the batch, and nacked by the first
 // bundle after the nack.
 package pubsubx

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"reflect"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
@@ -18,10 +20,12 @@ import (
 )
 
 func init() {
-	register.DoFn6x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, []byte,
-		func(beam.EventTime, tickbeam.Message), func(beam.EventTime, tickbeam.DeadLetter), sdf.ProcessContinuation, error](&readFn{})
+	register.DoFn7x2[context.Context, *sdf.ManualWatermarkEstimator, *sdf.LockRTracker, []byte,
+		func(beam.EventTime, tickbeam.Message), func(beam.EventTime, tickbeam.DeadLetter), func(beam.EventTime, string, int64),
+		sdf.ProcessContinuation, error](&readFn{})
 	register.Emitter2[beam.EventTime, tickbeam.Message]()
 	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
+	register.Emitter3[beam.EventTime, string, int64]()
 	rt := reflect.TypeOf(restriction{})
 	beam.RegisterType(rt)
 	beam.RegisterCoder(rt, encodeRestriction, decodeRestriction)
@@ -39,6 +43,8 @@ var (
 	lateCounter       = beam.NewCounter(Namespace, "late")
 	// A late copy of a message already emitted: dropped, not late.
 	lateDuplicatesCounter = beam.NewCounter(Namespace, "late_duplicates")
+	// Acked before the outputs were known to hold them (MaxHeldMessages).
+	ackedEarlyCounter = beam.NewCounter(Namespace, "acked_early")
 )
 
 // Defaults of ReadOptions.
@@ -50,6 +56,7 @@ const (
 	DefaultMaxOutstandingBytes    = 100 << 20
 	DefaultCommitTimeout          = time.Minute
 	DefaultDedupeWindow           = 10 * time.Minute
+	DefaultMaxHeldMessages        = 500_000
 )
 
 // ReadOptions configure Read. Zero values take the defaults above.
@@ -109,6 +116,29 @@ type ReadOptions struct {
 	// dropped by the runner at the first event-time aggregation with this
 	// allowed lateness, so ReadWithLate diverts it to its late output.
 	AllowedLateness time.Duration
+	// AckHorizon applies to ReadDurable only, which requires it: how far
+	// past the end of a message's AckWindow (its event time when there is
+	// none) everything the pipeline computes from the message is final and
+	// written: the allowed lateness, plus the longest window that is not
+	// aligned with AckWindow, plus the windows the sinks batch rows in that
+	// AckWindow does not cover. A message is acked once the watermark of
+	// every collection given to AckWhenWritten has passed that time.
+	AckHorizon time.Duration
+	// AckWindow applies to ReadDurable only: the messages of each fixed
+	// window of this length (aligned to the Unix epoch, as Beam's fixed
+	// windows) are acked together, so a crash leaves the messages of a
+	// window all unacked, or all acked (but for a window whose acks the
+	// crash cut short), and a restarted run computes whole windows again,
+	// equal to those it wrote before, never a part of one. Set it to a
+	// multiple of every window length the pipeline groups messages in.
+	// 0: each message on its own, at its event time plus AckHorizon.
+	AckWindow time.Duration
+	// MaxHeldMessages applies to ReadDurable only: at most this many
+	// committed messages wait for their outputs; past it the earliest are
+	// acked at once (counter acked_early, and a warning once a minute), and
+	// a crash may then lose what they went into. Default
+	// DefaultMaxHeldMessages.
+	MaxHeldMessages int
 }
 
 // Validate reports what is wrong with o, or nil.
@@ -122,13 +152,14 @@ func (o ReadOptions) Validate() error {
 		}
 	}
 	for name, v := range map[string]time.Duration{"IdleTimeout": o.IdleTimeout, "MaxBatchWait": o.MaxBatchWait,
-		"CommitTimeout": o.CommitTimeout, "DedupeWindow": o.DedupeWindow, "WatermarkDelay": o.WatermarkDelay, "AllowedLateness": o.AllowedLateness} {
+		"CommitTimeout": o.CommitTimeout, "DedupeWindow": o.DedupeWindow, "WatermarkDelay": o.WatermarkDelay, "AllowedLateness": o.AllowedLateness,
+		"AckHorizon": o.AckHorizon, "AckWindow": o.AckWindow} {
 		if v < 0 {
 			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %v", name, v)
 		}
 	}
 	for name, v := range map[string]int{"MaxBatch": o.MaxBatch, "MaxOutstandingMessages": o.MaxOutstandingMessages,
-		"MaxOutstandingBytes": o.MaxOutstandingBytes} {
+		"MaxOutstandingBytes": o.MaxOutstandingBytes, "MaxHeldMessages": o.MaxHeldMessages} {
 		if v < 0 {
 			return fmt.Errorf("pubsubx.Read: %s must be >= 0, got %d", name, v)
 		}
@@ -154,6 +185,7 @@ func (o ReadOptions) withDefaults() ReadOptions {
 	defInt(&o.MaxBatch, DefaultMaxBatch)
 	defInt(&o.MaxOutstandingMessages, DefaultMaxOutstandingMessages)
 	defInt(&o.MaxOutstandingBytes, DefaultMaxOutstandingBytes)
+	defInt(&o.MaxHeldMessages, DefaultMaxHeldMessages)
 	return o
 }
 
@@ -178,7 +210,7 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // Read panics if opts is not valid; check it first with ReadOptions.Validate.
 func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 	s = s.Scope("pubsubx.Read")
-	msgs, _ := read(s, opts, false)
+	msgs, _, _ := read(s, opts, false, false)
 	return msgs
 }
 
@@ -199,15 +231,49 @@ func Read(s beam.Scope, opts ReadOptions) beam.PCollection {
 // drops data later than a window's allowed lateness itself.
 func ReadWithLate(s beam.Scope, opts ReadOptions) (msgs, late beam.PCollection) {
 	s = s.Scope("pubsubx.ReadWithLate")
-	return read(s, opts, true)
+	msgs, late, _ = read(s, opts, true, false)
+	return msgs, late
 }
 
-func read(s beam.Scope, opts ReadOptions, divertLate bool) (msgs, late beam.PCollection) {
+// Durable is what ReadDurable returns: the messages and late dead letters
+// of ReadWithLate, and what AckWhenWritten needs to ack them.
+type Durable struct {
+	Messages, Late beam.PCollection
+
+	marks beam.PCollection // run token -> ackAt, one per batch; invalid on Dataflow
+}
+
+// ReadDurable is ReadWithLate for a pipeline whose state is not durable
+// (prism keeps it in memory): it acks a message only once what the pipeline
+// computed from it has been written. The pipeline passes every PCollection
+// its sinks return to AckWhenWritten; a message is acked when the watermark
+// of all of them has passed the end of its opts.AckWindow plus
+// opts.AckHorizon. Until then it is held: committed, its ack deadline
+// extended. A process killed before then leaves its messages unacked, and
+// Pub/Sub hands them to the next run once their short deadline passes; the
+// next run holds its watermark until they are back, so its outputs are
+// those of a run that never stopped, the windows of the last AckHorizon
+// written again (the same rows). Without AckWhenWritten nothing is ever
+// acked.
+//
+// opts.AckHorizon must be > 0 and at least opts.AllowedLateness. With opts.Native (Dataflow, whose state is
+// durable and whose source acks once it holds a message) AckWhenWritten
+// does nothing.
+func ReadDurable(s beam.Scope, opts ReadOptions) Durable {
+	s = s.Scope("pubsubx.ReadDurable")
+	if opts.AckHorizon <= 0 || opts.AckHorizon < opts.AllowedLateness {
+		panic(fmt.Sprintf("pubsubx.ReadDurable: AckHorizon %v must be > 0 and at least AllowedLateness %v", opts.AckHorizon, opts.AllowedLateness))
+	}
+	msgs, late, marks := read(s, opts, true, true)
+	return Durable{Messages: msgs, Late: late, marks: marks}
+}
+
+func read(s beam.Scope, opts ReadOptions, divertLate, durable bool) (msgs, late, marks beam.PCollection) {
 	if err := opts.Validate(); err != nil {
 		panic(err.Error())
 	}
 	if opts.Native {
-		return readNative(s, opts), beam.CreateList(s, []tickbeam.DeadLetter(nil))
+		return readNative(s, opts), beam.CreateList(s, []tickbeam.DeadLetter(nil)), beam.PCollection{}
 	}
 	o := opts.withDefaults()
 	fn := &readFn{
@@ -225,7 +291,10 @@ func read(s beam.Scope, opts ReadOptions, divertLate bool) (msgs, late beam.PCol
 		DivertLate:             divertLate,
 		AllowedLateness:        o.AllowedLateness,
 	}
-	return beam.ParDo2(s, fn, beam.Impulse(s))
+	if durable {
+		fn.AckHorizon, fn.AckWindow, fn.MaxHeldMessages = o.AckHorizon, o.AckWindow, o.MaxHeldMessages
+	}
+	return beam.ParDo3(s, fn, beam.Impulse(s))
 }
 
 // readFn is the splittable DoFn behind Read on the local runner. Each call
@@ -257,12 +326,17 @@ type readFn struct {
 	WatermarkDelay         time.Duration
 	DivertLate             bool
 	AllowedLateness        time.Duration
+	// AckHorizon > 0: a durable read (ReadDurable), whose batches hold
+	// their acks until AckWhenWritten sees the outputs pass their ackAt.
+	AckHorizon      time.Duration
+	AckWindow       time.Duration
+	MaxHeldMessages int
 
 	rd *reader
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
-	rd, err := getReader(ctx, fn.Subscription, fn.IDAttribute, fn.DedupeWindow)
+	rd, err := getReader(ctx, fn.Subscription, fn.IDAttribute, fn.DedupeWindow, fn.AckHorizon > 0)
 	if err != nil {
 		return err
 	}
@@ -320,14 +394,25 @@ func (fn *readFn) WatermarkEstimatorState(we *sdf.ManualWatermarkEstimator) int6
 }
 
 // ProcessElement acks the batch of the bundle that checkpointed this
-// restriction (it has been committed), takes and emits one batch, moves the
-// watermark and checkpoints.
+// restriction (it has been committed; a durable read holds it instead),
+// takes and emits one batch, moves the watermark and checkpoints. A durable
+// read also emits a mark of the run for AckWhenWritten.
 func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEstimator, rt *sdf.LockRTracker,
-	_ []byte, emit func(beam.EventTime, tickbeam.Message), emitLate func(beam.EventTime, tickbeam.DeadLetter)) (sdf.ProcessContinuation, error) {
+	_ []byte, emit func(beam.EventTime, tickbeam.Message), emitLate func(beam.EventTime, tickbeam.DeadLetter),
+	emitMark func(beam.EventTime, string, int64)) (sdf.ProcessContinuation, error) {
 	r := rt.GetRestriction().(restriction)
 	ackedCounter.Inc(ctx, int64(fn.rd.commitID(r.Lease)))
 	run := runOf(r.Token)
 	nackedCounter.Inc(ctx, run.unreported.Swap(0))
+	durable := fn.AckHorizon > 0
+	settled := true
+	if durable {
+		run.rd.Store(fn.rd)
+		ackedEarlyCounter.Inc(ctx, run.unreportedEarly.Swap(0))
+		// Until the run has gone for restartWait its watermark stays put,
+		// for the messages a killed process held to come back first.
+		settled = run.called(time.Now()) >= restartWait
+	}
 	if !rt.TryClaim(claim{}) {
 		return sdf.StopProcessing(), rt.GetError()
 	}
@@ -338,6 +423,8 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		maxOutstanding:  int64(fn.MaxOutstandingMessages),
 		maxOutstandingB: int64(fn.MaxOutstandingBytes),
 		commitTimeout:   fn.CommitTimeout,
+		hold:            durable,
+		maxHeld:         int64(fn.MaxHeldMessages),
 	}, run)
 	if err != nil {
 		return sdf.StopProcessing(), err
@@ -347,7 +434,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	now := time.Now()
 
 	if b.received == 0 {
-		if drained(b.sub, fn.IdleTimeout) {
+		if settled && drained(b.sub, fn.IdleTimeout) {
 			advance(we, idleWatermark(we.State, now, fn.WatermarkDelay))
 		}
 		return sdf.ResumeProcessingIn(0), nil
@@ -368,6 +455,12 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	// watermark this bundle reports is never past the batch's oldest message.
 	wm := we.State
 	var latePayloads map[uint64]bool
+	// A durable read's messages, and the time each one's outputs are
+	// counted from: its event time, the watermark for a late dead letter.
+	var outAt map[*pubsubpb.ReceivedMessage]time.Time
+	if durable {
+		outAt = make(map[*pubsubpb.ReceivedMessage]time.Time, len(b.msgs))
+	}
 	for i, rm := range b.msgs {
 		m := toMessage(rm.GetMessage())
 		if m.PublishTime.IsZero() {
@@ -384,6 +477,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 		if oldest.IsZero() || ts.Before(oldest) {
 			oldest = ts
 		}
+		if outAt != nil {
+			outAt[rm] = ts
+		}
 		if fn.DivertLate && ts.Before(wm.Add(-fn.AllowedLateness)) {
 			// A copy of a message already emitted (a trade the feed sent
 			// twice) is a duplicate, not something for a user to look at.
@@ -396,6 +492,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 				latePayloads[pk] = true
 			}
 			late++
+			if outAt != nil {
+				outAt[rm] = wm
+			}
 			err := fmt.Errorf("event time %s arrived %s behind the watermark %s, past the allowed lateness %s",
 				ts.UTC().Format(time.RFC3339Nano), wm.Sub(ts).Round(time.Millisecond), wm.UTC().Format(time.RFC3339Nano), fn.AllowedLateness)
 			d := tickbeam.NewDeadLetter(ts, m.Payload, m.Attributes, tickbeam.StageLate, m.Attributes["source"], err)
@@ -409,12 +508,42 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	badTimeCounter.Inc(ctx, bad)
 	lateCounter.Inc(ctx, late)
 	lateDuplicatesCounter.Inc(ctx, lateDups)
+	if durable && b.lease != nil {
+		ackAt := make([]int64, len(b.acks))
+		first := int64(math.MaxInt64)
+		for i, rm := range b.acks {
+			at, ok := outAt[rm]
+			if !ok { // a duplicate dropped: acked with its window
+				at, _ = eventTime(toMessage(rm.GetMessage()), fn.TimestampAttribute)
+			}
+			ackAt[i] = fn.ackAt(at)
+			first = min(first, ackAt[i])
+		}
+		fn.rd.setAckAt(b.lease, ackAt)
+		emitMark(mtime.FromTime(wm), r.Token, first)
+	}
 	if !oldest.IsZero() {
-		if held, ok := run.hold.observe(now, oldest); ok {
+		if held, ok := run.hold.observe(now, oldest); ok && settled {
 			advance(we, dataWatermark(we.State, held, now, fn.WatermarkDelay))
 		}
 	}
 	return sdf.ResumeProcessingIn(0), nil
+}
+
+// ackAt is when (Unix ms) a message whose outputs are counted from t may
+// be acked: the end of its AckWindow, plus AckHorizon. It is later than the
+// watermark before the bundle that emits the message, so the outputs' passing
+// it means that bundle has committed.
+func (fn *readFn) ackAt(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if w := fn.AckWindow.Milliseconds(); w > 0 {
+		q := ms / w
+		if ms%w < 0 {
+			q-- // floor, before 1970
+		}
+		ms = (q + 1) * w
+	}
+	return ms + fn.AckHorizon.Milliseconds()
 }
 
 // advance moves the watermark forward to t, never back.

@@ -107,7 +107,7 @@ func TestReadExactlyOnce(t *testing.T) {
 		keyed := beam.AddFixedKey(s, beam.WindowInto(s, window.NewFixedWindows(time.Second), read))
 		beam.ParDo0(s, &recordWindowGroup{Tag: tag + "/windows"}, beam.GroupByKey(s, keyed))
 	})
-	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow)
+	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestReadRedelivery(t *testing.T) {
 			beam.ParDo(s, &failOnce{Tag: tag}, read)
 		})
 	}
-	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow)
+	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +338,7 @@ func TestBeamBundleFinalizationCanary(t *testing.T) {
 		read := Read(s, ReadOptions{Subscription: sub, MaxBatch: 10})
 		beam.ParDo(s, &finalizeProbe{Tag: tag}, read)
 	})
-	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow)
+	rd, err := getReader(context.Background(), sub, "", DefaultDedupeWindow, false)
 	if err != nil {
 		t.Fatal(err)
 	}

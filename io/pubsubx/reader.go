@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,21 @@ var (
 	// Later extensions push the deadline to leaseDeadline every extendEvery.
 	extendEvery   = 15 * time.Second
 	leaseDeadline = 30 * time.Second
+
+	// A durable reader (ReadDurable) sets its messages' ack deadline to
+	// durableLeaseDeadline as soon as it pulls them, and extends it every
+	// durableExtendEvery: the deadline is what a restart after a crash
+	// waits for (restartWait), so it is short, and the subscription's own
+	// deadline (up to 600 s) must not decide it. Each extension costs one
+	// request per 1000 messages held.
+	durableExtendEvery   = 4 * time.Second
+	durableLeaseDeadline = 12 * time.Second
+	// restartWait is how long a durable run holds its watermark where it
+	// starts, to data and to the idle clock alike: messages a killed
+	// process held come back only when their ack deadline passes, up to
+	// durableLeaseDeadline after it died, and must not arrive behind a
+	// watermark the new run has already moved.
+	restartWait = durableLeaseDeadline + backMargin
 )
 
 const (
@@ -110,12 +126,12 @@ var readers struct {
 	m map[string]*reader
 }
 
-func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow time.Duration) (*reader, error) {
+func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow time.Duration, durable bool) (*reader, error) {
 	project, _, err := ParseSubscription(subscription)
 	if err != nil {
 		return nil, fmt.Errorf("pubsubx: %w", err)
 	}
-	key := subscription + "\x00" + idAttr + "\x00" + os.Getenv("PUBSUB_EMULATOR_HOST")
+	key := fmt.Sprint(subscription, "\x00", idAttr, "\x00", os.Getenv("PUBSUB_EMULATOR_HOST"), "\x00", durable)
 	readers.Lock()
 	defer readers.Unlock()
 	if r, ok := readers.m[key]; ok {
@@ -126,6 +142,7 @@ func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow ti
 		return nil, err
 	}
 	r := newReader(c.SubscriptionAdminClient, subscription, idAttr, dedupeWindow)
+	r.durable = durable
 	if readers.m == nil {
 		readers.m = map[string]*reader{}
 	}
@@ -136,7 +153,10 @@ func getReader(ctx context.Context, subscription, idAttr string, dedupeWindow ti
 // reader pulls a subscription and holds each batch it hands to a bundle
 // under a lease until that bundle has been committed (commit acks it) or the
 // commit timeout passes (the keeper nacks it, so Pub/Sub redelivers it).
-// Until then the keeper extends the messages' ack deadlines.
+// Until then the keeper extends the messages' ack deadlines. A durable
+// reader (ReadDurable) keeps a committed batch's messages held, their
+// deadlines extended, until ackDue finds the pipeline's outputs have passed
+// each message's ackAt.
 //
 // A pump goroutine pulls into a buffer that bundles take from. It awaits
 // every Pull to its end, however long the server holds it: a Pull cancelled
@@ -149,6 +169,7 @@ type reader struct {
 	dedupeWindow time.Duration
 	retryFirst   time.Duration
 	retryMax     time.Duration
+	durable      bool // ReadDurable's: short leases, set at once
 
 	mu       sync.Mutex
 	nextID   uint64
@@ -161,6 +182,11 @@ type reader struct {
 	bytes    int64
 	keeping  bool
 	wake     chan struct{}
+	// Committed messages of durable runs waiting for their outputs, by
+	// run and ackAt, and how many they are.
+	held       map[*runState]*heldRun
+	heldMsgs   int64
+	warnedHeld time.Time // the last warning of messages acked early
 
 	// The pump's side.
 	buf        []pulled // pulled, not yet taken by a bundle, in pull order
@@ -216,6 +242,7 @@ func newReader(sub *vkit.SubscriptionAdminClient, name, idAttr string, dedupeWin
 		retryFirst:   defaultRetryFirst,
 		retryMax:     defaultRetryMax,
 		pending:      map[uint64]*lease{},
+		held:         map[*runState]*heldRun{},
 		expired:      map[uint64]*lease{},
 		keys:         map[uint64]uint64{},
 		seen:         seenSet{at: map[uint64]int64{}},
@@ -238,7 +265,15 @@ type lease struct {
 	nackedAt time.Time
 	extendAt time.Time
 	expireAt time.Time
-	state    leaseState
+	// commitTimeout, after its run's last call, also ends a held lease's
+	// messages: the run stopped.
+	commitTimeout time.Duration
+	state         leaseState
+	// hold: the commit does not ack; durable does, message by message,
+	// once the outputs have passed ackAt (Unix ms, parallel to ackIDs; set
+	// by the bundle that emits the batch).
+	hold  bool
+	ackAt []int64
 }
 
 type leaseState int
@@ -249,12 +284,36 @@ const (
 	leaseNacked
 )
 
-// runState is what this process keeps of one pipeline run: its nacks,
-// which happen outside any bundle (in the keeper), so the run's next
-// ProcessElement reports them as a Beam counter, and its watermark hold.
+// runState is what this process keeps of one pipeline run: its nacks and
+// early acks, which happen outside its bundles, so the run's next
+// ProcessElement reports them as Beam counters; its watermark hold; and,
+// for a durable run, its reader (for AckWhenWritten) and when it was called.
 type runState struct {
 	nacked, unreported atomic.Int64
+	unreportedEarly    atomic.Int64
 	hold               hold // used by the run's one ProcessElement at a time
+	rd                 atomic.Pointer[reader]
+	started, lastCall  atomic.Int64 // Unix ns of its first and latest call
+}
+
+// called records a call of the run's ProcessElement at now and returns how
+// long the run has been going.
+func (t *runState) called(now time.Time) time.Duration {
+	t.started.CompareAndSwap(0, now.UnixNano())
+	t.lastCall.Store(now.UnixNano())
+	return now.Sub(time.Unix(0, t.started.Load()))
+}
+
+// heldRun is what a durable run holds: ack ids by ackAt (Unix ms).
+type heldRun struct {
+	at            map[int64]*heldGroup
+	commitTimeout time.Duration // its runs' silence after which it stopped
+}
+
+// heldGroup is the ack ids of a run's messages sharing an ackAt.
+type heldGroup struct {
+	ids      []string
+	extendAt time.Time
 }
 
 func (t *runState) addNacked(n int) {
@@ -277,13 +336,18 @@ type pullLimits struct {
 	maxOutstanding  int64
 	maxOutstandingB int64
 	commitTimeout   time.Duration
+	// hold: the batch's lease holds its acks past the commit (ReadDurable),
+	// up to maxHeld messages in all.
+	hold    bool
+	maxHeld int64
 }
 
 // batch is what one pull returns: the messages to emit, held under lease
 // (nil when nothing is held), and the state of the subscription after it.
 type batch struct {
 	msgs       []*pubsubpb.ReceivedMessage
-	pkeys      []uint64 // payload keys of msgs
+	acks       []*pubsubpb.ReceivedMessage // the lease's messages, in the order of its ackIDs (dropped duplicates too)
+	pkeys      []uint64                    // payload keys of msgs
 	lease      *lease
 	received   int // messages pulled, duplicates included
 	duplicates int
@@ -345,7 +409,8 @@ func (r *reader) pull(ctx context.Context, lim pullLimits, t *runState) (batch, 
 	// r.mu is held.
 	n := min(len(r.buf), lim.maxBatch)
 	got := make([]*pubsubpb.ReceivedMessage, n)
-	extendAt := time.Now().Add(firstExtension)
+	first, _, _ := r.leaseTimes()
+	extendAt := time.Now().Add(first)
 	for i, p := range r.buf[:n] {
 		got[i] = p.m
 		r.bufBytes -= msgSize(p.m)
@@ -359,7 +424,7 @@ func (r *reader) pull(ctx context.Context, lim pullLimits, t *runState) (batch, 
 	b := batch{received: n}
 	var deferred []string
 	if n > 0 {
-		b, deferred = r.admit(got, b, extendAt, lim.commitTimeout, t)
+		b, deferred = r.admit(got, b, extendAt, lim.commitTimeout, lim.hold, t)
 		r.handedAt = time.Now()
 	}
 	b.sub = r.state(time.Now())
@@ -461,8 +526,9 @@ func (r *reader) pump() {
 		}
 		if len(msgs) > 0 {
 			r.quietSince = time.Time{}
+			first, _, _ := r.leaseTimes()
 			for _, m := range msgs {
-				r.buf = append(r.buf, pulled{m: m, extendAt: now.Add(firstExtension)})
+				r.buf = append(r.buf, pulled{m: m, extendAt: now.Add(first)})
 				r.bufBytes += msgSize(m)
 			}
 			r.startKeeper()
@@ -507,9 +573,9 @@ func signal(c chan struct{}) {
 // admit drops duplicates, picks out messages whose id a pending lease
 // holds (to defer), and leases the rest; r.mu is held. extendAt is when the
 // oldest message's ack deadline needs extending.
-func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, extendAt time.Time, commitTimeout time.Duration, t *runState) (batch, []string) {
+func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, extendAt time.Time, commitTimeout time.Duration, hold bool, t *runState) (batch, []string) {
 	now := time.Now()
-	l := &lease{run: t, extendAt: extendAt, expireAt: now.Add(commitTimeout)}
+	l := &lease{run: t, extendAt: extendAt, expireAt: now.Add(commitTimeout), commitTimeout: commitTimeout, hold: hold}
 	var deferred []string
 	inBatch := map[uint64]bool{}
 	r.seen.expire(now.Add(-r.dedupeWindow).UnixNano())
@@ -519,6 +585,7 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, extendAt time.T
 		switch {
 		case r.seen.has(k) || inBatch[k]:
 			l.ackIDs = append(l.ackIDs, m.GetAckId())
+			b.acks = append(b.acks, m)
 			b.duplicates++
 		case r.keys[k] != 0:
 			deferred = append(deferred, m.GetAckId())
@@ -526,6 +593,7 @@ func (r *reader) admit(got []*pubsubpb.ReceivedMessage, b batch, extendAt time.T
 			inBatch[k] = true
 			pk := payloadKey(m.GetMessage())
 			l.ackIDs = append(l.ackIDs, m.GetAckId())
+			b.acks = append(b.acks, m)
 			l.keys = append(l.keys, k)
 			l.pkeys = append(l.pkeys, pk)
 			l.msgIDs = append(l.msgIDs, m.GetMessage().GetMessageId())
@@ -624,12 +692,15 @@ func (r *reader) commitID(id uint64) int {
 }
 
 // commit acks a lease's messages once the bundle that emitted them has been
-// committed, and remembers their ids for dedupe. A lease the keeper already
-// nacked is acked too: its messages are in the committed output, and their
-// redelivery is dropped as duplicates.
+// committed, and remembers their ids for dedupe; a lease that holds its acks
+// (ReadDurable) goes to the held messages instead, which ackDue acks. A
+// lease the keeper already nacked is acked too: its messages are in the
+// committed output, and their redelivery is dropped as duplicates (a holding
+// lease leaves that to the redelivered copies' own leases).
 func (r *reader) commit(l *lease) int {
 	r.mu.Lock()
-	switch l.state {
+	state := l.state
+	switch state {
 	case leaseCommitted:
 		r.mu.Unlock()
 		return 0
@@ -639,6 +710,31 @@ func (r *reader) commit(l *lease) int {
 		delete(r.expired, l.id)
 	}
 	l.state = leaseCommitted
+	r.remember(l)
+	if l.hold && l.ackAt != nil {
+		var early map[*runState][]string
+		if state == leasePending {
+			r.holdLocked(l)
+			early = r.overHeld()
+		}
+		r.mu.Unlock()
+		signal(r.space)
+		r.hookCommitted(l)
+		for t, ids := range early {
+			t.unreportedEarly.Add(int64(r.ack(ids)))
+		}
+		return 0
+	}
+	r.mu.Unlock()
+	signal(r.space)
+	acked := r.ack(l.ackIDs)
+	r.hookCommitted(l)
+	return acked
+}
+
+// remember adds a committed lease's messages to the dedupe sets; r.mu is
+// held.
+func (r *reader) remember(l *lease) {
 	now := time.Now().UnixNano()
 	for _, k := range l.keys {
 		r.seen.add(k, now)
@@ -646,34 +742,162 @@ func (r *reader) commit(l *lease) int {
 	for _, k := range l.pkeys {
 		r.payloads.add(k, now)
 	}
-	r.mu.Unlock()
-	signal(r.space)
-	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
-	defer cancel()
-	acked := 0
-	for ids := range chunks(l.ackIDs) {
-		if r.isDown() {
-			break // they come back, if ever, and are dropped as duplicates
-		}
-		if err := r.sub.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: r.name, AckIds: ids}, noRetry); err != nil {
-			// Not fatal: the messages come back and are dropped as
-			// duplicates. An outage is logged once, by the pump.
-			if !unreachable(err) {
-				log.Warnf(ctx, "pubsubx: ack of %d messages on %s failed, they will be redelivered and dropped as duplicates: %v", len(ids), r.name, err)
-			}
-			continue
-		}
-		acked += len(ids)
-	}
-	r.acked.Add(int64(acked))
+}
+
+func (r *reader) hookCommitted(l *lease) {
 	if h := testHookCommitted; h != nil {
 		h(r.name, l.msgIDs)
 	}
+}
+
+// ack acknowledges ids and returns how many Pub/Sub took.
+func (r *reader) ack(ids []string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
+	defer cancel()
+	acked := 0
+	for c := range chunks(ids) {
+		if r.isDown() {
+			break // they come back, if ever, and are dropped as duplicates
+		}
+		if err := r.sub.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{Subscription: r.name, AckIds: c}, noRetry); err != nil {
+			// Not fatal: the messages come back and are dropped as
+			// duplicates. An outage is logged once, by the pump.
+			if !unreachable(err) {
+				log.Warnf(ctx, "pubsubx: ack of %d messages on %s failed, they will be redelivered and dropped as duplicates: %v", len(c), r.name, err)
+			}
+			continue
+		}
+		acked += len(c)
+	}
+	r.acked.Add(int64(acked))
 	return acked
 }
 
+// setAckAt records when each message of l may be acked (Unix ms, parallel
+// to its ack ids): once the outputs' watermark has passed it. The bundle
+// that emits l calls it before it finishes, so before l is committed.
+func (r *reader) setAckAt(l *lease, at []int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l.ackAt = at
+}
+
+// holdLocked adds a committed holding lease's messages to the held ones of
+// its run; r.mu is held.
+func (r *reader) holdLocked(l *lease) {
+	h := r.held[l.run]
+	if h == nil {
+		h = &heldRun{at: map[int64]*heldGroup{}}
+		r.held[l.run] = h
+	}
+	h.commitTimeout = max(h.commitTimeout, l.commitTimeout)
+	_, every, _ := r.leaseTimes()
+	for i, id := range l.ackIDs {
+		g := h.at[l.ackAt[i]]
+		if g == nil {
+			// Its messages' deadlines were last set while pending.
+			g = &heldGroup{extendAt: time.Now().Add(every)}
+			h.at[l.ackAt[i]] = g
+		}
+		g.ids = append(g.ids, id)
+	}
+	r.heldMsgs += int64(len(l.ackIDs))
+	r.startKeeper()
+}
+
+// overHeld takes the held messages with the earliest ackAt out of the held
+// ones until at most the last bundle's maxHeld remain, and returns them, by
+// run, to be acked now; r.mu is held.
+func (r *reader) overHeld() map[*runState][]string {
+	if r.lim.maxHeld <= 0 || r.heldMsgs <= r.lim.maxHeld {
+		return nil
+	}
+	type group struct {
+		t  *runState
+		at int64
+	}
+	var all []group
+	for t, h := range r.held {
+		for at := range h.at {
+			all = append(all, group{t, at})
+		}
+	}
+	slices.SortFunc(all, func(a, b group) int { return int(min(max(a.at-b.at, -1), 1)) })
+	out := map[*runState][]string{}
+	for _, g := range all {
+		if r.heldMsgs <= r.lim.maxHeld {
+			break
+		}
+		ids := r.held[g.t].at[g.at].ids
+		delete(r.held[g.t].at, g.at)
+		r.heldMsgs -= int64(len(ids))
+		out[g.t] = append(out[g.t], ids...)
+	}
+	if now := time.Now(); now.Sub(r.warnedHeld) > time.Minute {
+		r.warnedHeld = now
+		log.Warnf(context.Background(), "pubsubx: more than %d messages of %s wait for the outputs to be written: acking the oldest now, "+
+			"so a crash may lose what they went into (counter acked_early; raise ReadOptions.MaxHeldMessages or shorten the longest window)",
+			r.lim.maxHeld, r.name)
+	}
+	return out
+}
+
+// ackDue acks the held messages of run t whose ackAt is not after through
+// (Unix ms): the watermark of every output the pipeline writes has passed
+// it (AckWhenWritten), so what they went into has been written. A pending
+// lease of t with a message due is committed first: the watermark could not
+// pass its messages before the bundle that emitted them committed. Groups
+// are acked oldest first, so a crash halfway leaves whole windows unacked
+// but one. It returns the messages acked and the earliest ackAt of t's
+// messages still waiting, if any.
+func (r *reader) ackDue(t *runState, through int64) (acked int, next int64, ok bool) {
+	r.mu.Lock()
+	for _, l := range r.pending {
+		if l.run != t || l.ackAt == nil || slices.Min(l.ackAt) > through {
+			continue
+		}
+		r.release(l)
+		l.state = leaseCommitted
+		r.remember(l)
+		r.holdLocked(l)
+	}
+	var due []int64
+	if h := r.held[t]; h != nil {
+		for at := range h.at {
+			if at <= through {
+				due = append(due, at)
+			} else if !ok || at < next {
+				next, ok = at, true
+			}
+		}
+	}
+	for _, l := range r.pending {
+		if l.run == t && l.ackAt != nil {
+			if at := slices.Min(l.ackAt); !ok || at < next {
+				next, ok = at, true
+			}
+		}
+	}
+	slices.Sort(due)
+	groups := make([][]string, len(due))
+	for i, at := range due {
+		h := r.held[t]
+		groups[i] = h.at[at].ids
+		delete(h.at, at)
+		r.heldMsgs -= int64(len(groups[i]))
+	}
+	r.mu.Unlock()
+	if len(due) > 0 {
+		signal(r.space)
+	}
+	for _, ids := range groups {
+		acked += r.ack(ids)
+	}
+	return acked, next, ok
+}
+
 // testHookCommitted, when set by a test, sees the message ids of each
-// committed lease.
+// committed lease (acked, or held by a durable reader).
 var testHookCommitted func(subscription string, msgIDs []string)
 
 // abandon nacks a lease at once (its batch was not emitted).
@@ -766,17 +990,29 @@ func (r *reader) modify(ctx context.Context, ids []string, d time.Duration) {
 	}
 }
 
-// keep extends the leases of pending batches and nacks those whose bundle
-// has not committed within the commit timeout (a failed bundle, a
-// cancelled job). It runs while leases are pending.
+// leaseTimes are the delay of a pulled message's first deadline
+// extension, the time between extensions, and the deadline they set.
+func (r *reader) leaseTimes() (first, every, deadline time.Duration) {
+	if r.durable {
+		return 0, durableExtendEvery, durableLeaseDeadline
+	}
+	return firstExtension, extendEvery, leaseDeadline
+}
+
+// keep extends the leases of pending batches and held messages, nacks
+// pending batches whose bundle has not committed within the commit timeout
+// (a failed bundle, a cancelled job) and the held messages of a run that has
+// not called for as long (it stopped: the next run must get them). It runs
+// while leases are pending or messages held.
 func (r *reader) keep() {
+	_, every, deadline := r.leaseTimes()
 	for {
 		now := time.Now()
-		var extend []string
+		var extend, gone []string
 		var expired []*lease
 		next := now.Add(time.Hour)
 		r.mu.Lock()
-		if len(r.pending) == 0 && len(r.buf) == 0 {
+		if len(r.pending) == 0 && len(r.held) == 0 && len(r.buf) == 0 {
 			r.keeping = false
 			r.mu.Unlock()
 			return
@@ -791,7 +1027,7 @@ func (r *reader) keep() {
 			p := &r.buf[i]
 			if !now.Before(p.extendAt) {
 				extend = append(extend, p.m.GetAckId())
-				p.extendAt = now.Add(extendEvery)
+				p.extendAt = now.Add(every)
 			}
 			next = minTime(next, p.extendAt)
 		}
@@ -805,9 +1041,28 @@ func (r *reader) keep() {
 			}
 			if !now.Before(l.extendAt) {
 				extend = append(extend, l.ackIDs...)
-				l.extendAt = now.Add(extendEvery)
+				l.extendAt = now.Add(every)
 			}
 			next = minTime(next, l.extendAt, l.expireAt)
+		}
+		for t, h := range r.held {
+			stopAt := time.Unix(0, t.lastCall.Load()).Add(h.commitTimeout)
+			if !now.Before(stopAt) {
+				for _, g := range h.at {
+					gone = append(gone, g.ids...)
+					r.heldMsgs -= int64(len(g.ids))
+				}
+				delete(r.held, t)
+				continue
+			}
+			for _, g := range h.at {
+				if !now.Before(g.extendAt) {
+					extend = append(extend, g.ids...)
+					g.extendAt = now.Add(every)
+				}
+				next = minTime(next, g.extendAt)
+			}
+			next = minTime(next, stopAt)
 		}
 		for _, l := range expired {
 			r.release(l)
@@ -823,12 +1078,17 @@ func (r *reader) keep() {
 		r.mu.Unlock()
 		r.putBack(unwanted, 0, nil)
 		if len(extend) > 0 {
-			r.modify(context.Background(), extend, leaseDeadline)
+			r.modify(context.Background(), extend, deadline)
 		}
 		for _, l := range expired {
 			log.Warnf(context.Background(), "pubsubx: the bundle holding %d messages of %s did not commit within the commit timeout: nacked for redelivery",
 				len(l.ackIDs), r.name)
 			r.putBack(l.ackIDs, 0, l.run)
+		}
+		if len(gone) > 0 {
+			log.Warnf(context.Background(), "pubsubx: the run reading %s stopped before %d messages it read were in its outputs: nacked for the next run",
+				r.name, len(gone))
+			r.putBack(gone, 0, nil)
 		}
 		timer := time.NewTimer(time.Until(next))
 		select {

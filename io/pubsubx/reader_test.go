@@ -303,7 +303,7 @@ func TestReadFnProcessElement(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s@%s", m.Payload, ts.ToTime().UTC().Format("15:04:05")))
 		}, func(ts beam.EventTime, d tickbeam.DeadLetter) {
 			late = append(late, fmt.Sprintf("%s@%s %s: %s", d.PayloadString, ts.ToTime().UTC().Format("15:04:05"), d.Stage, d.ErrorMessage))
-		})
+		}, func(beam.EventTime, string, int64) { t.Error("a mark from a read that is not durable") })
 		if err != nil || !cont.ShouldResume() {
 			t.Fatalf("ProcessElement = %v, %v; want resume", cont, err)
 		}

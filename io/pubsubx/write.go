@@ -22,7 +22,8 @@ import (
 )
 
 func init() {
-	register.DoFn2x1[context.Context, beam.T, error](&writeFn{})
+	register.DoFn3x1[context.Context, beam.T, func(string), error](&writeFn{})
+	register.Emitter1[string]()
 }
 
 var publishedCounter = beam.NewCounter(Namespace, "published")
@@ -93,9 +94,13 @@ func (o WriteOptions) Validate(topic string) error {
 // 10 MB limit fails the bundle with an error naming the row. Write is a plain
 // DoFn and runs on prism and Dataflow alike.
 //
+// Write returns an empty PCollection<string>: its watermark passes a time
+// only once the rows before it are published, which is what
+// Durable.AckWhenWritten waits for.
+//
 // Write panics if topic or opts are not valid; check them first with
 // WriteOptions.Validate.
-func Write(s beam.Scope, topic string, rows beam.PCollection, opts WriteOptions) {
+func Write(s beam.Scope, topic string, rows beam.PCollection, opts WriteOptions) beam.PCollection {
 	s = s.Scope("pubsubx.Write")
 	if err := opts.Validate(topic); err != nil {
 		panic(err.Error())
@@ -106,7 +111,7 @@ func Write(s beam.Scope, topic string, rows beam.PCollection, opts WriteOptions)
 	if opts.MaxBatchWait == 0 {
 		opts.MaxBatchWait = DefaultWriteMaxBatchWait
 	}
-	beam.ParDo0(s, &writeFn{
+	return beam.ParDo(s, &writeFn{
 		Topic:        topic,
 		Attributes:   maps.Clone(opts.Attributes),
 		IDAttribute:  opts.IDAttribute,
@@ -154,11 +159,11 @@ func newPublisher(c *pubsub.Client, topic string, maxBatch int, maxWait time.Dur
 	return p
 }
 
-func (fn *writeFn) StartBundle(context.Context) {
+func (fn *writeFn) StartBundle(context.Context, func(string)) {
 	fn.results = fn.results[:0]
 }
 
-func (fn *writeFn) ProcessElement(ctx context.Context, row beam.T) error {
+func (fn *writeFn) ProcessElement(ctx context.Context, row beam.T, _ func(string)) error {
 	msg, err := encodeRow(row, fn.Attributes, fn.IDAttribute)
 	if err != nil {
 		return err
@@ -174,7 +179,7 @@ func (fn *writeFn) ProcessElement(ctx context.Context, row beam.T) error {
 }
 
 // FinishBundle waits for every message of the bundle to be published.
-func (fn *writeFn) FinishBundle(ctx context.Context) error {
+func (fn *writeFn) FinishBundle(ctx context.Context, _ func(string)) error {
 	fn.pub.Flush()
 	return fn.await(ctx, len(fn.results))
 }

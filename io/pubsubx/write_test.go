@@ -107,7 +107,7 @@ func TestWriteRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fn := &writeFn{Topic: topic} // fails before it would publish
-			err := fn.ProcessElement(context.Background(), tc.row)
+			err := fn.ProcessElement(context.Background(), tc.row, nil)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("ProcessElement error:\n got %v\nwant prefix %s", err, tc.want)
 			}

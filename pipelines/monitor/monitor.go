@@ -71,6 +71,13 @@ type Config struct {
 	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
 	// of tickbeam's own reader (the local runner).
 	NativePubSub bool
+	// AckOnCommit makes tickbeam's Pub/Sub reader ack a message once the
+	// runner has committed the bundle that read it, as before durable acks.
+	// By default (pubsubx.ReadDurable) a message is acked only once every
+	// output computed from it has been written: prism keeps its state in
+	// memory, so a process killed after the commit would otherwise lose what
+	// it had not yet written, and its restart would not read it again.
+	AckOnCommit bool
 	// BigQuery says where BigQuery is for bq: outputs (emulator endpoints);
 	// empty fields fall back to BIGQUERY_EMULATOR_HOST and
 	// BIGQUERY_STORAGE_EMULATOR_HOST, then to Google Cloud.
@@ -361,7 +368,8 @@ func Build(s beam.Scope, c Config) error {
 	}
 	s = s.Scope("monitor")
 	var ticks beam.PCollection
-	var dead []beam.PCollection
+	var dead, written []beam.PCollection
+	var durable *pubsubx.Durable
 	bounded := c.Bounded()
 	pc := parse.Config{Format: c.Format, Options: c.ParseOptions, Limits: c.Limits, MaxPayloadBytes: c.maxPayload()}
 	switch {
@@ -377,7 +385,7 @@ func Build(s beam.Scope, c Config) error {
 		ticks = t
 		dead = append(dead, d, pd)
 		if c.GapsOut != "" {
-			if err := c.write(s, c.GapsOut, "gaps", gaps, globalRowsWindow, false); err != nil {
+			if err := c.writeTo(&written, s, c.GapsOut, "gaps", gaps, globalRowsWindow, false); err != nil {
 				return fmt.Errorf("--gaps_out: %w", err)
 			}
 		}
@@ -390,8 +398,16 @@ func Build(s beam.Scope, c Config) error {
 		if delay == 0 {
 			delay = DefaultWatermarkDelay
 		}
-		msgs, late := pubsubx.ReadWithLate(s, pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
-			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.AllowedLateness})
+		opts := pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
+			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.AllowedLateness}
+		var msgs, late beam.PCollection
+		if c.NativePubSub || c.AckOnCommit {
+			msgs, late = pubsubx.ReadWithLate(s, opts)
+		} else {
+			opts.AckWindow, opts.AckHorizon = c.ackTimes()
+			d := pubsubx.ReadDurable(s, opts)
+			durable, msgs, late = &d, d.Messages, d.Late
+		}
 		t, d := parse.Messages(s, pc, msgs)
 		ticks = t
 		// A late message that would not parse is a parse dead letter.
@@ -436,7 +452,7 @@ func Build(s beam.Scope, c Config) error {
 		fileWindow, rawWindow = 24*time.Hour, time.Hour
 	}
 	if c.RawOut != "" {
-		if err := c.write(s, c.RawOut, "ticks", ticks, rawWindow, true); err != nil {
+		if err := c.writeTo(&written, s, c.RawOut, "ticks", ticks, rawWindow, true); err != nil {
 			return fmt.Errorf("--raw_out: %w", err)
 		}
 	}
@@ -463,7 +479,7 @@ func Build(s beam.Scope, c Config) error {
 		if isTableOrTopic(c.BarsOut) {
 			name = "bars"
 		}
-		if err := c.write(s, c.BarsOut, name, b, fileWindow, false); err != nil {
+		if err := c.writeTo(&written, s, c.BarsOut, name, b, fileWindow, false); err != nil {
 			return fmt.Errorf("--bars_out: %w", err)
 		}
 	}
@@ -473,13 +489,13 @@ func Build(s beam.Scope, c Config) error {
 		values, cx := indicators.Compute(s, barCols[0], indicators.Options{Specs: specs})
 		crosses = cx
 		tapped.Indicators = values
-		if err := c.write(s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
+		if err := c.writeTo(&written, s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
 			return fmt.Errorf("--indicators_out: %w", err)
 		}
 	}
 	var positions beam.PCollection
 	if c.Positions != "" {
-		rows, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow)
+		rows, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow, &written)
 		if err != nil {
 			return err
 		}
@@ -492,7 +508,7 @@ func Build(s beam.Scope, c Config) error {
 			return fmt.Errorf("--calendar: %w", err)
 		}
 		stats := session.Stats(s, ticks, session.Options{Resolution: c.Bars[0].Duration(), Calendar: cal, AllowedLateness: c.AllowedLateness})
-		if err := c.write(s, c.SessionOut, "session", stats, fileWindow, false); err != nil {
+		if err := c.writeTo(&written, s, c.SessionOut, "session", stats, fileWindow, false); err != nil {
 			return fmt.Errorf("--session_out: %w", err)
 		}
 	}
@@ -500,7 +516,7 @@ func Build(s beam.Scope, c Config) error {
 	if c.ChangesOut != "" || readsChanges(rules) {
 		changes, dead = c.priceChanges(s, ticks, dead)
 		if c.ChangesOut != "" {
-			if err := c.write(s, c.ChangesOut, "changes", changes, rawWindow, true); err != nil {
+			if err := c.writeTo(&written, s, c.ChangesOut, "changes", changes, rawWindow, true); err != nil {
 				return fmt.Errorf("--changes_out: %w", err)
 			}
 		}
@@ -523,7 +539,7 @@ func Build(s beam.Scope, c Config) error {
 	if len(alertCols) > 0 {
 		all := beam.Flatten(s, alertCols...)
 		tapped.Alerts = all
-		if err := c.write(s, c.AlertsOut, "alerts", all, globalWindow, false); err != nil {
+		if err := c.writeTo(&written, s, c.AlertsOut, "alerts", all, globalWindow, false); err != nil {
 			return fmt.Errorf("--alerts_out: %w", err)
 		}
 		if c.Notify {
@@ -540,38 +556,80 @@ func Build(s beam.Scope, c Config) error {
 			out = c.BarsOut
 		}
 		tapped.DeadLetters = beam.Flatten(s, dead...)
-		if err := c.write(s, out, "deadletters", tapped.DeadLetters, globalWindow, false); err != nil {
+		if err := c.writeTo(&written, s, out, "deadletters", tapped.DeadLetters, globalWindow, false); err != nil {
 			return fmt.Errorf("--deadletter_out: %w", err)
 		}
 	}
 	for _, tap := range c.Taps {
 		tap(s, tapped)
 	}
+	if durable != nil {
+		durable.AckWhenWritten(s, written...)
+	}
 	return nil
 }
 
+// ackTimes are the AckWindow and AckHorizon of a durable Pub/Sub read (see
+// pubsubx.ReadDurable): the window is the least common multiple of the
+// windows rows are grouped in (bars, dedupe, the streaming sinks' batching
+// windows), so that a crash leaves whole windows unacked and a restart
+// writes them again whole, the same rows. Calendar days (1d bars of a
+// Calendar) are not fixed windows; they go into the horizon instead, as
+// does the allowed lateness (LATE panes come until then), plus a second
+// for the sinks' bundles.
+func (c Config) ackTimes() (window, horizon time.Duration) {
+	window = globalRowsWindow
+	if c.RawOut != "" || c.ChangesOut != "" {
+		window = lcm(window, time.Minute) // the streaming rawWindow
+	}
+	for _, r := range c.Bars {
+		if d := r.Duration(); c.Calendar != "" && d == 24*time.Hour {
+			horizon = max(horizon, d)
+		} else {
+			window = lcm(window, d)
+		}
+	}
+	return window, horizon + c.AllowedLateness + time.Second
+}
+
+func lcm(a, b time.Duration) time.Duration {
+	x, y := a, b
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return a / x * b
+}
+
+// writeTo sends rows to out (see write) and adds what the sink returns to
+// written: its watermark says what has been written (durable Pub/Sub acks).
+func (c Config) writeTo(written *[]beam.PCollection, s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) error {
+	w, err := c.write(s, out, name, rows, window, partition)
+	if err == nil {
+		*written = append(*written, w)
+	}
+	return err
+}
+
 // write sends rows to out: a BigQuery table, a Pub/Sub topic, or files named
-// name-* under a directory or prefix. window > 0 re-windows rows first.
-func (c Config) write(s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) error {
+// name-* under a directory or prefix. window > 0 re-windows rows first. It
+// returns the sink's output.
+func (c Config) write(s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) (beam.PCollection, error) {
 	switch {
 	case strings.HasPrefix(out, BigQueryScheme):
 		opts := bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: c.BigQuery}, Window: window}
 		if c.Shards > 1 {
 			opts.Shards = c.Shards
 		}
-		_, err := bigqueryx.TryWrite(s, strings.TrimPrefix(out, BigQueryScheme), rows, opts)
-		return err
+		return bigqueryx.TryWrite(s, strings.TrimPrefix(out, BigQueryScheme), rows, opts)
 	case strings.HasPrefix(out, PubSubScheme):
 		topic := strings.TrimPrefix(out, PubSubScheme)
 		opts := pubsubx.WriteOptions{Attributes: map[string]string{"kind": name}}
 		if err := opts.Validate(topic); err != nil {
-			return err
+			return beam.PCollection{}, err
 		}
-		pubsubx.Write(s, topic, rows, opts)
-		return nil
+		return pubsubx.Write(s, topic, rows, opts), nil
 	}
-	_, err := lake.TryWrite(s, out, rows, lake.Options{Name: name, Shards: c.Shards, Gzip: c.Gzip, Window: window, Partition: partition})
-	return err
+	return lake.TryWrite(s, out, rows, lake.Options{Name: name, Shards: c.Shards, Gzip: c.Gzip, Window: window, Partition: partition})
 }
 
 // splitOutliers returns rs without its outlier rules, and those rules alone

@@ -459,3 +459,26 @@ func TestInferSide(t *testing.T) {
 		}
 	}
 }
+
+// A durable Pub/Sub read acks whole windows: the least common multiple of
+// the bar, dedupe and sink windows; calendar days and the lateness go into
+// the horizon.
+func TestAckTimes(t *testing.T) {
+	for _, tc := range []struct {
+		c                     Config
+		wantWindow, wantHoriz time.Duration
+	}{
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute)}}, time.Minute, time.Second},
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Second), bars.Resolution(7 * time.Second)}}, 35 * time.Second, time.Second},
+		{Config{Bars: []bars.Resolution{bars.Resolution(7 * time.Second)}, RawOut: "raw"}, 7 * time.Minute, time.Second},
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute), bars.Resolution(24 * time.Hour)}, AllowedLateness: time.Minute},
+			24 * time.Hour, time.Minute + time.Second},
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute), bars.Resolution(24 * time.Hour)}, Calendar: "XNYS"},
+			time.Minute, 24*time.Hour + time.Second},
+	} {
+		w, h := tc.c.ackTimes()
+		if w != tc.wantWindow || h != tc.wantHoriz {
+			t.Errorf("%+v: ackTimes %v, %v; want %v, %v", tc.c.Bars, w, h, tc.wantWindow, tc.wantHoriz)
+		}
+	}
+}

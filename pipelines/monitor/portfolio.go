@@ -90,7 +90,7 @@ func (c Config) validatePortfolio() error {
 // stream starts from the positions read here (so no window is valued before
 // they are in place), re-reads them every PositionsRefresh and applies a
 // change from the next windows valued.
-func (c Config) buildPortfolio(s beam.Scope, bars beam.PCollection, bounded bool, fileWindow time.Duration) (beam.PCollection, []beam.PCollection, error) {
+func (c Config) buildPortfolio(s beam.Scope, bars beam.PCollection, bounded bool, fileWindow time.Duration, written *[]beam.PCollection) (beam.PCollection, []beam.PCollection, error) {
 	s = s.Scope("portfolio")
 	initial, err := LoadHoldings(context.Background(), c.Positions, c.BigQuery)
 	if err != nil {
@@ -120,7 +120,7 @@ func (c Config) buildPortfolio(s beam.Scope, bars beam.PCollection, bounded bool
 		opts.AllowedLateness = c.AllowedLateness
 	}
 	rows := portfolio.Compute(s, bars, holdings, opts)
-	if err := c.write(s, c.PortfolioOut, "portfolio", rows, fileWindow, false); err != nil {
+	if err := c.writeTo(written, s, c.PortfolioOut, "portfolio", rows, fileWindow, false); err != nil {
 		return beam.PCollection{}, nil, fmt.Errorf("--portfolio_out: %w", err)
 	}
 	return rows, dead, nil
