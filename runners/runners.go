@@ -25,6 +25,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 	"github.com/tickbeam/tickbeam/internal/counters"
+	"github.com/tickbeam/tickbeam/internal/nosplit"
 
 	// Runners and filesystems users can select by flag.
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
@@ -156,6 +157,7 @@ func localJobService() (jobpb.JobServiceClient, error) {
 	// Set on every run: flags may have been reset since (the CLI resets them
 	// between runs in one process).
 	*jobopts.Endpoint = local.endpoint
+	nosplit.Apply()
 	if *jobopts.EnvironmentType == "" {
 		*jobopts.EnvironmentType = "loopback"
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/tickbeam/tickbeam/internal/emuproc"
@@ -301,5 +303,6 @@ func Main(m *testing.M) { os.Exit(MainRet(m)) }
 // MainRet is Main returning the exit code instead of exiting.
 func MainRet(m *testing.M) int {
 	defer emuproc.StopShared()
+	nosplit.Apply()
 	return ptest.MainRetWithDefault(m, "prism")
 }

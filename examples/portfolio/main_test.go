@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/tickbeam/tickbeam"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) { nosplit.Main(m) }
 
 // The example's output: the last minute's total is the positions file's
 // quantities at the last closes of the run's bars, some prices carry, and

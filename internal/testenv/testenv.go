@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/tickbeam/tickbeam/internal/emuproc"
 )
 
@@ -42,6 +44,7 @@ var (
 
 // Main runs the tests and stops the emulators they started.
 func Main(m *testing.M) int {
+	nosplit.Apply()
 	code := m.Run()
 	for _, e := range []*emulator{&pubsub, &bigquery} {
 		e.stop()

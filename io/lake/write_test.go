@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
@@ -36,7 +38,7 @@ import (
 var update = flag.Bool("update-golden", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) {
-	ptest.MainWithDefault(m, "prism")
+	nosplit.Main(m)
 }
 
 func init() {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
@@ -29,7 +31,7 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) { nosplit.Main(m) }
 
 func TestValidate(t *testing.T) {
 	res := []bars.Resolution{bars.Resolution(time.Minute)}

@@ -18,7 +18,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/testenv"
 )
 
-// TestMain does what ptest.MainWithDefault(m, "prism") does but lets
+// TestMain does what nosplit.Main(m) does (testenv.Main turns splits off) but lets
 // testenv.Main run the tests, so the BigQuery emulator of
 // TestCheckReferencesEmulator is stopped at the end.
 func TestMain(m *testing.M) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	beamwindow "github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
@@ -18,7 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) { nosplit.Main(m) }
 
 func init() {
 	register.Function2x0(stampBar)

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -24,7 +26,7 @@ func stampBar(b tickbeam.Bar, emit func(beam.EventTime, tickbeam.Bar)) {
 	emit(mtime.FromTime(b.WindowEnd).Subtract(1), b)
 }
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) { nosplit.Main(m) }
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/nosplit"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
@@ -15,7 +17,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+func TestMain(m *testing.M) { nosplit.Main(m) }
 
 func mustCal(t *testing.T, name string) *calendar.Calendar {
 	t.Helper()
