@@ -5,19 +5,21 @@
 // runners.Run runs it, on prism in this process or on Dataflow (Run does
 // all three).
 //
-//	input --> parse --> dedupe --> [outlier rules] --> ticks --> raw_out (archive)
-//	  |                                                 |--> [tick test] --> bars (each resolution) --> bars_out
-//	  |                                                 |                      |--> indicators --> indicators_out
-//	  |                                                 |                      '--> portfolio (positions) --> portfolio_out
-//	  |                                                 |--> session stats --> session_out
-//	  |                                                 |--> price changes (references, splits) --> changes_out
-//	  |                                                 '--> alert rules (ticks, bars, crosses, changes, portfolio)
-//	  |                                                        --> alerts_out (and notifiers)
+//	input --> parse --> dedupe --> [outlier rules] --+--> raw_out (archive)
+//	  |                                              '--> [tick test] --> ticks
+//	  |                                                                    |--> bars (each resolution) --> bars_out
+//	  |                                                                    |      |--> indicators --> indicators_out
+//	  |                                                                    |      '--> portfolio (positions) --> portfolio_out
+//	  |                                                                    |--> session stats --> session_out
+//	  |                                                                    |--> price changes (references, splits) --> changes_out
+//	  |                                                                    '--> alert rules --> alerts_out (and notifiers)
 //	  |--> gaps (a live input's) --> gaps_out
-//	  '--> dead letters (parse, late, outlier, notify, ...) --------------------> deadletter_out
+//	  '--> dead letters (parse, late, outlier, notify, ...) --> deadletter_out
 //
-// The tick test (Config.InferSide) gives bars, session stats and rules the
-// sides the feed left out; the raw archive keeps the feed's own.
+// The tick test (Config.InferSide) gives what is computed from ticks the
+// sides the feed left out; the raw archive keeps the feed's own. The alert
+// rules read ticks, bars, indicator crosses, price changes and the
+// portfolio.
 //
 // Input is a file glob (local or gs://), a Pub/Sub subscription, a live
 // vendor connection (io/live) or the synthetic feed; every output is a

@@ -39,8 +39,9 @@ const DefaultWatermarkDelay = time.Second
 // Build adds to a scope.
 type Config struct {
 	// Input is a file path or glob, local or gs:// (.gz read transparently),
-	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", or a
-	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S".
+	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", a
+	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S" or a live vendor
+	// connection (io/live, e.g. "binance:?symbols=BTCUSDT").
 	Input string
 	// Format names the parser of file input (see feedformat.Formats). For Pub/Sub
 	// it may be empty: each message's "format" attribute names its parser.
@@ -58,7 +59,8 @@ type Config struct {
 	// DefaultWatermarkDelay.
 	WatermarkDelay time.Duration
 	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
-	// of tickbeam's own reader (the local runner).
+	// of tickbeam's own reader; Resolve sets it for runners other than the
+	// local one.
 	NativePubSub bool
 	// AckOnCommit makes tickbeam's Pub/Sub reader ack a message once the
 	// runner has committed the bundle that read it, as before durable acks.
@@ -244,20 +246,23 @@ func Build(s beam.Scope, p Plan) error {
 		return errors.New("monitor.Build: the Plan was not made by Config.Resolve")
 	}
 	b := newBuilder(s.Scope("monitor"), p)
-	ticks := b.read()                                         // input --> parse (a live input's gaps --> gaps_out)
-	ticks = b.dedupe(ticks)                                   // --> dedupe
-	ticks = b.quarantineOutliers(ticks)                       // --> [outlier rules]
-	b.write(p.Outputs.Raw, "ticks", ticks, b.rawWindow, true) // --> raw_out
+	// input --> parse --> dedupe --> [outlier rules] --> raw_out, [tick test]
+	ticks := b.read() // and a live input's gaps --> gaps_out
+	ticks = b.dedupe(ticks)
+	ticks = b.quarantineOutliers(ticks)
+	b.write(p.Outputs.Raw, "ticks", ticks, b.rawWindow, true)
 	if p.InferSide {
-		ticks = tickrule.Classify(b.s, ticks) // --> [tick test]
+		ticks = tickrule.Classify(b.s, ticks)
 	}
-	barCols := b.bars(ticks)                                                                                         // --> bars --> bars_out
-	crosses := b.indicators(barCols[0])                                                                              //       --> indicators --> indicators_out
-	positions := b.portfolio(barCols[0])                                                                             //       --> portfolio --> portfolio_out
-	b.session(ticks)                                                                                                 // --> session stats --> session_out
-	changes := b.priceChanges(ticks)                                                                                 // --> price changes --> changes_out
-	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions}) // --> alert rules --> alerts_out, notifiers
-	b.deadLetters()                                                                                                  // dead letters --> deadletter_out
+	// ticks --> bars (--> indicators, portfolio), session stats, price changes
+	barCols := b.bars(ticks)
+	crosses := b.indicators(barCols[0])
+	positions := b.portfolio(barCols[0])
+	b.session(ticks)
+	changes := b.priceChanges(ticks)
+	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
+	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions})
+	b.deadLetters()
 	for _, tap := range p.Taps {
 		tap(b.s, b.tapped)
 	}

@@ -137,7 +137,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if c.Shards < 0 || c.Shards > 1000 {
 		return Plan{}, fmt.Errorf("--shards %d: want 1..1000", c.Shards)
 	}
-	if err := c.resolveOutputs(&p); err != nil {
+	if err := c.resolveOutputs(c.streamOutputs(&p.Outputs)); err != nil {
 		return Plan{}, err
 	}
 	switch {
@@ -180,9 +180,20 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if p.PrevClose, err = c.prevCloseOptions(cal); err != nil {
 		return Plan{}, err
 	}
-	p.Changes = p.Outputs.Changes.Set() || readsChanges(p.Rules)
 	if err := c.validatePortfolio(); err != nil {
 		return Plan{}, err
+	}
+	if err := c.resolveOutputs(c.analyticsOutputs(&p.Outputs)); err != nil {
+		return Plan{}, err
+	}
+	p.Changes = p.Outputs.Changes.Set() || readsChanges(p.Rules)
+	if !p.Outputs.DeadLetters.Set() {
+		// Dead letters go with the bars, as files named deadletters-*.
+		if p.Outputs.Bars.Kind != FileOutput {
+			return Plan{}, errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
+		}
+		p.Outputs.DeadLetters = p.Outputs.Bars
+		p.Outputs.DeadLetters.Flag = "--deadletter_out"
 	}
 	if !p.Local {
 		for _, o := range p.Outputs.List() {
@@ -261,20 +272,29 @@ func (c Config) resolveInput(p *Plan, native bool) error {
 	return nil
 }
 
-// resolveOutputs parses every output through the URI registry; dead
-// letters default to the bars' directory or prefix.
-func (c Config) resolveOutputs(p *Plan) error {
-	o := &p.Outputs
-	for _, out := range []struct {
-		dst         *Output
-		flag, value string
-	}{
-		{&o.Bars, "--bars_out", c.BarsOut}, {&o.DeadLetters, "--deadletter_out", c.DeadLetterOut},
-		{&o.Raw, "--raw_out", c.RawOut}, {&o.Gaps, "--gaps_out", c.GapsOut},
-		{&o.Indicators, "--indicators_out", c.IndicatorsOut}, {&o.Session, "--session_out", c.SessionOut},
-		{&o.Alerts, "--alerts_out", c.AlertsOut}, {&o.Changes, "--changes_out", c.ChangesOut},
-		{&o.Portfolio, "--portfolio_out", c.PortfolioOut},
-	} {
+// outputSetting is an output setting of Config and where Resolve puts it.
+type outputSetting struct {
+	dst         *Output
+	flag, value string
+}
+
+// streamOutputs are the outputs of the input and its ticks and bars;
+// Resolve checks them before the analytics settings.
+func (c Config) streamOutputs(o *Outputs) []outputSetting {
+	return []outputSetting{{&o.Bars, "--bars_out", c.BarsOut}, {&o.DeadLetters, "--deadletter_out", c.DeadLetterOut},
+		{&o.Raw, "--raw_out", c.RawOut}, {&o.Gaps, "--gaps_out", c.GapsOut}}
+}
+
+// analyticsOutputs are the outputs of what is computed from ticks and bars;
+// Resolve checks them after the settings that compute them.
+func (c Config) analyticsOutputs(o *Outputs) []outputSetting {
+	return []outputSetting{{&o.Indicators, "--indicators_out", c.IndicatorsOut}, {&o.Session, "--session_out", c.SessionOut},
+		{&o.Alerts, "--alerts_out", c.AlertsOut}, {&o.Changes, "--changes_out", c.ChangesOut}, {&o.Portfolio, "--portfolio_out", c.PortfolioOut}}
+}
+
+// resolveOutputs parses outputs through the URI registry.
+func (c Config) resolveOutputs(outs []outputSetting) error {
+	for _, out := range outs {
 		parsed, err := parseOutput(out.flag, out.value)
 		if err == nil && parsed.Kind == TableOutput {
 			err = c.BigQuery.Validate()
@@ -283,13 +303,6 @@ func (c Config) resolveOutputs(p *Plan) error {
 			return fmt.Errorf("%s: %w", out.flag, err)
 		}
 		*out.dst = parsed
-	}
-	if !o.DeadLetters.Set() {
-		if o.Bars.Kind != FileOutput {
-			return errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
-		}
-		o.DeadLetters = o.Bars
-		o.DeadLetters.Flag = "--deadletter_out"
 	}
 	return nil
 }
