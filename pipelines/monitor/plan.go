@@ -116,7 +116,7 @@ func (o Outputs) List() []Output {
 //     (gs://, bq: or pubsub:), Pub/Sub is read natively, and a live input
 //     is refused (its connection is in this process);
 //   - on the local runner a Pub/Sub message is acked once every output
-//     computed from it is written, unless AckOnCommit.
+//     computed from it is written, unless AckOnCommit or NativePubSub.
 //
 // It reads the rules file, once; the positions are read by Build. Its
 // errors name the CLI flag of the setting at fault.
