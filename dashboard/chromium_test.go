@@ -131,8 +131,12 @@ func TestDashboardInChromium(t *testing.T) {
 		dashboard.Tap(s, "chromium-test", dashboard.Inputs{Bars: c.Bars[0], Indicators: c.Indicators, Alerts: c.Alerts})
 		metrics.Observe(s, metrics.Inputs{Ticks: c.Ticks, Bars: c.Bars[0], Resolution: cfg.Bars[0], DeadLetters: c.DeadLetters})
 	}}
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		t.Fatal(err)
 	}
 	var during []int
@@ -217,8 +221,12 @@ func TestDashboardSnapshotInChromium(t *testing.T) {
 	cfg.Taps = []monitor.Tap{func(s beam.Scope, c monitor.Collections) {
 		dashboard.Tap(s, "snapshot-test", dashboard.Inputs{Bars: c.Bars[0], Indicators: c.Indicators, Alerts: c.Alerts})
 	}}
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		t.Fatal(err)
 	}
 	res, err := runners.Run(context.Background(), p, runners.Options{})

@@ -31,7 +31,11 @@ func monitorPipeline(t *testing.T, cfg monitor.Config) *beam.Pipeline {
 	cfg.Taps = append(cfg.Taps, func(s beam.Scope, c monitor.Collections) {
 		metrics.Observe(s, metrics.Inputs{Ticks: c.Ticks, Bars: c.Bars[0], Resolution: cfg.Bars[0], DeadLetters: c.DeadLetters})
 	})
-	if err := monitor.Build(s, cfg); err != nil {
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := monitor.Build(s, plan); err != nil {
 		t.Fatal(err)
 	}
 	return p

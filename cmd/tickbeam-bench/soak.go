@@ -77,8 +77,12 @@ func soak(args []string) error {
 		cfg.Rules, cfg.AlertsOut, cfg.Notify, cfg.ChangesOut = path, *out, true, *out
 	}
 	beam.Init()
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		return err
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		return err
 	}
 	type sample struct {

@@ -9,12 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 )
@@ -35,38 +33,31 @@ func liveDefaults(cfg *monitor.Config) {
 	}
 }
 
-// checkGapsOut refuses --gaps_out without a live input.
-func checkGapsOut(cfg monitor.Config) error {
-	if cfg.GapsOut != "" && !cfg.Live() {
-		return fmt.Errorf("--gaps_out needs a live --input (%s)", strings.Join(live.Schemes(), ":, ")+":")
-	}
-	return nil
-}
-
 // startLive connects a live input before the pipeline starts, so a refused
 // connection is one line and exit 1 (the local runner's DoFn then reads
 // this connection), and prints bars as files appear when --bars_out is a
 // local directory. stop ends both.
-func startLive(ctx context.Context, cfg monitor.Config, stdout, stderr io.Writer) (stop func(), code int) {
+func startLive(ctx context.Context, plan monitor.Plan, stdout, stderr io.Writer) (stop func(), code int) {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "tickbeam monitor: "+format+"\n", args...) }
-	release, err := live.Preflight(ctx, cfg.Input, live.Options{Logf: logf}, 30*time.Second)
+	release, err := live.Preflight(ctx, plan.Input.URI, live.Options{Logf: logf}, 30*time.Second)
 	if err != nil {
 		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 		return nil, 1
 	}
-	if err := lake.ValidatePrefix(cfg.BarsOut); err != nil || strings.Contains(cfg.BarsOut, "://") {
+	dir := plan.Outputs.Bars.Value
+	if plan.Outputs.Bars.Kind != monitor.FileOutput || plan.Outputs.Bars.Remote() {
 		return release, 0
 	}
-	if err := os.MkdirAll(cfg.BarsOut, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "tickbeam monitor: --bars_out: %v\n", err)
 		release()
 		return nil, 1
 	}
-	fmt.Fprintf(stdout, "tickbeam monitor: live %s; bars print as their windows close and stay in %s/\n", cfg.Input, cfg.BarsOut)
+	fmt.Fprintf(stdout, "tickbeam monitor: live %s; bars print as their windows close and stay in %s/\n", plan.Input.URI, dir)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); printBars(stdout, cfg.BarsOut, done) }()
+	go func() { defer wg.Done(); printBars(stdout, dir, done) }()
 	return func() { close(done); wg.Wait(); release() }, 0
 }
 

@@ -146,68 +146,46 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	cfg, err := f.config()
+	var plan monitor.Plan
 	if err == nil {
+		if !isSet(fs, "allowed_lateness") {
+			cfg.AllowedLateness = monitor.AutoAllowedLateness // the runner's: 0 on prism
+		}
 		liveDefaults(&cfg)
-		err = checkGapsOut(cfg)
-	}
-	if err == nil {
-		err = cfg.Validate()
+		plan, err = cfg.Resolve(*beamrunners.Runner)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 		return 2
 	}
-	runner := *beamrunners.Runner
-	local := runners.IsLocal(runner)
-	if local && !isSet(fs, "allowed_lateness") {
-		// prism fires a window's LATE pane only when the window expires and
-		// holds the watermark back until then: with 1m, the streaming
-		// benchmark's 1s bars became queryable after 51 s (p50), not 11 s.
-		cfg.AllowedLateness = 0
-	}
-	if !local {
-		for _, o := range cfg.Outputs() {
-			if !remoteOutput(o.Value) {
-				fmt.Fprintf(stderr, "tickbeam monitor: %s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:\n", o.Flag, o.Value, runner)
-				return 2
-			}
-		}
-		cfg.NativePubSub = true
-	}
 
 	if f.metricsAddr != "" {
-		stop, err := serveMetrics("monitor", f.metricsAddr, local, stderr)
+		stop, err := serveMetrics("monitor", f.metricsAddr, plan.Local, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 			return 2
 		}
 		defer stop()
-		cfg.Taps = append(cfg.Taps, metricsTap(cfg.Bars))
+		plan.Taps = append(plan.Taps, metricsTap(plan.Bars.Resolutions))
 	}
 	if f.ui != "" {
-		tap, stop, err := serveDashboard(f.ui, local, stderr)
+		tap, stop, err := serveDashboard(f.ui, plan.Local, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 			return 2
 		}
 		defer stop()
-		cfg.Taps = append(cfg.Taps, tap)
+		plan.Taps = append(plan.Taps, tap)
 	}
 
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 		return 2
 	}
-	opts := runners.Options{Runner: runner, StopOnSignal: true}
-	if cfg.Synthetic() && cfg.Duration > 0 {
-		// The feed ends by itself after --duration of event time; the stop
-		// is a safety net should the runner not drain.
-		opts.Duration = cfg.Duration + time.Minute
-	} else {
-		opts.Duration = cfg.Duration
-	}
+	opts := plan.RunOptions()
+	opts.StopOnSignal = true
 	beamlog.SetupLogging(f.logLevel, "text")
 	if f.cpuProfile != "" {
 		stopProfile, err := startCPUProfile(f.cpuProfile)
@@ -217,8 +195,8 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		defer stopProfile()
 	}
-	if cfg.Live() {
-		stopLive, code := startLive(ctx, cfg, stdout, stderr)
+	if plan.Input.Kind == monitor.LiveInput {
+		stopLive, code := startLive(ctx, plan, stdout, stderr)
 		if code != 0 {
 			return code
 		}
@@ -231,7 +209,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	if res != nil {
-		printSummary(stdout, res, time.Since(start), cfg.Bounded())
+		printSummary(stdout, res, time.Since(start), plan.Bounded)
 	}
 	return 0
 }

@@ -81,9 +81,13 @@ func TestDashboardQueriesOnEmulator(t *testing.T) {
 	table := func(name string) string { return "bq:" + testenv.Project + "." + ds + "." + name }
 	input := "../../cmd/tickbeam/testdata/binance-small.jsonl"
 	run(t, func(s beam.Scope) error {
-		return monitor.Build(s, monitor.Config{Input: input, Format: "binance", Bars: []bars.Resolution{bars.Resolution(time.Minute)},
+		plan, err := monitor.Config{Input: input, Format: "binance", Bars: []bars.Resolution{bars.Resolution(time.Minute)},
 			BarsOut: table("bars"), DeadLetterOut: table("deadletters"), Rules: "../../examples/rules/below-level.yaml",
-			AlertsOut: table("alerts"), BigQuery: opts, Shards: 1})
+			AlertsOut: table("alerts"), BigQuery: opts, Shards: 1}.Resolve(runners.Local)
+		if err != nil {
+			return err
+		}
+		return monitor.Build(s, plan)
 	})
 	run(t, func(s beam.Scope) error {
 		return daily.Build(s, daily.Config{Input: input, Format: "binance", Calendar: "CRYPTO", Date: calendar.Date{Year: 2026, Month: 1, Day: 15},

@@ -44,7 +44,11 @@ func TestDashboardPromQLOnPrometheus(t *testing.T) {
 	cfg.Taps = []monitor.Tap{func(s beam.Scope, c monitor.Collections) {
 		metrics.Observe(s, metrics.Inputs{Ticks: c.Ticks, Bars: c.Bars[0], Resolution: res, DeadLetters: c.DeadLetters})
 	}}
-	if err := monitor.Build(s, cfg); err != nil {
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := monitor.Build(s, plan); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := runners.Run(t.Context(), p, runners.Options{Duration: 8 * time.Second}); err != nil {

@@ -70,8 +70,12 @@ func run(dir, out string, w io.Writer) error {
 		AlertsOut:    out,
 		Shards:       1,
 	}
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		return err
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		return err
 	}
 	beamlog.SetupLogging("warn", "text")

@@ -53,8 +53,12 @@ func run(duration time.Duration, out, symbols string, rate float64) error {
 		Shards:   1,
 	}
 	beam.Init()
+	plan, err := cfg.Resolve(runners.Local)
+	if err != nil {
+		return err
+	}
 	p, s := beam.NewPipelineWithRoot()
-	if err := monitor.Build(s, cfg); err != nil {
+	if err := monitor.Build(s, plan); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {

@@ -3,12 +3,9 @@ package monitor
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lake"
@@ -16,6 +13,7 @@ import (
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/alerts"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
@@ -24,17 +22,6 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/parse"
 	"github.com/tickbeam/tickbeam/transforms/session"
 	"github.com/tickbeam/tickbeam/transforms/tickrule"
-)
-
-// Schemes of inputs and outputs.
-const (
-	// SyntheticScheme prefixes an Input naming the synthetic feed.
-	SyntheticScheme = "synthetic:"
-	// PubSubScheme prefixes a subscription (input) or a topic (output):
-	// pubsub:projects/P/subscriptions/S, pubsub:projects/P/topics/T.
-	PubSubScheme = "pubsub:"
-	// BigQueryScheme prefixes a table: bq:P.D.T.
-	BigQueryScheme = "bq:"
 )
 
 // DefaultTimestampAttribute is the Pub/Sub attribute `tickbeam feed` sets to
@@ -47,11 +34,14 @@ const DefaultTimestampAttribute = "ts"
 // ticks (publish-to-pull reordering), with a margin.
 const DefaultWatermarkDelay = time.Second
 
-// Config is what the monitor pipeline reads, computes and writes.
+// Config is what the monitor pipeline reads, computes and writes, as the
+// CLI's flags say it; Resolve parses it for a runner into the Plan that
+// Build adds to a scope.
 type Config struct {
 	// Input is a file path or glob, local or gs:// (.gz read transparently),
-	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", or a
-	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S".
+	// a Pub/Sub subscription "pubsub:projects/P/subscriptions/S", a
+	// synthetic feed "synthetic:?symbols=A,B&rate=N&seed=S" or a live vendor
+	// connection (io/live, e.g. "binance:?symbols=BTCUSDT").
 	Input string
 	// Format names the parser of file input (see feedformat.Formats). For Pub/Sub
 	// it may be empty: each message's "format" attribute names its parser.
@@ -69,7 +59,8 @@ type Config struct {
 	// DefaultWatermarkDelay.
 	WatermarkDelay time.Duration
 	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
-	// of tickbeam's own reader (the local runner).
+	// of tickbeam's own reader; Resolve sets it for runners other than the
+	// local one.
 	NativePubSub bool
 	// AckOnCommit makes tickbeam's Pub/Sub reader ack a message once the
 	// runner has committed the bundle that read it, as before durable acks.
@@ -129,8 +120,8 @@ type Config struct {
 	// highest pane_index of a window is its whole truth). Pub/Sub messages
 	// later than that become dead letters with stage late, never a silent
 	// drop. 0: windows close at the watermark and Pub/Sub messages behind it
-	// are dead letters (stage late). The CLI's default is
-	// DefaultAllowedLateness.
+	// are dead letters (stage late). AutoAllowedLateness lets Resolve
+	// choose by runner, as the CLI does when --allowed_lateness is not given.
 	AllowedLateness time.Duration
 	// Indicators over the bars of the first resolution (indicators.ParseSpecs,
 	// e.g. "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2"), written to
@@ -185,158 +176,42 @@ type Config struct {
 	PositionsRefresh time.Duration
 }
 
-// DefaultAllowedLateness is the CLI's --allowed_lateness default.
+// DefaultAllowedLateness is the allowed lateness of AutoAllowedLateness on
+// runners other than the local one, and the --allowed_lateness default.
 const DefaultAllowedLateness = time.Minute
 
 // Synthetic reports whether the input is the synthetic feed.
-func (c Config) Synthetic() bool { return strings.HasPrefix(c.Input, SyntheticScheme) }
+func (c Config) Synthetic() bool { return inputKind(c.Input) == SyntheticInput }
 
 // PubSub reports whether the input is a Pub/Sub subscription.
-func (c Config) PubSub() bool { return strings.HasPrefix(c.Input, PubSubScheme) }
+func (c Config) PubSub() bool { return inputKind(c.Input) == PubSubInput }
 
 // Live reports whether the input is a live vendor connection (io/live).
-func (c Config) Live() bool { return live.IsURI(c.Input) }
+func (c Config) Live() bool { return inputKind(c.Input) == LiveInput }
 
 // Bounded reports whether the input ends by itself: files, and a synthetic
 // feed that is not paced and has a count or duration.
 func (c Config) Bounded() bool {
-	switch {
-	case c.PubSub(), c.Live():
+	in, err := parseInput(c.Input)
+	return err == nil && c.bounded(in)
+}
+
+func (c Config) bounded(in Input) bool {
+	switch in.Kind {
+	case PubSubInput, LiveInput:
 		return false
-	case c.Synthetic():
-		sc, err := synthetic.ParseURI(c.Input)
-		return err == nil && !sc.Paced && (sc.Count > 0 || sc.Duration > 0 || c.Duration > 0)
+	case SyntheticInput:
+		sc := in.Synthetic
+		return !sc.Paced && (sc.Count > 0 || sc.Duration > 0 || c.Duration > 0)
 	}
 	return true
 }
 
-// Validate checks the configuration before a pipeline is built, so bad flags
-// fail fast with one clear reason.
+// Validate checks the configuration as Resolve does for the local runner,
+// so bad settings fail fast with one clear reason.
 func (c Config) Validate() error {
-	if c.Input == "" {
-		return errors.New("--input is required: a file path or glob, or synthetic:?symbols=...")
-	}
-	switch {
-	case c.Synthetic():
-		if _, err := synthetic.ParseURI(c.Input); err != nil {
-			return fmt.Errorf("--input: %w", err)
-		}
-	case c.Live():
-		if err := c.validateLive(); err != nil {
-			return err
-		}
-	case c.PubSub():
-		if _, _, err := pubsubx.ParseSubscription(strings.TrimPrefix(c.Input, PubSubScheme)); err != nil {
-			return fmt.Errorf("--input: %w", err)
-		}
-		if c.Format != "" {
-			if _, err := feedformat.New(c.Format, c.ParseOptions); err != nil {
-				return fmt.Errorf("--format: %w", err)
-			}
-		}
-	default:
-		if c.Format == "" {
-			return fmt.Errorf("--format is required for file input (one of %s)", strings.Join(feedformat.Formats(), ", "))
-		}
-		if _, err := feedformat.New(c.Format, c.ParseOptions); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-	}
-	if len(c.Bars) == 0 {
-		return errors.New("--bar: at least one resolution is required")
-	}
-	if c.BarsOut == "" {
-		return errors.New("--bars_out is required: a local directory, gs:// prefix, bq:P.D.T or pubsub:projects/P/topics/T")
-	}
-	if c.Shards < 0 || c.Shards > 1000 {
-		return fmt.Errorf("--shards %d: want 1..1000", c.Shards)
-	}
-	if err := c.validateOutputs(c.streamOutputs()); err != nil {
-		return err
-	}
-	if c.AllowedLateness < 0 {
-		return fmt.Errorf("--allowed_lateness %s: want >= 0", c.AllowedLateness)
-	}
-	if (c.Indicators == "") != (c.IndicatorsOut == "") {
-		return errors.New("--indicators and --indicators_out go together")
-	}
-	if c.Indicators != "" {
-		if _, err := indicators.ParseSpecs(c.Indicators); err != nil {
-			return fmt.Errorf("--indicators: %w", err)
-		}
-	}
-	if c.Calendar != "" {
-		if _, err := calendar.Lookup(c.Calendar); err != nil {
-			return fmt.Errorf("--calendar: %w", err)
-		}
-	}
-	if (c.Rules == "") != (c.AlertsOut == "") {
-		return errors.New("--rules and --alerts_out go together")
-	}
-	if c.Rules != "" {
-		if _, err := alerts.LoadRules(c.Rules); err != nil {
-			return fmt.Errorf("--rules: %w", err)
-		}
-	}
-	if _, err := c.prevCloseOptions(); err != nil {
-		return err
-	}
-	if err := c.validatePortfolio(); err != nil {
-		return err
-	}
-	if err := c.validateOutputs(c.analyticsOutputs()); err != nil {
-		return err
-	}
-	if c.DeadLetterOut == "" && isTableOrTopic(c.BarsOut) {
-		return errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
-	}
-	return nil
-}
-
-// Output is one output setting, named by its CLI flag.
-type Output struct{ Flag, Value string }
-
-// Outputs lists the outputs that are set.
-func (c Config) Outputs() []Output { return append(c.streamOutputs(), c.analyticsOutputs()...) }
-
-func (c Config) streamOutputs() []Output {
-	return nonEmpty([]Output{{"--bars_out", c.BarsOut}, {"--deadletter_out", c.DeadLetterOut}, {"--raw_out", c.RawOut}, {"--gaps_out", c.GapsOut}})
-}
-
-func (c Config) analyticsOutputs() []Output {
-	return nonEmpty([]Output{{"--indicators_out", c.IndicatorsOut}, {"--session_out", c.SessionOut}, {"--alerts_out", c.AlertsOut},
-		{"--changes_out", c.ChangesOut}, {"--portfolio_out", c.PortfolioOut}})
-}
-
-func nonEmpty(outs []Output) []Output {
-	return slices.DeleteFunc(outs, func(o Output) bool { return o.Value == "" })
-}
-
-func (c Config) validateOutputs(outs []Output) error {
-	for _, o := range outs {
-		if err := c.validateOutput(o.Value); err != nil {
-			return fmt.Errorf("%s: %w", o.Flag, err)
-		}
-	}
-	return nil
-}
-
-func isTableOrTopic(out string) bool {
-	return strings.HasPrefix(out, BigQueryScheme) || strings.HasPrefix(out, PubSubScheme)
-}
-
-func (c Config) validateOutput(out string) error {
-	switch {
-	case strings.HasPrefix(out, BigQueryScheme):
-		if _, err := bigqueryx.ParseTable(strings.TrimPrefix(out, BigQueryScheme)); err != nil {
-			return err
-		}
-		return c.BigQuery.Validate()
-	case strings.HasPrefix(out, PubSubScheme):
-		_, _, err := pubsubx.ParseTopic(strings.TrimPrefix(out, PubSubScheme))
-		return err
-	}
-	return lake.ValidatePrefix(out)
+	_, err := c.Resolve(runners.Local)
+	return err
 }
 
 // Tap observes the collections Build made, e.g. to add metrics or send rows
@@ -361,352 +236,259 @@ type Collections struct {
 // (dead letters, alerts) for writing.
 const globalRowsWindow = 5 * time.Second
 
-// Build adds the monitor pipeline to s.
-func Build(s beam.Scope, c Config) error {
-	if err := c.Validate(); err != nil {
-		return err
+// Build adds the monitor pipeline of p, made by Config.Resolve, to s. It
+// reads as the package diagram, top to bottom; an output that is not set
+// is not computed. Build reads the positions (Config.Positions), nothing
+// else: its errors are a positions source that will not load and steps
+// that refuse their inputs.
+func Build(s beam.Scope, p Plan) error {
+	if !p.resolved {
+		return errors.New("monitor.Build: the Plan was not made by Config.Resolve")
 	}
-	s = s.Scope("monitor")
-	var ticks beam.PCollection
-	var dead, written []beam.PCollection
-	var durable *pubsubx.Durable
-	bounded := c.Bounded()
-	pc := parse.Config{Format: c.Format, Options: c.ParseOptions, Limits: c.Limits, MaxPayloadBytes: c.maxPayload()}
-	switch {
-	case c.Synthetic():
-		sc, _ := synthetic.ParseURI(c.Input)
-		if c.Duration > 0 && (sc.Duration == 0 || c.Duration < sc.Duration) {
-			sc.Duration = c.Duration
-		}
-		ticks = synthetic.Ticks(s, sc)
-	case c.Live():
-		msgs, d, gaps := live.Read(s, live.ReadOptions{URI: c.Input, WatermarkDelay: c.watermarkDelay(), AllowedLateness: c.AllowedLateness})
-		t, pd := parse.Messages(s, pc, msgs)
-		ticks = t
-		dead = append(dead, d, pd)
-		if c.GapsOut != "" {
-			if err := c.writeTo(&written, s, c.GapsOut, "gaps", gaps, globalRowsWindow, false); err != nil {
-				return fmt.Errorf("--gaps_out: %w", err)
-			}
-		}
-	case c.PubSub():
-		ts := c.TimestampAttribute
-		if ts == "" {
-			ts = DefaultTimestampAttribute
-		}
-		delay := c.WatermarkDelay
-		if delay == 0 {
-			delay = DefaultWatermarkDelay
-		}
-		opts := pubsubx.ReadOptions{Subscription: strings.TrimPrefix(c.Input, PubSubScheme),
-			TimestampAttribute: ts, WatermarkDelay: delay, Native: c.NativePubSub, AllowedLateness: c.AllowedLateness}
+	b := newBuilder(s.Scope("monitor"), p)
+	// input --> parse --> dedupe --> [outlier rules] --> raw_out, [tick test]
+	ticks := b.read() // and a live input's gaps --> gaps_out
+	ticks = b.dedupe(ticks)
+	ticks = b.quarantineOutliers(ticks)
+	b.write(p.Outputs.Raw, "ticks", ticks, b.rawWindow, true)
+	if p.InferSide {
+		ticks = tickrule.Classify(b.s, ticks)
+	}
+	// ticks --> bars (--> indicators, portfolio), session stats, price changes
+	barCols := b.bars(ticks)
+	crosses := b.indicators(barCols[0])
+	positions := b.portfolio(barCols[0])
+	b.session(ticks)
+	changes := b.priceChanges(ticks)
+	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
+	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions})
+	b.deadLetters()
+	for _, tap := range p.Taps {
+		tap(b.s, b.tapped)
+	}
+	if b.durable != nil {
+		b.durable.AckWhenWritten(b.s, b.written...)
+	}
+	return b.err
+}
+
+// builder is what Build has made so far.
+type builder struct {
+	Plan
+	s beam.Scope
+	// Bounded runs write one file per day and resolution (fileWindow), not
+	// one per bar window, and raw ticks by the hour; streaming runs write
+	// each bar window's panes as they fire, and batch the rows that come in
+	// the global window (dead letters, alerts) in short windows, so a sink
+	// writes them within seconds of the watermark passing.
+	fileWindow, rawWindow, globalWindow time.Duration
+
+	dead, alerts []beam.PCollection
+	// written holds the sinks' outputs, whose watermark says what has been
+	// written, for the durable Pub/Sub read's acks.
+	written []beam.PCollection
+	durable *pubsubx.Durable
+	tapped  Collections
+	err     error // the first failure
+}
+
+func newBuilder(s beam.Scope, p Plan) *builder {
+	b := &builder{Plan: p, s: s, rawWindow: time.Minute, globalWindow: globalRowsWindow}
+	if p.Bounded {
+		b.fileWindow, b.rawWindow, b.globalWindow = 24*time.Hour, time.Hour, 0
+	}
+	return b
+}
+
+// fail keeps the first error, named by the flag of the setting at fault.
+func (b *builder) fail(flag string, err error) {
+	if err != nil && b.err == nil {
+		b.err = fmt.Errorf("%s: %w", flag, err)
+	}
+}
+
+// read reads and parses the input; the parser's failures are dead letters.
+func (b *builder) read() beam.PCollection {
+	s, pc := b.s, b.Parse
+	switch b.Input.Kind {
+	case SyntheticInput:
+		return synthetic.Ticks(s, b.Input.Synthetic)
+	case LiveInput:
+		msgs, d, gaps := live.Read(s, b.Live)
+		ticks, pd := parse.Messages(s, pc, msgs)
+		b.dead = append(b.dead, d, pd)
+		b.write(b.Outputs.Gaps, "gaps", gaps, globalRowsWindow, false)
+		return ticks
+	case PubSubInput:
 		var msgs, late beam.PCollection
-		if c.NativePubSub || c.AckOnCommit {
-			msgs, late = pubsubx.ReadWithLate(s, opts)
+		if b.Durable {
+			d := pubsubx.ReadDurable(s, b.PubSub)
+			b.durable, msgs, late = &d, d.Messages, d.Late
 		} else {
-			opts.AckWindow, opts.AckHorizon = c.ackTimes()
-			d := pubsubx.ReadDurable(s, opts)
-			durable, msgs, late = &d, d.Messages, d.Late
+			msgs, late = pubsubx.ReadWithLate(s, b.PubSub)
 		}
-		t, d := parse.Messages(s, pc, msgs)
-		ticks = t
+		ticks, d := parse.Messages(s, pc, msgs)
 		// A late message that would not parse is a parse dead letter.
-		dead = append(dead, parse.Late(s, pc, late), d)
-	default:
-		raw, oversized := lines.Read(s, c.Input, lines.MaxLineBytes(c.maxPayload()))
-		t, d := parse.Lines(s, pc, raw)
-		ticks = t
-		dead = append(dead, oversized, d)
+		b.dead = append(b.dead, parse.Late(s, pc, late), d)
+		return ticks
 	}
-	if !c.KeepDuplicates {
-		// Deduplicated ticks leave each dedupe window when it closes; every
-		// bar window must then still be open, so dedupe windows must tile
-		// every bar window: their length divides every resolution.
-		ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: bars.GCD(c.Bars), AllowedLateness: c.AllowedLateness})
+	raw, oversized := lines.Read(s, b.Input.URI, lines.MaxLineBytes(pc.MaxPayloadBytes))
+	ticks, d := parse.Lines(s, pc, raw)
+	b.dead = append(b.dead, oversized, d)
+	return ticks
+}
+
+// dedupe drops redelivered trades. Deduplicated ticks leave each dedupe
+// window when it closes; every bar window must then still be open, so
+// dedupe windows tile every bar window (DedupeWindow).
+func (b *builder) dedupe(ticks beam.PCollection) beam.PCollection {
+	if !b.Dedupe {
+		return ticks
 	}
-	var ruleSet, rules, outlierRules *alerts.RuleSet
-	if c.Rules != "" {
-		rs, err := alerts.LoadRules(c.Rules)
-		if err != nil {
-			return fmt.Errorf("--rules: %w", err)
-		}
-		ruleSet = rs
-		rules, outlierRules = splitOutliers(rs)
+	return dedupe.Ticks(b.s, ticks, dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness})
+}
+
+// quarantineOutliers applies the outlier rules before anything is computed
+// from ticks: outliers become dead letters.
+func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
+	if b.Outliers == nil {
+		return ticks
 	}
-	var alertCols []beam.PCollection
-	if outlierRules != nil {
-		// Outliers are quarantined before anything is computed from ticks.
-		out, err := alerts.Apply(s, outlierRules, alerts.Inputs{Ticks: ticks})
-		if err != nil {
-			return fmt.Errorf("--rules: %w", err)
-		}
-		ticks = out.CleanTicks
-		dead = append(dead, out.Quarantined)
-		alertCols = append(alertCols, out.Alerts)
+	out, err := alerts.Apply(b.s, b.Outliers, alerts.Inputs{Ticks: ticks})
+	if err != nil {
+		b.fail("--rules", err)
+		return ticks
 	}
-	// Bounded runs write one file per day and resolution, not one per bar
-	// window; streaming runs write each bar window's panes as they fire.
-	var fileWindow time.Duration
-	rawWindow := time.Minute
-	if bounded {
-		fileWindow, rawWindow = 24*time.Hour, time.Hour
-	}
-	if c.RawOut != "" {
-		if err := c.writeTo(&written, s, c.RawOut, "ticks", ticks, rawWindow, true); err != nil {
-			return fmt.Errorf("--raw_out: %w", err)
-		}
-	}
-	// The tick test buffers every trade per symbol until the watermark
-	// passes it: skipped for formats whose trades all have a side.
-	if c.InferSide && !feedformat.TradesHaveSide(c.Format) {
-		ticks = tickrule.Classify(s, ticks)
-	}
-	barOpts := bars.Options{Resolutions: c.Bars}
-	if c.Calendar != "" {
-		// Validate checked the name.
-		barOpts.Calendar, _ = calendar.Lookup(c.Calendar)
-	}
-	if !bounded {
-		barOpts.AllowedLateness = c.AllowedLateness
-	}
-	barCols := bars.Compute(s, ticks, barOpts)
-	tapped := Collections{Ticks: ticks, Bars: barCols}
-	for i, b := range barCols {
+	b.dead = append(b.dead, out.Quarantined)
+	b.alerts = append(b.alerts, out.Alerts)
+	return out.CleanTicks
+}
+
+// bars computes the bars of each resolution and writes them.
+func (b *builder) bars(ticks beam.PCollection) []beam.PCollection {
+	cols := bars.Compute(b.s, ticks, b.Plan.Bars)
+	b.tapped.Ticks, b.tapped.Bars = ticks, cols
+	for i, rows := range cols {
 		// Each resolution gets its own sink, also when they share one table
 		// or topic (the resolution column tells them apart): a Flatten would
 		// hold the 1s bars back until the coarsest window's watermark.
-		name := "bars-" + c.Bars[i].String()
-		if isTableOrTopic(c.BarsOut) {
-			name = "bars"
+		name := "bars"
+		if b.Outputs.Bars.Kind == FileOutput {
+			name += "-" + b.Plan.Bars.Resolutions[i].String()
 		}
-		if err := c.writeTo(&written, s, c.BarsOut, name, b, fileWindow, false); err != nil {
-			return fmt.Errorf("--bars_out: %w", err)
-		}
+		b.write(b.Outputs.Bars, name, rows, b.fileWindow, false)
 	}
-	var crosses beam.PCollection
-	if c.Indicators != "" {
-		specs, _ := indicators.ParseSpecs(c.Indicators)
-		values, cx := indicators.Compute(s, barCols[0], indicators.Options{Specs: specs})
-		crosses = cx
-		tapped.Indicators = values
-		if err := c.writeTo(&written, s, c.IndicatorsOut, "indicators", values, fileWindow, false); err != nil {
-			return fmt.Errorf("--indicators_out: %w", err)
-		}
-	}
-	var positions beam.PCollection
-	if c.Positions != "" {
-		rows, d, err := c.buildPortfolio(s, barCols[0], bounded, fileWindow, &written)
-		if err != nil {
-			return err
-		}
-		positions = rows
-		dead = append(dead, d...)
-	}
-	if c.SessionOut != "" {
-		cal, err := calendar.Lookup(c.calendarName())
-		if err != nil {
-			return fmt.Errorf("--calendar: %w", err)
-		}
-		stats := session.Stats(s, ticks, session.Options{Resolution: c.Bars[0].Duration(), Calendar: cal, AllowedLateness: c.AllowedLateness})
-		if err := c.writeTo(&written, s, c.SessionOut, "session", stats, fileWindow, false); err != nil {
-			return fmt.Errorf("--session_out: %w", err)
-		}
-	}
-	var changes beam.PCollection
-	if c.ChangesOut != "" || readsChanges(rules) {
-		changes, dead = c.priceChanges(s, ticks, dead)
-		if c.ChangesOut != "" {
-			if err := c.writeTo(&written, s, c.ChangesOut, "changes", changes, rawWindow, true); err != nil {
-				return fmt.Errorf("--changes_out: %w", err)
-			}
-		}
-	}
-	if rules != nil {
-		in := alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions}
-		out, err := alerts.Apply(s, rules, in)
-		if err != nil {
-			return fmt.Errorf("--rules: %w", err)
-		}
-		alertCols = append(alertCols, out.Alerts)
-	}
-	// Dead letters and alerts keep their input's windowing, the global
-	// window for unbounded input: give them short windows so a streaming
-	// sink writes them within seconds of the watermark passing.
-	globalWindow := time.Duration(0)
-	if !bounded {
-		globalWindow = globalRowsWindow
-	}
-	if len(alertCols) > 0 {
-		all := beam.Flatten(s, alertCols...)
-		tapped.Alerts = all
-		if err := c.writeTo(&written, s, c.AlertsOut, "alerts", all, globalWindow, false); err != nil {
-			return fmt.Errorf("--alerts_out: %w", err)
-		}
-		if c.Notify {
-			_, failed, err := alerts.Deliver(s, ruleSet, all, alerts.DeliverOptions{})
-			if err != nil {
-				return fmt.Errorf("--notify: %w", err)
-			}
-			dead = append(dead, failed)
-		}
-	}
-	if len(dead) > 0 {
-		out := c.DeadLetterOut
-		if out == "" {
-			out = c.BarsOut
-		}
-		tapped.DeadLetters = beam.Flatten(s, dead...)
-		if err := c.writeTo(&written, s, out, "deadletters", tapped.DeadLetters, globalWindow, false); err != nil {
-			return fmt.Errorf("--deadletter_out: %w", err)
-		}
-	}
-	for _, tap := range c.Taps {
-		tap(s, tapped)
-	}
-	if durable != nil {
-		durable.AckWhenWritten(s, written...)
-	}
-	return nil
+	return cols
 }
 
-// ackTimes are the AckWindow and AckHorizon of a durable Pub/Sub read (see
-// pubsubx.ReadDurable): the window is the least common multiple of the
-// windows rows are grouped in (bars, dedupe, the streaming sinks' batching
-// windows), so that a crash leaves whole windows unacked and a restart
-// writes them again whole, the same rows. Calendar days (1d bars of a
-// Calendar) are not fixed windows; they go into the horizon instead, as
-// does the allowed lateness (LATE panes come until then), plus a second
-// for the sinks' bundles.
-func (c Config) ackTimes() (window, horizon time.Duration) {
-	window = globalRowsWindow
-	if c.RawOut != "" || c.ChangesOut != "" {
-		window = lcm(window, time.Minute) // the streaming rawWindow
+// indicators computes the indicators of the first resolution's bars and
+// writes them; it returns their crosses for the alert rules.
+func (b *builder) indicators(barRows beam.PCollection) (crosses beam.PCollection) {
+	if len(b.Indicators) == 0 {
+		return crosses
 	}
-	for _, r := range c.Bars {
-		if d := r.Duration(); c.Calendar != "" && d == 24*time.Hour {
-			horizon = max(horizon, d)
-		} else {
-			window = lcm(window, d)
-		}
-	}
-	return window, horizon + c.AllowedLateness + time.Second
+	values, crosses := indicators.Compute(b.s, barRows, indicators.Options{Specs: b.Indicators})
+	b.tapped.Indicators = values
+	b.write(b.Outputs.Indicators, "indicators", values, b.fileWindow, false)
+	return crosses
 }
 
-func lcm(a, b time.Duration) time.Duration {
-	x, y := a, b
-	for y != 0 {
-		x, y = y, x%y
+// session computes the session statistics and writes them.
+func (b *builder) session(ticks beam.PCollection) {
+	if !b.Outputs.Session.Set() {
+		return
 	}
-	return a / x * b
+	stats := session.Stats(b.s, ticks, session.Options{Resolution: b.Plan.Bars.Resolutions[0].Duration(), Calendar: b.Calendar, AllowedLateness: b.AllowedLateness})
+	b.write(b.Outputs.Session, "session", stats, b.fileWindow, false)
 }
 
-// writeTo sends rows to out (see write) and adds what the sink returns to
-// written: its watermark says what has been written (durable Pub/Sub acks).
-func (c Config) writeTo(written *[]beam.PCollection, s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) error {
-	w, err := c.write(s, out, name, rows, window, partition)
-	if err == nil {
-		*written = append(*written, w)
+// priceChanges enriches ticks with their previous close and writes the
+// changes; bad reference and split lines are dead letters.
+func (b *builder) priceChanges(ticks beam.PCollection) (changes beam.PCollection) {
+	if !b.Changes {
+		return changes
 	}
-	return err
-}
-
-// write sends rows to out: a BigQuery table, a Pub/Sub topic, or files named
-// name-* under a directory or prefix. window > 0 re-windows rows first. It
-// returns the sink's output.
-func (c Config) write(s beam.Scope, out, name string, rows beam.PCollection, window time.Duration, partition bool) (beam.PCollection, error) {
-	switch {
-	case strings.HasPrefix(out, BigQueryScheme):
-		opts := bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: c.BigQuery}, Window: window}
-		if c.Shards > 1 {
-			opts.Shards = c.Shards
-		}
-		return bigqueryx.TryWrite(s, strings.TrimPrefix(out, BigQueryScheme), rows, opts)
-	case strings.HasPrefix(out, PubSubScheme):
-		topic := strings.TrimPrefix(out, PubSubScheme)
-		opts := pubsubx.WriteOptions{Attributes: map[string]string{"kind": name}}
-		if err := opts.Validate(topic); err != nil {
-			return beam.PCollection{}, err
-		}
-		return pubsubx.Write(s, topic, rows, opts), nil
-	}
-	return lake.TryWrite(s, out, rows, lake.Options{Name: name, Shards: c.Shards, Gzip: c.Gzip, Window: window, Partition: partition})
-}
-
-// splitOutliers returns rs without its outlier rules, and those rules alone
-// (nil when there are none of either kind).
-func splitOutliers(rs *alerts.RuleSet) (rest, outliers *alerts.RuleSet) {
-	r, o := *rs, *rs
-	r.Rules, o.Rules = nil, nil
-	for _, rule := range rs.Rules {
-		if rule.Kind == alerts.KindOutlier {
-			o.Rules = append(o.Rules, rule)
-		} else {
-			r.Rules = append(r.Rules, rule)
-		}
-	}
-	if len(r.Rules) > 0 {
-		rest = &r
-	}
-	if len(o.Rules) > 0 {
-		outliers = &o
-	}
-	return rest, outliers
-}
-
-// readsChanges reports whether a rule of rs reads PriceChange rows.
-func readsChanges(rs *alerts.RuleSet) bool {
-	if rs == nil {
-		return false
-	}
-	for _, r := range rs.Rules {
-		if r.Kind == alerts.KindChangePct {
-			return true
-		}
-	}
-	return false
-}
-
-// prevCloseOptions checks the previous-close settings; its Options lack
-// the References and Splits collections, which priceChanges reads.
-func (c Config) prevCloseOptions() (enrich.Options, error) {
-	cal, err := calendar.Lookup(c.calendarName())
-	if err != nil {
-		return enrich.Options{}, fmt.Errorf("--calendar: %w", err)
-	}
-	o := enrich.Options{Sources: c.PrevCloseSources, Calendar: cal, FlagThreshold: c.FlagThreshold}
-	if err := o.Validate(); err != nil {
-		return enrich.Options{}, fmt.Errorf("--prev_close: %w", err)
-	}
-	if c.References != "" && len(c.PrevCloseSources) > 0 && !slices.Contains(c.PrevCloseSources, enrich.SourceReference) {
-		return enrich.Options{}, fmt.Errorf("--references is set but --prev_close does not list %s", enrich.SourceReference)
-	}
-	for _, g := range []struct{ flag, v string }{{"--references", c.References}, {"--splits", c.Splits}} {
-		if g.v != "" {
-			if err := lake.ValidatePrefix(g.v); err != nil {
-				return enrich.Options{}, fmt.Errorf("%s: %w", g.flag, err)
-			}
-		}
-	}
-	return o, nil
-}
-
-// priceChanges enriches ticks with their previous close; bad reference and
-// split lines join dead.
-func (c Config) priceChanges(s beam.Scope, ticks beam.PCollection, dead []beam.PCollection) (beam.PCollection, []beam.PCollection) {
-	o, _ := c.prevCloseOptions() // checked by Validate
-	if c.References != "" {
-		text, oversized := lines.Read(s, c.References)
-		refs, bad := enrich.ParseReferenceCSV(s, text, c.References)
+	o := b.PrevClose
+	if b.References != "" {
+		text, oversized := lines.Read(b.s, b.References)
+		refs, bad := enrich.ParseReferenceCSV(b.s, text, b.References)
 		o.References = refs
-		dead = append(dead, bad, oversized)
+		b.dead = append(b.dead, bad, oversized)
 	}
-	if c.Splits != "" {
-		text, oversized := lines.Read(s, c.Splits)
-		splits, bad := enrich.ParseSplitCSV(s, text, c.Splits)
+	if b.Splits != "" {
+		text, oversized := lines.Read(b.s, b.Splits)
+		splits, bad := enrich.ParseSplitCSV(b.s, text, b.Splits)
 		o.Splits = splits
-		dead = append(dead, bad, oversized)
+		b.dead = append(b.dead, bad, oversized)
 	}
-	return enrich.PrevClose(s, ticks, o), dead
+	changes = enrich.PrevClose(b.s, ticks, o)
+	b.write(b.Outputs.Changes, "changes", changes, b.rawWindow, true)
+	return changes
+}
+
+// alert applies the rules other than outliers, writes every alert and
+// delivers them to their notifiers: a failed delivery is a dead letter.
+func (b *builder) alert(in alerts.Inputs) {
+	if b.Rules != nil && b.err == nil {
+		out, err := alerts.Apply(b.s, b.Rules, in)
+		b.fail("--rules", err)
+		if err == nil {
+			b.alerts = append(b.alerts, out.Alerts)
+		}
+	}
+	if len(b.alerts) == 0 {
+		return
+	}
+	all := beam.Flatten(b.s, b.alerts...)
+	b.tapped.Alerts = all
+	b.write(b.Outputs.Alerts, "alerts", all, b.globalWindow, false)
+	if b.Notify {
+		_, failed, err := alerts.Deliver(b.s, b.RuleSet, all, alerts.DeliverOptions{})
+		b.fail("--notify", err)
+		if err == nil {
+			b.dead = append(b.dead, failed)
+		}
+	}
+}
+
+// deadLetters writes the dead letters of every step.
+func (b *builder) deadLetters() {
+	if len(b.dead) == 0 {
+		return
+	}
+	b.tapped.DeadLetters = beam.Flatten(b.s, b.dead...)
+	b.write(b.Outputs.DeadLetters, "deadletters", b.tapped.DeadLetters, b.globalWindow, false)
+}
+
+// write sends rows to out, if it is set: a BigQuery table, a Pub/Sub topic,
+// or files named name-* under a directory or prefix. window > 0 re-windows
+// rows first. What the sink returns joins written.
+func (b *builder) write(out Output, name string, rows beam.PCollection, window time.Duration, partition bool) {
+	b.writeIn(b.s, out, name, rows, window, partition)
+}
+
+// writeIn is write in scope s.
+func (b *builder) writeIn(s beam.Scope, out Output, name string, rows beam.PCollection, window time.Duration, partition bool) {
+	var w beam.PCollection
+	var err error
+	switch out.Kind {
+	case NoOutput:
+		return
+	case TableOutput:
+		opts := bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: b.BigQuery}, Window: window}
+		if b.Shards > 1 {
+			opts.Shards = b.Shards
+		}
+		w, err = bigqueryx.TryWrite(s, out.Table.String(), rows, opts)
+	case TopicOutput:
+		w = pubsubx.Write(s, out.Topic, rows, pubsubx.WriteOptions{Attributes: map[string]string{"kind": name}})
+	default:
+		w, err = lake.TryWrite(s, out.Value, rows, lake.Options{Name: name, Shards: b.Shards, Gzip: b.Gzip, Window: window, Partition: partition})
+	}
+	b.fail(out.Flag, err)
+	if err == nil {
+		b.written = append(b.written, w)
+	}
 }
 
 func (c Config) calendarName() string {
@@ -721,22 +503,6 @@ func (c Config) maxPayload() int {
 		return c.MaxPayloadBytes
 	}
 	return parse.DefaultMaxPayloadBytes
-}
-
-// validateLive checks a live input: its URI, and that the pipeline runs
-// where the connection is (the local runner).
-func (c Config) validateLive() error {
-	spec, err := live.Parse(c.Input)
-	if err != nil {
-		return fmt.Errorf("--input: %w", err)
-	}
-	if c.Format != "" && c.Format != spec.Format {
-		return fmt.Errorf("--format %s: a %s: input is read as %s", c.Format, spec.Vendor, spec.Format)
-	}
-	if c.NativePubSub {
-		return errors.New("--input: live inputs run on the local runner; for Dataflow, publish them with 'tickbeam feed --input=... --to=pubsub:...' and read the subscription")
-	}
-	return nil
 }
 
 // watermarkDelay is WatermarkDelay or its default.

@@ -85,7 +85,7 @@ func TestSyntheticVolumeConserved(t *testing.T) {
 	res, _ := bars.ParseResolutions("1s,1m")
 	out := t.TempDir()
 	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Shards: 2}); err != nil {
+	if err := build(s, Config{Input: uri, Bars: res, BarsOut: out, Shards: 2}); err != nil {
 		t.Fatal(err)
 	}
 	ptest.RunAndValidate(t, p)
@@ -126,7 +126,7 @@ func TestSyntheticVolumeConserved(t *testing.T) {
 func TestDataflowStreamingTranslation(t *testing.T) {
 	res, _ := bars.ParseResolutions("1m,5m")
 	p, s := beam.NewPipelineWithRoot()
-	err := Build(s, Config{
+	err := build(s, Config{
 		Input:         "pubsub:projects/tickbeam-prod/subscriptions/trades",
 		NativePubSub:  true,
 		Bars:          res,
@@ -185,7 +185,7 @@ func TestAnalyticsOutputs(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	res, _ := bars.ParseResolutions("1m")
 	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Indicators: "sma:2", IndicatorsOut: out,
+	if err := build(s, Config{Input: uri, Bars: res, BarsOut: out, Indicators: "sma:2", IndicatorsOut: out,
 		SessionOut: out, Rules: rules, AlertsOut: out}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func TestPriceChanges(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	res, _ := bars.ParseResolutions("1m")
 	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, ChangesOut: out, References: refs,
+	if err := build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, ChangesOut: out, References: refs,
 		Rules: rules, AlertsOut: out, Notify: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +405,7 @@ func TestDailyBarsOnSessionDay(t *testing.T) {
 		t.Run("calendar="+c.calendar, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			p, s := beam.NewPipelineWithRoot()
-			if err := Build(s, Config{Input: in, Format: "tick", Bars: []bars.Resolution{bars.Daily}, BarsOut: out, Calendar: c.calendar}); err != nil {
+			if err := build(s, Config{Input: in, Format: "tick", Bars: []bars.Resolution{bars.Daily}, BarsOut: out, Calendar: c.calendar}); err != nil {
 				t.Fatal(err)
 			}
 			ptest.RunAndValidate(t, p)
@@ -451,7 +451,7 @@ func TestInferSide(t *testing.T) {
 	} {
 		out := filepath.Join(dir, fmt.Sprint("out-", c.infer))
 		p, s := beam.NewPipelineWithRoot()
-		if err := Build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, InferSide: c.infer}); err != nil {
+		if err := build(s, Config{Input: in, Format: "tick", Bars: res, BarsOut: out, InferSide: c.infer}); err != nil {
 			t.Fatal(err)
 		}
 		ptest.RunAndValidate(t, p)

@@ -13,7 +13,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/periodic"
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/transforms/portfolio"
@@ -84,46 +83,43 @@ func (c Config) validatePortfolio() error {
 	return nil
 }
 
-// buildPortfolio values Positions on the bars of the first resolution and
-// writes the rows to PortfolioOut; it returns them for the alert rules, with
-// the re-reads' dead letters. A bounded run reads the positions once. A
+// portfolio values the positions on the bars of the first resolution and
+// writes the rows; it returns them for the alert rules, and the re-reads'
+// dead letters join the others. A bounded run reads the positions once. A
 // stream starts from the positions read here (so no window is valued before
 // they are in place), re-reads them every PositionsRefresh and applies a
 // change from the next windows valued.
-func (c Config) buildPortfolio(s beam.Scope, bars beam.PCollection, bounded bool, fileWindow time.Duration, written *[]beam.PCollection) (beam.PCollection, []beam.PCollection, error) {
-	s = s.Scope("portfolio")
-	initial, err := LoadHoldings(context.Background(), c.Positions, c.BigQuery)
-	if err != nil {
-		return beam.PCollection{}, nil, fmt.Errorf("--positions: %w", err)
+func (b *builder) portfolio(barRows beam.PCollection) (rows beam.PCollection) {
+	if b.Positions == "" {
+		return rows
 	}
-	cal, err := calendar.Lookup(c.calendarName())
+	s := b.s.Scope("portfolio")
+	initial, err := LoadHoldings(context.Background(), b.Positions, b.BigQuery)
 	if err != nil {
-		return beam.PCollection{}, nil, fmt.Errorf("--calendar: %w", err)
+		b.fail("--positions", err)
+		return rows
 	}
 	holdings := beam.Create(s, initial)
-	var dead []beam.PCollection
-	if !bounded && c.PositionsRefresh > 0 {
+	if !b.Bounded && b.PositionsRefresh > 0 {
 		// The impulses follow the wall clock, as a live feed does, and end
 		// with a run of Duration, so a paced synthetic feed still drains.
 		now := time.Now()
 		end := now.AddDate(100, 0, 0)
-		if c.Duration > 0 {
-			end = now.Add(c.Duration)
+		if b.Duration > 0 {
+			end = now.Add(b.Duration)
 		}
-		imp := periodic.Impulse(s, now.Add(c.PositionsRefresh), end, c.PositionsRefresh, false)
-		changed, d := beam.ParDo2(s, &watchPositionsFn{Source: c.Positions, BigQuery: c.BigQuery, Initial: initial.Version}, imp)
+		imp := periodic.Impulse(s, now.Add(b.PositionsRefresh), end, b.PositionsRefresh, false)
+		changed, d := beam.ParDo2(s, &watchPositionsFn{Source: b.Positions, BigQuery: b.BigQuery, Initial: initial.Version}, imp)
 		holdings = beam.Flatten(s, holdings, changed)
-		dead = append(dead, d)
+		b.dead = append(b.dead, d)
 	}
-	opts := portfolio.Options{Resolution: c.Bars[0], Calendar: cal}
-	if !bounded {
-		opts.AllowedLateness = c.AllowedLateness
+	opts := portfolio.Options{Resolution: b.Plan.Bars.Resolutions[0], Calendar: b.Calendar}
+	if !b.Bounded {
+		opts.AllowedLateness = b.AllowedLateness
 	}
-	rows := portfolio.Compute(s, bars, holdings, opts)
-	if err := c.writeTo(written, s, c.PortfolioOut, "portfolio", rows, fileWindow, false); err != nil {
-		return beam.PCollection{}, nil, fmt.Errorf("--portfolio_out: %w", err)
-	}
-	return rows, dead, nil
+	rows = portfolio.Compute(s, barRows, holdings, opts)
+	b.writeIn(s, b.Outputs.Portfolio, "portfolio", rows, b.fileWindow, false)
+	return rows
 }
 
 // watchPositionsFn re-reads the positions source at each impulse and emits

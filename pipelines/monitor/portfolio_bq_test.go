@@ -65,7 +65,7 @@ func TestPortfolioPositionsFromBigQuery(t *testing.T) {
 	res, _ := bars.ParseResolutions("1m")
 	p, s := beam.NewPipelineWithRoot()
 	uri := "synthetic:?symbols=AAA,BBB&rate=0.04&seed=3&count=100&start=2026-01-15T14:30:00Z&paced=false"
-	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: src, PortfolioOut: out, BigQuery: bq}); err != nil {
+	if err := build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: src, PortfolioOut: out, BigQuery: bq}); err != nil {
 		t.Fatal(err)
 	}
 	ptest.RunAndValidate(t, p)

@@ -82,7 +82,7 @@ func TestPortfolioBatch(t *testing.T) {
 	uri := "synthetic:?symbols=AAA,BBB,CCC&rate=0.04&seed=3&count=150&start=2026-01-15T14:30:00Z&paced=false"
 	rules := filepath.Join(dir, "rules.yaml")
 	writePositions(t, rules, "rules:\n  - name: any-value\n    kind: position_value\n    direction: above\n    threshold: 0.01\n    cooldown: 24h\n")
-	if err := Build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: positions, PortfolioOut: out, Rules: rules,
+	if err := build(s, Config{Input: uri, Bars: res, BarsOut: out, Positions: positions, PortfolioOut: out, Rules: rules,
 		AlertsOut: out}); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestPortfolioStreamRefresh(t *testing.T) {
 	cfg := Config{Input: "synthetic:?symbols=AAA&rate=20&seed=3&paced=true", Bars: res, BarsOut: out, Positions: positions,
 		PortfolioOut: out, PositionsRefresh: 500 * time.Millisecond, Duration: 12 * time.Second}
 	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, cfg); err != nil {
+	if err := build(s, cfg); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
