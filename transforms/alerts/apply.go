@@ -79,15 +79,12 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 			errs = append(errs, fmt.Errorf("alerts.Apply: %s reads %s, but Inputs.%s is not set", where, r.input(), field))
 			continue
 		}
-		switch r.Kind {
-		case KindStaleFeed, KindOutlier:
+		if !r.sequence() {
 			if got := col.Type().Type(); got != tickType {
 				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v>, got PCollection<%v>", where, tickType, got))
 			}
-		default:
-			if _, err := converter([]Rule{r}, col); err != nil {
-				errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
-			}
+		} else if _, err := converter([]Rule{r}, col); err != nil {
+			errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -97,28 +94,32 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 	out := Outputs{CleanTicks: in.Ticks}
 	var all, dead []beam.PCollection
 	for _, r := range rs.Rules {
-		if r.Kind != KindOutlier {
-			continue
+		if k := r.spec(); k.filter {
+			clean, q, a, err := k.build(s, r, out.CleanTicks)
+			if err != nil {
+				return Outputs{}, err
+			}
+			out.CleanTicks = clean
+			dead = append(dead, q)
+			all = append(all, a)
 		}
-		clean, q, a, err := tryOutliers(s, r, out.CleanTicks)
-		if err != nil {
-			return Outputs{}, err
-		}
-		out.CleanTicks = clean
-		dead = append(dead, q)
-		all = append(all, a)
 	}
 	var groups []Input // sequence rules' inputs, in file order
 	byInput := map[Input][]Rule{}
 	for _, r := range rs.Rules {
-		switch r.Kind {
-		case KindOutlier:
-		case KindStaleFeed:
-			// Quarantined ticks still show the feed is alive, and the
-			// clean ones come out only as the watermark passes them.
-			a, err := tryStaleFeed(s, r, in.Ticks)
+		switch k := r.spec(); {
+		case k.filter:
+		case k.build != nil:
+			ticks := out.CleanTicks
+			if k.rawTicks {
+				ticks = in.Ticks
+			}
+			_, q, a, err := k.build(s, r, ticks)
 			if err != nil {
 				return Outputs{}, err
+			}
+			if q.IsValid() {
+				dead = append(dead, q)
 			}
 			all = append(all, a)
 		default:

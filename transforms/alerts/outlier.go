@@ -34,6 +34,39 @@ func init() {
 	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
 }
 
+// KindOutlier quarantines ticks whose price jumps beyond Sigma standard
+// deviations of the recent prices and/or Pct percent of the last price.
+const KindOutlier Kind = "outlier"
+
+// outlierKind filters the ticks every later rule reads.
+var outlierKind = kindSpec{
+	kind:   KindOutlier,
+	inputs: []Input{InputTicks},
+	fields: []string{"input", "window", "sigma", "pct", "min_history", "accept_after"},
+	check: func(r *Rule, bad problemFn) {
+		if r.Window < 0 || r.Window == 1 {
+			bad("window", "must be >= 2")
+		}
+		if r.Sigma == 0 && r.Pct == 0 {
+			bad("sigma", "one of sigma or pct is required")
+		}
+		if r.Sigma < 0 {
+			bad("sigma", "must be > 0")
+		}
+		if r.Pct < 0 {
+			bad("pct", "must be > 0")
+		}
+		if r.MinHistory < 0 || r.MinHistory == 1 {
+			bad("min_history", "must be >= 2")
+		}
+		if r.AcceptAfter < -1 {
+			bad("accept_after", "must be >= 1, or -1 for never")
+		}
+	},
+	build:  tryOutliers,
+	filter: true,
+}
+
 // outlierKeyFn packs the bundle's judged trades per symbol into batches and
 // every other tick into one batch passed on unshuffled.
 type outlierKeyFn struct {

@@ -125,9 +125,8 @@ func tryEvaluate(s beam.Scope, name string, rules []Rule, col beam.PCollection) 
 		if err := r.Validate(); err != nil {
 			return beam.PCollection{}, err
 		}
-		if r.Kind == KindStaleFeed || r.Kind == KindOutlier {
-			return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule: use alerts.%s", r.Name, r.Kind,
-				map[Kind]string{KindStaleFeed: "StaleFeed", KindOutlier: "Outliers"}[r.Kind])
+		if !r.sequence() {
+			return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule (Apply runs it)", r.Name, r.Kind)
 		}
 		if r.input() != rules[0].input() {
 			return beam.PCollection{}, fmt.Errorf("alerts: %s: rule %s reads %s, rule %s reads %s: one step reads one input", name, r.Name, r.input(), rules[0].Name, rules[0].input())
@@ -246,17 +245,24 @@ func ruleObsTime(o ruleObs) time.Time { return o.Time }
 type tickObsFn struct {
 	Rules []Rule
 	filter
+	quotes []bool // per rule: it reads quotes, not trades
 }
 
-func (fn *tickObsFn) Setup() { fn.setup(fn.Rules) }
+func (fn *tickObsFn) Setup() {
+	fn.setup(fn.Rules)
+	fn.quotes = make([]bool, len(fn.Rules))
+	for i := range fn.Rules {
+		fn.quotes[i] = fn.Rules[i].spec().quotes
+	}
+}
 
 func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
 	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
 	if !quoted && !traded {
 		return
 	}
-	m := fn.selectRules(t.Symbol, t.EventTime, func(_ int, r *Rule) bool {
-		if r.Kind == KindSpread {
+	m := fn.selectRules(t.Symbol, t.EventTime, func(i int, _ *Rule) bool {
+		if fn.quotes[i] {
 			return quoted
 		}
 		return traded

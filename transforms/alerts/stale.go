@@ -29,6 +29,22 @@ func init() {
 		func(beam.EventTime, tickbeam.Alert), error](&staleFn{})
 }
 
+// KindStaleFeed fires when a symbol has had no tick for MaxSilence of
+// open market, and sends an INFO recovery notice when data returns.
+const KindStaleFeed Kind = "stale_feed"
+
+// staleFeedKind watches the ticks as they came: a quarantined tick still
+// shows the feed is alive, and the clean ones come out only as the
+// watermark passes them.
+var staleFeedKind = kindSpec{
+	kind:     KindStaleFeed,
+	inputs:   []Input{InputTicks},
+	fields:   []string{"input", "max_silence"},
+	check:    func(r *Rule, bad problemFn) { positive(bad, "max_silence", float64(r.MaxSilence)) },
+	build:    ticksOnly(tryStaleFeed),
+	rawTicks: true,
+}
+
 // StaleFeed watches PCollection<tickbeam.Tick> for symbols that go silent
 // and returns PCollection<tickbeam.Alert> in the global window: one alert
 // (the rule's severity) per outage, at the instant the silence reached the
