@@ -55,6 +55,50 @@ func (rs *RuleSet) Rule(name string) (Rule, bool) {
 	return Rule{}, false
 }
 
+// Split divides rs in two RuleSets with its source, lines and notifiers:
+// the rules that filter the ticks (outlier rules, which quarantine ticks
+// before anything else reads them) and the rest, each nil when it would
+// have no rule. A pipeline applies filters to its ticks first and computes
+// bars, changes, indicators and the rest's inputs from Outputs.CleanTicks;
+// Apply on the whole set does the same within its own inputs.
+func (rs *RuleSet) Split() (filters, rest *RuleSet) {
+	if rs == nil {
+		return nil, nil
+	}
+	f, r := *rs, *rs
+	f.Rules, r.Rules = nil, nil
+	for _, rule := range rs.Rules {
+		if k := rule.spec(); k != nil && k.filter {
+			f.Rules = append(f.Rules, rule)
+		} else {
+			r.Rules = append(r.Rules, rule)
+		}
+	}
+	if len(f.Rules) > 0 {
+		filters = &f
+	}
+	if len(r.Rules) > 0 {
+		rest = &r
+	}
+	return filters, rest
+}
+
+// Needs reports whether a rule of rs reads in (its Input, or its kind's
+// default), so that a pipeline computes only the Inputs its rules read:
+// price changes when Needs(InputChanges), indicator rows when
+// Needs(InputIndicators), .... A nil rs needs nothing.
+func (rs *RuleSet) Needs(in Input) bool {
+	if rs == nil {
+		return false
+	}
+	for i := range rs.Rules {
+		if rs.Rules[i].input() == in {
+			return true
+		}
+	}
+	return false
+}
+
 // Notifiers builds the file's notifiers by name, reading secrets and
 // passwords from their environment variables (getenv: os.Getenv when nil).
 func (rs *RuleSet) Notifiers(getenv func(string) string) (map[string]notify.Notifier, error) {
