@@ -56,7 +56,7 @@ type Evaluator struct {
 }
 
 type evalState struct {
-	Th   Threshold    `json:"th"`
+	Th   limitState    `json:"th"`
 	CD   Cooldown     `json:"cd"`
 	VWAP SessionVWAP  `json:"vwap"`
 	Vol  *VolumeSpike `json:"vol,omitempty"`
@@ -87,7 +87,7 @@ func NewEvaluator(r Rule) (*Evaluator, error) {
 // band and cooldown.
 func (e *Evaluator) initial() evalState {
 	r := &e.rule
-	st := evalState{CD: Cooldown{Period: r.Cooldown}, Th: Threshold{Band: r.Band, Cooldown: r.Cooldown}}
+	st := evalState{CD: Cooldown{Period: r.Cooldown}, Th: limitState{Band: r.Band, Cooldown: r.Cooldown}}
 	e.kind.start(r, &st)
 	return st
 }

@@ -15,7 +15,7 @@ type VolumeSpike struct {
 	Factor float64 // fire when volume >= Factor × mean (0: use ZScore)
 	ZScore float64 // fire when (volume − mean)/sd >= ZScore
 
-	Th      Threshold
+	Th      limitState
 	Volumes []float64 // ring buffer of the last Window volumes
 	Next    int
 }
@@ -23,7 +23,7 @@ type VolumeSpike struct {
 // NewVolumeSpike returns a VolumeSpike with the threshold set from factor or z.
 func NewVolumeSpike(window int, factor, z, band float64, cooldown time.Duration) *VolumeSpike {
 	v := &VolumeSpike{Window: window, Factor: factor, ZScore: z}
-	v.Th = Threshold{HasHigh: true, High: factor, Band: band, Cooldown: cooldown}
+	v.Th = limitState{HasHigh: true, High: factor, Band: band, Cooldown: cooldown}
 	if factor == 0 {
 		v.Th.High = z
 	}

@@ -36,27 +36,27 @@ func TestThreshold(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		th    Threshold
+		th    limitState
 		steps []step
 	}{
 		{
 			name:  "level below fires on the first value already below",
-			th:    Threshold{HasLow: true, Low: 100},
+			th:    limitState{HasLow: true, Low: 100},
 			steps: []step{{99, 0, Low}, {98, 1, NoSide}, {100.5, 2, NoSide}, {100, 3, Low}},
 		},
 		{
 			name:  "crossing needs the other side first",
-			th:    Threshold{HasHigh: true, High: 100, Cross: true},
+			th:    limitState{HasHigh: true, High: 100, Cross: true},
 			steps: []step{{101, 0, NoSide}, {99, 1, NoSide}, {100, 2, High}, {102, 3, NoSide}, {99.9, 4, NoSide}, {100.1, 5, High}},
 		},
 		{
 			name:  "band: re-arms only below threshold minus band",
-			th:    Threshold{HasHigh: true, High: 100, Band: 2},
+			th:    limitState{HasHigh: true, High: 100, Band: 2},
 			steps: []step{{100, 0, High}, {99, 1, NoSide}, {101, 2, NoSide}, {98.5, 3, NoSide}, {100, 4, NoSide}, {97.9, 5, NoSide}, {100, 6, High}},
 		},
 		{
 			name: "both sides, band, shared cooldown; a suppressed firing keeps its arm",
-			th:   Threshold{HasHigh: true, High: 5, HasLow: true, Low: -5, Band: 1, Cooldown: 10 * time.Minute},
+			th:   limitState{HasHigh: true, High: 5, HasLow: true, Low: -5, Band: 1, Cooldown: 10 * time.Minute},
 			steps: []step{
 				{5.2, 0, High},    // fires, cooldown to minute 10
 				{-6, 3, NoSide},   // low limit armed but in cooldown: suppressed

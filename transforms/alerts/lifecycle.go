@@ -12,7 +12,7 @@ const (
 	Low    Side = -1 // the value reached the low limit (at or below it)
 )
 
-// Threshold is the lifecycle shared by the threshold rules: hysteresis and a
+// limitState is the lifecycle shared by the threshold rules: hysteresis and a
 // cooldown, for one rule and one symbol. It is a pure state machine: feed it a
 // symbol's values in event-time order.
 //
@@ -28,7 +28,7 @@ const (
 // after a firing at t nothing fires before t+Cooldown. A value that would
 // fire during the cooldown is suppressed but does not use up the arm, so the
 // first value still beyond the limit after the cooldown fires.
-type Threshold struct {
+type limitState struct {
 	HasHigh, HasLow bool
 	High, Low       float64
 	Band            float64
@@ -46,7 +46,7 @@ type Threshold struct {
 
 // Evaluate takes the value at event time t and reports the limit that fires,
 // NoSide when none does.
-func (th *Threshold) Evaluate(v float64, t time.Time) Side {
+func (th *limitState) Evaluate(v float64, t time.Time) Side {
 	if !th.Started {
 		th.Started = true
 		th.HighArmed, th.LowArmed = !th.Cross, !th.Cross
@@ -60,7 +60,7 @@ func (th *Threshold) Evaluate(v float64, t time.Time) Side {
 	return NoSide
 }
 
-func (th *Threshold) step(armed *bool, beyond, back bool, t time.Time) bool {
+func (th *limitState) step(armed *bool, beyond, back bool, t time.Time) bool {
 	switch {
 	case beyond && *armed:
 		if !th.Ready(t) {
@@ -77,12 +77,12 @@ func (th *Threshold) step(armed *bool, beyond, back bool, t time.Time) bool {
 }
 
 // Ready reports whether the cooldown allows a firing at t.
-func (th *Threshold) Ready(t time.Time) bool {
+func (th *limitState) Ready(t time.Time) bool {
 	return !th.Fired || !t.Before(th.LastFired.Add(th.Cooldown))
 }
 
 // Fire records a firing at t, starting the cooldown.
-func (th *Threshold) Fire(t time.Time) {
+func (th *limitState) Fire(t time.Time) {
 	th.Fired = true
 	th.LastFired = t
 }
