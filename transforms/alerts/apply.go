@@ -13,7 +13,7 @@ import (
 type Inputs struct {
 	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross on ticks, spread, stale_feed, outlier
 	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
-	Changes    beam.PCollection // tickbeam.PriceChange (or see Evaluate): change_pct
+	Changes    beam.PCollection // tickbeam.PriceChange, alerts.Observation or a change struct (see Apply): change_pct
 	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators
 	Crosses    beam.PCollection // indicators.CrossEvent: ma_cross with input crosses
 	Portfolio  beam.PCollection // tickbeam.PortfolioRow: drawdown, position_value
@@ -59,6 +59,14 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 // reorder buffer, and each row evaluated by the rules that read it. It checks first that every rule's
 // input is present and of the right type and returns all problems at once,
 // naming the rule and its line, before adding anything to the pipeline.
+//
+// Bar rules read the Bars of their resolution (other rows are skipped), rsi
+// on indicators its rsi_N rows, ma_cross on crosses its fast/slow pair.
+// Changes may be PCollection<tickbeam.PriceChange> (rows without a previous
+// close are skipped), PCollection<alerts.Observation> (Symbol, Time, Value =
+// change %, Ref = previous close), or of any struct with the fields Symbol
+// string, EventTime time.Time and ChangePct float64 (PrevClose float64
+// optional; 0 skips the row).
 func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 	if rs == nil || len(rs.Rules) == 0 {
 		return Outputs{}, errors.New("alerts.Apply: no rules")

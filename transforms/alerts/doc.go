@@ -19,11 +19,18 @@
 //	spread          quote ask−bid spread >= threshold basis points of the mid
 //	stale_feed      no tick for max_silence of open market (seed 003); INFO recovery
 //	outlier         trades beyond sigma and/or pct quarantined to dead letters
+//	drawdown        a position's or a currency portfolio's drawdown >= threshold%
+//	                below its peak, from tickbeam.PortfolioRow rows
+//	position_value  a position's or a currency portfolio's market value at or
+//	                beyond a level, above or below
 //
-// Each kind's core is a pure state machine tested on its own (Threshold,
-// VolumeSpike, SessionVWAP, OutlierDetector, Staleness, and Evaluator, which
-// runs one sequence rule over one symbol); Evaluate, StaleFeed and Outliers
-// are the Beam transforms over them, and Apply builds a whole RuleSet.
+// Each kind is one kindSpec in its own file and one row of the kind table
+// (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
+// The sequence kinds (all but stale_feed and outlier) run as an Evaluator,
+// the pure-Go core of one rule over one symbol's rows; Apply builds a whole
+// RuleSet on a pipeline, running every sequence rule of one input in one
+// stateful step. RuleSet.Split and RuleSet.Needs tell a pipeline which rules
+// filter its ticks (outlier) and which inputs the rules read.
 //
 // # Lifecycle
 //

@@ -41,13 +41,13 @@ type Observation struct {
 
 // Evaluator runs one rule over one symbol's observations in event-time order.
 // It is the pure-Go core of the sequence rules (every kind but stale_feed and
-// outlier, which have their own state machines, Staleness and
-// OutlierDetector); the Beam transforms keep one Evaluator state per rule and
+// outlier, which have their own state machines, staleness and
+// outlierDetector); the Beam transforms keep one Evaluator state per rule and
 // symbol. Its state survives MarshalState and UnmarshalState.
 type Evaluator struct {
 	rule  Rule
 	kind  *kindSpec
-	sched *Schedule
+	sched *sessionSchedule
 	cross indicators.Crossover
 	st    evalState
 
@@ -57,10 +57,10 @@ type Evaluator struct {
 
 type evalState struct {
 	Th   limitState    `json:"th"`
-	CD   Cooldown     `json:"cd"`
-	VWAP SessionVWAP  `json:"vwap"`
-	Vol  *VolumeSpike `json:"vol,omitempty"`
-	Set  []byte       `json:"set,omitempty"` // indicators.Set, for rsi and ma_cross on bars
+	CD   eventCooldown `json:"cd"`
+	VWAP sessionVWAP   `json:"vwap"`
+	Vol  *volumeSpike  `json:"vol,omitempty"`
+	Set  []byte        `json:"set,omitempty"` // indicators.Set, for rsi and ma_cross on bars
 }
 
 // NewEvaluator validates r and returns its Evaluator in the initial state.
@@ -71,7 +71,7 @@ func NewEvaluator(r Rule) (*Evaluator, error) {
 	if !r.sequence() {
 		return nil, fmt.Errorf("alerts: rule %s: %s is not a sequence rule (Apply runs it)", r.Name, r.Kind)
 	}
-	sc, err := NewSchedule(r.Sessions)
+	sc, err := newSchedule(r.Sessions)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: rule %s: %w", r.Name, err)
 	}
@@ -87,7 +87,7 @@ func NewEvaluator(r Rule) (*Evaluator, error) {
 // band and cooldown.
 func (e *Evaluator) initial() evalState {
 	r := &e.rule
-	st := evalState{CD: Cooldown{Period: r.Cooldown}, Th: limitState{Band: r.Band, Cooldown: r.Cooldown}}
+	st := evalState{CD: eventCooldown{Period: r.Cooldown}, Th: limitState{Band: r.Band, Cooldown: r.Cooldown}}
 	e.kind.start(r, &st)
 	return st
 }
@@ -166,8 +166,8 @@ func g(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 func attr(k, v string) tickbeam.Attribute { return tickbeam.Attribute{Key: k, Value: v} }
 
-func sideName(s Side, high, low string) string {
-	if s == High {
+func sideName(s limitSide, high, low string) string {
+	if s == highSide {
 		return high
 	}
 	return low

@@ -24,7 +24,7 @@ var changePctKind = kindSpec{
 			return nil
 		}
 		s := e.st.Th.Evaluate(o.Value, o.Time)
-		if s == NoSide {
+		if s == noSide {
 			return nil
 		}
 		dir, limit := sideName(s, "up", "down"), sideName(s, "+", "-")+g(r.Threshold)+"%"

@@ -67,7 +67,7 @@ func observePrice(e *Evaluator, o Observation) []tickbeam.Alert {
 		return nil
 	}
 	s := e.st.Th.Evaluate(v, o.Time)
-	if s == NoSide {
+	if s == noSide {
 		return nil
 	}
 	dir := sideName(s, "above", "below")

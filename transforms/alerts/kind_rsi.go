@@ -51,12 +51,12 @@ var rsiKind = kindSpec{
 			return nil
 		}
 		s := e.st.Th.Evaluate(v, o.Time)
-		if s == NoSide {
+		if s == noSide {
 			return nil
 		}
 		state, limit := sideName(s, "overbought", "oversold"), r.Overbought
 		cmp := ">="
-		if s == Low {
+		if s == lowSide {
 			limit, cmp = r.Oversold, "<="
 		}
 		return e.fire(o, v, limit, fmt.Sprintf("%s RSI(%d) %s is %s (%s %s)", o.Symbol, r.period(), g(v), state, cmp, g(limit)), attr("direction", state))

@@ -23,7 +23,7 @@ var spreadKind = kindSpec{
 			return nil
 		}
 		bps := round9((o.Ask - o.Bid) / ((o.Ask + o.Bid) / 2) * 1e4)
-		if e.st.Th.Evaluate(bps, o.Time) == NoSide {
+		if e.st.Th.Evaluate(bps, o.Time) == noSide {
 			return nil
 		}
 		return e.fire(o, bps, r.Threshold, fmt.Sprintf("%s spread %s bps (bid %s, ask %s) is at or above %s bps",

@@ -30,7 +30,7 @@ var volumeSpikeKind = kindSpec{
 		}
 	},
 	start: func(r *Rule, st *evalState) {
-		st.Vol = NewVolumeSpike(r.window(), r.Factor, r.ZScore, r.Band, r.Cooldown)
+		st.Vol = newVolumeSpike(r.window(), r.Factor, r.ZScore, r.Band, r.Cooldown)
 	},
 	observe: func(e *Evaluator, o Observation) []tickbeam.Alert {
 		r := &e.rule

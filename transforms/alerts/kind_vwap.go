@@ -38,7 +38,7 @@ var vwapDeviationKind = kindSpec{
 		}
 		dev := round9((o.Close - ref) / ref * 100)
 		s := e.st.Th.Evaluate(dev, o.Time)
-		if s == NoSide {
+		if s == noSide {
 			return nil
 		}
 		dir := sideName(s, "above", "below")

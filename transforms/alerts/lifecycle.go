@@ -2,14 +2,14 @@ package alerts
 
 import "time"
 
-// Side says which limit of a Threshold a value reached.
-type Side int8
+// limitSide says which limit of a limitState a value reached.
+type limitSide int8
 
-// Sides of a Threshold.
+// Sides of a limitState.
 const (
-	NoSide Side = 0
-	High   Side = 1  // the value reached the high limit (at or above it)
-	Low    Side = -1 // the value reached the low limit (at or below it)
+	noSide   limitSide = 0
+	highSide limitSide = 1  // the value reached the high limit (at or above it)
+	lowSide  limitSide = -1 // the value reached the low limit (at or below it)
 )
 
 // limitState is the lifecycle shared by the threshold rules: hysteresis and a
@@ -45,19 +45,19 @@ type limitState struct {
 }
 
 // Evaluate takes the value at event time t and reports the limit that fires,
-// NoSide when none does.
-func (th *limitState) Evaluate(v float64, t time.Time) Side {
+// noSide when none does.
+func (th *limitState) Evaluate(v float64, t time.Time) limitSide {
 	if !th.Started {
 		th.Started = true
 		th.HighArmed, th.LowArmed = !th.Cross, !th.Cross
 	}
 	if th.HasHigh && th.step(&th.HighArmed, v >= th.High, v < th.High-th.Band, t) {
-		return High
+		return highSide
 	}
 	if th.HasLow && th.step(&th.LowArmed, v <= th.Low, v > th.Low+th.Band, t) {
-		return Low
+		return lowSide
 	}
-	return NoSide
+	return noSide
 }
 
 func (th *limitState) step(armed *bool, beyond, back bool, t time.Time) bool {
@@ -87,16 +87,16 @@ func (th *limitState) Fire(t time.Time) {
 	th.LastFired = t
 }
 
-// Cooldown is the lifecycle of event rules (crossovers), which have no
+// eventCooldown is the lifecycle of event rules (crossovers), which have no
 // threshold to hysterese: a per rule and symbol cooldown in event time.
-type Cooldown struct {
+type eventCooldown struct {
 	Period    time.Duration
 	Fired     bool
 	LastFired time.Time
 }
 
 // Allow reports whether an event at t may fire and, if so, records it.
-func (c *Cooldown) Allow(t time.Time) bool {
+func (c *eventCooldown) Allow(t time.Time) bool {
 	if c.Fired && t.Before(c.LastFired.Add(c.Period)) {
 		return false
 	}

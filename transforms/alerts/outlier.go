@@ -72,13 +72,13 @@ var outlierKind = kindSpec{
 type outlierKeyFn struct {
 	Rule Rule
 
-	sched  *Schedule
+	sched  *sessionSchedule
 	batch  reorder.Batcher[tickbeam.Tick]
 	passed []tickbeam.Tick
 }
 
 func (f *outlierKeyFn) Setup() error {
-	sc, err := NewSchedule(f.Rule.Sessions)
+	sc, err := newSchedule(f.Rule.Sessions)
 	f.sched = sc
 	f.batch = reorder.Batcher[tickbeam.Tick]{Codec: tickCodec, Time: tickTime}
 	return err
@@ -132,7 +132,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 	return nil
 }
 
-// Outliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
+// quarantineOutliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
 // returns the clean ticks (PCollection<tickbeam.Tick>, in the input's
 // windowing), the quarantined ones as PCollection<tickbeam.DeadLetter>
 // (stage tickbeam.StageOutlier, payload the tick's JSON, the reason in
@@ -143,7 +143,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 // window.
 //
 // Trades of watched symbols during the rule's Sessions are judged per symbol
-// in event-time order by an OutlierDetector (see its doc for Sigma, Pct,
+// in event-time order by an outlierDetector (see its doc for Sigma, Pct,
 // Window, MinHistory and AcceptAfter): they wait in state until the
 // watermark passes them, so clean trades come out as the watermark moves.
 // Quotes, trades without a price, other symbols and trades outside the
@@ -152,7 +152,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 // nothing is dropped. Judged trades cross the runner in one batch per symbol
 // and bundle; the rule's state is read and written once per batch and per
 // flush, not per trade.
-func Outliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
+func quarantineOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
 	c, q, a, err := tryOutliers(s, r, ticks)
 	if err != nil {
 		panic(err)
@@ -191,7 +191,7 @@ func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantin
 	return clean, q, a, nil
 }
 
-// outlierFn judges a symbol's trades in order with an OutlierDetector.
+// outlierFn judges a symbol's trades in order with an outlierDetector.
 type outlierFn struct {
 	Rule        Rule
 	MaxBuffered int
@@ -206,8 +206,8 @@ type outlierFn struct {
 
 // outlierState is the detector and the alert cooldown of one symbol.
 type outlierState struct {
-	D  OutlierDetector
-	CD Cooldown
+	D  outlierDetector
+	CD eventCooldown
 }
 
 func compareTicks(a, b tickbeam.Tick) int {
@@ -307,11 +307,11 @@ func (f *outlierFn) newState() outlierState {
 	}
 	accept := r.AcceptAfter
 	if accept == 0 {
-		accept = DefaultAcceptAfter
+		accept = defaultAcceptAfter
 	}
 	return outlierState{
-		D:  OutlierDetector{Window: r.window(), Sigma: r.Sigma, Pct: r.Pct, MinHistory: minHist, AcceptAfter: accept},
-		CD: Cooldown{Period: r.Cooldown},
+		D:  outlierDetector{Window: r.window(), Sigma: r.Sigma, Pct: r.Pct, MinHistory: minHist, AcceptAfter: accept},
+		CD: eventCooldown{Period: r.Cooldown},
 	}
 }
 
@@ -385,7 +385,7 @@ func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, pr
 }
 
 // reason says which limits a trade broke, and against what.
-func (f *outlierFn) reason(t tickbeam.Tick, v OutlierVerdict) string {
+func (f *outlierFn) reason(t tickbeam.Tick, v outlierVerdict) string {
 	var parts []string
 	if f.Rule.Pct > 0 {
 		parts = append(parts, fmt.Sprintf("%s%% from the last clean price %s (limit %s%%)", g(v.DevPct), g(v.Last), g(f.Rule.Pct)))

@@ -99,14 +99,14 @@ var positionValueKind = kindSpec{
 // portfolioValue judges v, a drawdown percent (o.Value) or a market value
 // (o.Close; see portfolioObsFn), and names what the row is about: the
 // position's symbol or "portfolio USD". ok is true when a limit fires.
-func (e *Evaluator) portfolioValue(o Observation, v float64) (what string, s Side, ok bool) {
+func (e *Evaluator) portfolioValue(o Observation, v float64) (what string, s limitSide, ok bool) {
 	what = o.Symbol
 	if len(o.Symbol) > 0 && o.Symbol[:1] == tickbeam.PortfolioTotal {
 		what = "portfolio " + o.Name
 	}
 	if !finite(v) || v < 0 {
-		return what, NoSide, false
+		return what, noSide, false
 	}
 	s = e.st.Th.Evaluate(round9(v), o.Time)
-	return what, s, s != NoSide
+	return what, s, s != noSide
 }

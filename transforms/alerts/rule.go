@@ -44,14 +44,14 @@ const (
 
 // Defaults.
 const (
-	DefaultSeverity    = tickbeam.Warning
-	DefaultWindow      = 20
-	DefaultRSIPeriod   = 14
-	DefaultAcceptAfter = 3
-	// DefaultStateTTL is how long a symbol's rule state outlives its last
+	defaultSeverity    = tickbeam.Warning
+	defaultWindow      = 20
+	defaultRSIPeriod   = 14
+	defaultAcceptAfter = 3
+	// defaultStateTTL is how long a symbol's rule state outlives its last
 	// input (event time) before it is released; a weekend must not reset a
 	// trailing volume mean, so it is a week.
-	DefaultStateTTL = 7 * 24 * time.Hour
+	defaultStateTTL = 7 * 24 * time.Hour
 )
 
 // Rule is one alert rule. Build it in Go or load it from a rules file
@@ -132,13 +132,13 @@ type Rule struct {
 	StateTTL time.Duration `json:"state_ttl,omitempty" yaml:"state_ttl"`
 }
 
-// FieldError is a problem with one field of a rule.
-type FieldError struct {
+// fieldError is a problem with one field of a rule.
+type fieldError struct {
 	Field   string // the rules-file key, e.g. "threshold", "symbols[1]"
 	Message string
 }
 
-func (e FieldError) Error() string { return e.Field + ": " + e.Message }
+func (e fieldError) Error() string { return e.Field + ": " + e.Message }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
@@ -194,10 +194,10 @@ func (r *Rule) Validate() error {
 }
 
 // validate returns every problem of r, in field order.
-func (r *Rule) validate() []FieldError {
-	var errs []FieldError
+func (r *Rule) validate() []fieldError {
+	var errs []fieldError
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, FieldError{field, fmt.Sprintf(format, args...)})
+		errs = append(errs, fieldError{field, fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case r.Name == "":
@@ -335,9 +335,6 @@ func (r *Rule) input() Input {
 	return ""
 }
 
-// InputOf is the collection the rule reads: its Input, or its kind's default.
-func (r *Rule) InputOf() Input { return r.input() }
-
 // Matches reports whether the rule watches symbol.
 func (r *Rule) Matches(symbol string) bool {
 	if len(r.Symbols) == 0 {
@@ -353,28 +350,28 @@ func (r *Rule) Matches(symbol string) bool {
 
 func (r *Rule) severity() tickbeam.Severity {
 	if r.Severity == "" {
-		return DefaultSeverity
+		return defaultSeverity
 	}
 	return r.Severity
 }
 
 func (r *Rule) window() int {
 	if r.Window == 0 {
-		return DefaultWindow
+		return defaultWindow
 	}
 	return r.Window
 }
 
 func (r *Rule) period() int {
 	if r.Period == 0 {
-		return DefaultRSIPeriod
+		return defaultRSIPeriod
 	}
 	return r.Period
 }
 
 func (r *Rule) stateTTL() time.Duration {
 	if r.StateTTL == 0 {
-		return DefaultStateTTL
+		return defaultStateTTL
 	}
 	return r.StateTTL
 }
