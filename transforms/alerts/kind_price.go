@@ -49,24 +49,24 @@ func startLevel(r *Rule, st *evalState) {
 	}
 }
 
-// price is the price a price rule judges: the trade price, or the bar's
-// close on bars, and what to call it; ok is false for a price that is not
-// a positive number.
-func (e *Evaluator) price(o Observation) (v float64, what string, ok bool) {
+// priceLimit judges the price of o against the rule's limits: the trade
+// price, or the bar's close on bars. It returns the limit reached (noSide
+// for none, or for a price that is not a positive number), the price and
+// what to call it.
+func (e *Evaluator) priceLimit(o Observation) (s limitSide, v float64, what string) {
 	v, what = o.Price, "price"
 	if e.rule.input() == InputBars {
 		v, what = o.Close, e.rule.Resolution+" close"
 	}
-	return v, what, v > 0 && finite(v)
+	if !(v > 0) || !finite(v) {
+		return noSide, v, what
+	}
+	return e.st.Th.Evaluate(v, o.Time), v, what
 }
 
 func observePrice(e *Evaluator, o Observation) []tickbeam.Alert {
 	r := &e.rule
-	v, what, ok := e.price(o)
-	if !ok {
-		return nil
-	}
-	s := e.st.Th.Evaluate(v, o.Time)
+	s, v, what := e.priceLimit(o)
 	if s == noSide {
 		return nil
 	}

@@ -15,9 +15,7 @@ var volumeSpikeKind = kindSpec{
 	inputs: []Input{InputBars},
 	fields: []string{"input", "resolution", "window", "factor", "zscore", "band"},
 	check: func(r *Rule, bad problemFn) {
-		if r.Window < 0 || r.Window == 1 {
-			bad("window", "must be >= 2")
-		}
+		checkWindow(r, bad)
 		switch {
 		case r.Factor == 0 && r.ZScore == 0:
 			bad("factor", "one of factor or zscore is required")

@@ -148,6 +148,13 @@ func positive(bad problemFn, field string, v float64) {
 	}
 }
 
+// checkWindow checks a trailing window (volume_spike, outlier).
+func checkWindow(r *Rule, bad problemFn) {
+	if r.Window < 0 || r.Window == 1 {
+		bad("window", "must be >= 2")
+	}
+}
+
 // ticksOnly is the build of a kind that only watches the ticks: it passes
 // them on as clean.
 func ticksOnly(build func(s beam.Scope, r Rule, ticks beam.PCollection) (beam.PCollection, error)) func(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection, err error) {

@@ -44,9 +44,7 @@ var outlierKind = kindSpec{
 	inputs: []Input{InputTicks},
 	fields: []string{"input", "window", "sigma", "pct", "min_history", "accept_after"},
 	check: func(r *Rule, bad problemFn) {
-		if r.Window < 0 || r.Window == 1 {
-			bad("window", "must be >= 2")
-		}
+		checkWindow(r, bad)
 		if r.Sigma == 0 && r.Pct == 0 {
 			bad("sigma", "one of sigma or pct is required")
 		}
