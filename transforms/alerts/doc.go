@@ -23,6 +23,8 @@
 //	                below its peak, from tickbeam.PortfolioRow rows
 //	position_value  a position's or a currency portfolio's market value at or
 //	                beyond a level, above or below
+//	price_range     price (ticks, or bar closes) at or beyond low or high: out of
+//	                the range; the first value already outside fires
 //
 // Each kind is one kindSpec in its own file and one row of the kind table
 // (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
@@ -81,7 +83,7 @@
 // bars|crosses for ma_cross), resolution (bar rules), direction, threshold,
 // band, window, factor, zscore, vwap (bar|session), fast, slow, period,
 // overbought, oversold, max_silence, sigma, pct, min_history, accept_after,
-// state_ttl; a field the kind does not use is an error, and so is any
+// low, high (price_range), state_ttl; a field the kind does not use is an error, and so is any
 // unknown key. LoadRules and ParseRules report every problem at once, each
 // with its line and field:
 //

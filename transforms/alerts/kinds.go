@@ -37,6 +37,7 @@ func init() {
 		&outlierKind,
 		&drawdownKind,
 		&positionValueKind,
+		&priceRangeKind,
 	}
 	kinds = make(map[Kind]*kindSpec, len(kindTable))
 	for _, k := range kindTable {

@@ -127,6 +127,10 @@ type Rule struct {
 	// new price level, not bad prints: the last of them is accepted and the
 	// history restarts from it (default 3; 0 keeps the default, -1 never).
 	AcceptAfter int `json:"accept_after,omitempty" yaml:"accept_after"`
+	// Low and High: the price_range; it fires at or below Low and at or
+	// above High.
+	Low  float64 `json:"low,omitempty" yaml:"low"`
+	High float64 `json:"high,omitempty" yaml:"high"`
 	// StateTTL: a symbol's state is released after this long (event time)
 	// without input; default 7 days.
 	StateTTL time.Duration `json:"state_ttl,omitempty" yaml:"state_ttl"`
