@@ -11,7 +11,7 @@ import (
 // the pipeline does not have it; Apply then fails, naming the rules that
 // need it.
 type Inputs struct {
-	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross on ticks, spread, stale_feed, outlier
+	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross/price_range on ticks, spread, stale_feed, outlier
 	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
 	Changes    beam.PCollection // tickbeam.PriceChange, alerts.Observation or a change struct (see Apply): change_pct
 	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators

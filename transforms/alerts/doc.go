@@ -26,8 +26,8 @@
 //	price_range     price (ticks, or bar closes) at or beyond low or high: out of
 //	                the range; the first value already outside fires
 //
-// Each kind is one kindSpec in its own file and one row of the kind table
-// (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
+// Each kind is declared once, in its own file, as a row of the package's kind
+// table (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
 // The sequence kinds (all but stale_feed and outlier) run as an Evaluator,
 // the pure-Go core of one rule over one symbol's rows; Apply builds a whole
 // RuleSet on a pipeline, running every sequence rule of one input in one

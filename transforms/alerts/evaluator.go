@@ -41,9 +41,9 @@ type Observation struct {
 
 // Evaluator runs one rule over one symbol's observations in event-time order.
 // It is the pure-Go core of the sequence rules (every kind but stale_feed and
-// outlier, which have their own state machines, staleness and
-// outlierDetector); the Beam transforms keep one Evaluator state per rule and
-// symbol. Its state survives MarshalState and UnmarshalState.
+// outlier, which Apply runs as transforms of their own); Apply keeps one
+// Evaluator state per rule and symbol. Its state survives MarshalState and
+// UnmarshalState.
 type Evaluator struct {
 	rule  Rule
 	kind  *kindSpec

@@ -56,7 +56,8 @@ const (
 
 // Rule is one alert rule. Build it in Go or load it from a rules file
 // (LoadRules); Validate it before use. Fields that do not apply to the Kind
-// must be zero. A Rule is plain data, so a Beam DoFn can carry it.
+// must be zero. A Rule is plain data, so a Beam DoFn can carry it; its yaml
+// tags are the keys of a rule in a rules file.
 type Rule struct {
 	// Name identifies the rule in alerts (rule) and alert ids: lower-case
 	// letters, digits, '-', '_' and '.', unique in a RuleSet.
@@ -66,18 +67,19 @@ type Rule struct {
 	// Symbols are glob patterns (path.Match: *, ?, [a-z]), e.g. "BTC*";
 	// empty means every symbol.
 	Symbols []string `json:"symbols,omitempty" yaml:"symbols"`
-	// Input: ticks or bars for price_level and price_cross (default ticks),
-	// bars or indicators for rsi (default bars), bars or crosses for
-	// ma_cross (default bars). Other kinds have one input.
+	// Input: ticks or bars for price_level, price_cross and price_range
+	// (default ticks), bars or indicators for rsi (default bars), bars or
+	// crosses for ma_cross (default bars). Other kinds have one input.
 	Input Input `json:"input,omitempty" yaml:"input"`
 	// Resolution of the bars a bar rule reads, e.g. "1m".
 	Resolution string `json:"resolution,omitempty" yaml:"resolution"`
-	// Direction: above or below (price_level, price_cross); above, below or
-	// both (change_pct, vwap_deviation; default both); golden, death or
-	// both (ma_cross; default both).
+	// Direction: above or below (price_level, price_cross,
+	// position_value); above, below or both (change_pct, vwap_deviation;
+	// default both); golden, death or both (ma_cross; default both).
 	Direction Direction `json:"direction,omitempty" yaml:"direction"`
-	// Threshold: the price level (price_level, price_cross), percent
-	// (change_pct, vwap_deviation) or basis points (spread).
+	// Threshold: the level (price_level, price_cross, position_value),
+	// percent (change_pct, vwap_deviation, drawdown) or basis points
+	// (spread).
 	Threshold float64 `json:"threshold,omitempty" yaml:"threshold"`
 	// Band is the hysteresis band, in the threshold's unit: a limit that
 	// fired re-arms only once the value is back past it by Band.
