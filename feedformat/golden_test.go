@@ -18,8 +18,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*/*.golden.json from the parsers' output")
 
-// allFormats are the formats with a testdata directory each.
-var allFormats = []string{"binance", "alpaca", "coinbase", "kis", "tradingview", "alphavantage", "json", "csv", "tick"}
+// allFormats are the formats New accepts; each needs a testdata directory
+// (payloads fails without one), so a new format cannot go untested.
+var allFormats = Formats()
 
 // golden is what a testdata payload parses to.
 type golden struct {

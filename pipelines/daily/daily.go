@@ -156,17 +156,11 @@ func (c Config) outlierRules() (*alerts.RuleSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--rules: %w", err)
 	}
-	out := *rs
-	out.Rules = nil
-	for _, r := range rs.Rules {
-		if r.Kind == alerts.KindOutlier {
-			out.Rules = append(out.Rules, r)
-		}
-	}
-	if len(out.Rules) == 0 {
+	outliers, _ := rs.Split()
+	if outliers == nil {
 		return nil, fmt.Errorf("--rules %s: no outlier rule", c.Rules)
 	}
-	return &out, nil
+	return outliers, nil
 }
 
 func (c Config) gap() time.Duration {

@@ -11,9 +11,9 @@ import (
 // the pipeline does not have it; Apply then fails, naming the rules that
 // need it.
 type Inputs struct {
-	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross on ticks, spread, stale_feed, outlier
+	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross/price_range on ticks, spread, stale_feed, outlier
 	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
-	Changes    beam.PCollection // tickbeam.PriceChange (or see Evaluate): change_pct
+	Changes    beam.PCollection // tickbeam.PriceChange, alerts.Observation or a change struct (see Apply): change_pct
 	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators
 	Crosses    beam.PCollection // indicators.CrossEvent: ma_cross with input crosses
 	Portfolio  beam.PCollection // tickbeam.PortfolioRow: drawdown, position_value
@@ -59,6 +59,14 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 // reorder buffer, and each row evaluated by the rules that read it. It checks first that every rule's
 // input is present and of the right type and returns all problems at once,
 // naming the rule and its line, before adding anything to the pipeline.
+//
+// Bar rules read the Bars of their resolution (other rows are skipped), rsi
+// on indicators its rsi_N rows, ma_cross on crosses its fast/slow pair.
+// Changes may be PCollection<tickbeam.PriceChange> (rows without a previous
+// close are skipped), PCollection<alerts.Observation> (Symbol, Time, Value =
+// change %, Ref = previous close), or of any struct with the fields Symbol
+// string, EventTime time.Time and ChangePct float64 (PrevClose float64
+// optional; 0 skips the row).
 func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 	if rs == nil || len(rs.Rules) == 0 {
 		return Outputs{}, errors.New("alerts.Apply: no rules")
@@ -79,15 +87,12 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 			errs = append(errs, fmt.Errorf("alerts.Apply: %s reads %s, but Inputs.%s is not set", where, r.input(), field))
 			continue
 		}
-		switch r.Kind {
-		case KindStaleFeed, KindOutlier:
+		if !r.sequence() {
 			if got := col.Type().Type(); got != tickType {
 				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v>, got PCollection<%v>", where, tickType, got))
 			}
-		default:
-			if _, err := converter([]Rule{r}, col); err != nil {
-				errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
-			}
+		} else if _, err := converter([]Rule{r}, col); err != nil {
+			errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
 		}
 	}
 	if len(errs) > 0 {
@@ -97,28 +102,32 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
 	out := Outputs{CleanTicks: in.Ticks}
 	var all, dead []beam.PCollection
 	for _, r := range rs.Rules {
-		if r.Kind != KindOutlier {
-			continue
+		if k := r.spec(); k.filter {
+			clean, q, a, err := k.build(s, r, out.CleanTicks)
+			if err != nil {
+				return Outputs{}, err
+			}
+			out.CleanTicks = clean
+			dead = append(dead, q)
+			all = append(all, a)
 		}
-		clean, q, a, err := tryOutliers(s, r, out.CleanTicks)
-		if err != nil {
-			return Outputs{}, err
-		}
-		out.CleanTicks = clean
-		dead = append(dead, q)
-		all = append(all, a)
 	}
 	var groups []Input // sequence rules' inputs, in file order
 	byInput := map[Input][]Rule{}
 	for _, r := range rs.Rules {
-		switch r.Kind {
-		case KindOutlier:
-		case KindStaleFeed:
-			// Quarantined ticks still show the feed is alive, and the
-			// clean ones come out only as the watermark passes them.
-			a, err := tryStaleFeed(s, r, in.Ticks)
+		switch k := r.spec(); {
+		case k.filter:
+		case k.build != nil:
+			ticks := out.CleanTicks
+			if k.rawTicks {
+				ticks = in.Ticks
+			}
+			_, q, a, err := k.build(s, r, ticks)
 			if err != nil {
 				return Outputs{}, err
+			}
+			if q.IsValid() {
+				dead = append(dead, q)
 			}
 			all = append(all, a)
 		default:

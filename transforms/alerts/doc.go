@@ -19,11 +19,20 @@
 //	spread          quote ask−bid spread >= threshold basis points of the mid
 //	stale_feed      no tick for max_silence of open market (seed 003); INFO recovery
 //	outlier         trades beyond sigma and/or pct quarantined to dead letters
+//	drawdown        a position's or a currency portfolio's drawdown >= threshold%
+//	                below its peak, from tickbeam.PortfolioRow rows
+//	position_value  a position's or a currency portfolio's market value at or
+//	                beyond a level, above or below
+//	price_range     price (ticks, or bar closes) at or beyond low or high: out of
+//	                the range; the first value already outside fires
 //
-// Each kind's core is a pure state machine tested on its own (Threshold,
-// VolumeSpike, SessionVWAP, OutlierDetector, Staleness, and Evaluator, which
-// runs one sequence rule over one symbol); Evaluate, StaleFeed and Outliers
-// are the Beam transforms over them, and Apply builds a whole RuleSet.
+// Each kind is declared once, in its own file, as a row of the package's kind
+// table (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
+// The sequence kinds (all but stale_feed and outlier) run as an Evaluator,
+// the pure-Go core of one rule over one symbol's rows; Apply builds a whole
+// RuleSet on a pipeline, running every sequence rule of one input in one
+// stateful step. RuleSet.Split and RuleSet.Needs tell a pipeline which rules
+// filter its ticks (outlier) and which inputs the rules read.
 //
 // # Lifecycle
 //
@@ -74,7 +83,7 @@
 // bars|crosses for ma_cross), resolution (bar rules), direction, threshold,
 // band, window, factor, zscore, vwap (bar|session), fast, slow, period,
 // overbought, oversold, max_silence, sigma, pct, min_history, accept_after,
-// state_ttl; a field the kind does not use is an error, and so is any
+// low, high (price_range), state_ttl; a field the kind does not use is an error, and so is any
 // unknown key. LoadRules and ParseRules report every problem at once, each
 // with its line and field:
 //

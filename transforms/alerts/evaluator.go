@@ -41,12 +41,13 @@ type Observation struct {
 
 // Evaluator runs one rule over one symbol's observations in event-time order.
 // It is the pure-Go core of the sequence rules (every kind but stale_feed and
-// outlier, which have their own state machines, Staleness and
-// OutlierDetector); the Beam transforms keep one Evaluator state per rule and
-// symbol. Its state survives MarshalState and UnmarshalState.
+// outlier, which Apply runs as transforms of their own); Apply keeps one
+// Evaluator state per rule and symbol. Its state survives MarshalState and
+// UnmarshalState.
 type Evaluator struct {
 	rule  Rule
-	sched *Schedule
+	kind  *kindSpec
+	sched *sessionSchedule
 	cross indicators.Crossover
 	st    evalState
 
@@ -55,11 +56,11 @@ type Evaluator struct {
 }
 
 type evalState struct {
-	Th   Threshold    `json:"th"`
-	CD   Cooldown     `json:"cd"`
-	VWAP SessionVWAP  `json:"vwap"`
-	Vol  *VolumeSpike `json:"vol,omitempty"`
-	Set  []byte       `json:"set,omitempty"` // indicators.Set, for rsi and ma_cross on bars
+	Th   limitState    `json:"th"`
+	CD   eventCooldown `json:"cd"`
+	VWAP sessionVWAP   `json:"vwap"`
+	Vol  *volumeSpike  `json:"vol,omitempty"`
+	Set  []byte        `json:"set,omitempty"` // indicators.Set, for rsi and ma_cross on bars
 }
 
 // NewEvaluator validates r and returns its Evaluator in the initial state.
@@ -67,46 +68,27 @@ func NewEvaluator(r Rule) (*Evaluator, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	if r.Kind == KindStaleFeed || r.Kind == KindOutlier {
-		return nil, fmt.Errorf("alerts: rule %s: %s is not a sequence rule (use Staleness or OutlierDetector)", r.Name, r.Kind)
+	if !r.sequence() {
+		return nil, fmt.Errorf("alerts: rule %s: %s is not a sequence rule (Apply runs it)", r.Name, r.Kind)
 	}
-	sc, err := NewSchedule(r.Sessions)
+	sc, err := newSchedule(r.Sessions)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: rule %s: %w", r.Name, err)
 	}
-	e := &Evaluator{rule: r, sched: sc}
+	e := &Evaluator{rule: r, kind: r.spec(), sched: sc}
 	e.st = e.initial()
-	if r.Kind == KindMACross {
+	if r.Fast != "" {
 		e.cross, _ = r.crossover()
 	}
 	return e, nil
 }
 
+// initial is the rule's initial state: the kind's limits, with the rule's
+// band and cooldown.
 func (e *Evaluator) initial() evalState {
 	r := &e.rule
-	st := evalState{CD: Cooldown{Period: r.Cooldown}}
-	th := Threshold{Band: r.Band, Cooldown: r.Cooldown}
-	switch r.Kind {
-	case KindPriceLevel, KindPriceCross, KindPositionValue:
-		th.Cross = r.Kind == KindPriceCross
-		if r.Direction == Above {
-			th.HasHigh, th.High = true, r.Threshold
-		} else {
-			th.HasLow, th.Low = true, r.Threshold
-		}
-	case KindChangePct, KindVWAPDeviation:
-		d := r.direction()
-		th.HasHigh, th.High = d == Above || d == Both, r.Threshold
-		th.HasLow, th.Low = d == Below || d == Both, -r.Threshold
-	case KindSpread, KindDrawdown:
-		th.HasHigh, th.High = true, r.Threshold
-	case KindRSI:
-		th.HasHigh, th.High = r.Overbought > 0, r.Overbought
-		th.HasLow, th.Low = r.Oversold > 0, r.Oversold
-	case KindVolumeSpike:
-		st.Vol = NewVolumeSpike(r.window(), r.Factor, r.ZScore, r.Band, r.Cooldown)
-	}
-	st.Th = th
+	st := evalState{CD: eventCooldown{Period: r.Cooldown}, Th: limitState{Band: r.Band, Cooldown: r.Cooldown}}
+	e.kind.start(r, &st)
 	return st
 }
 
@@ -138,17 +120,16 @@ func (e *Evaluator) UnmarshalState(b []byte) error {
 	return nil
 }
 
-// updateSet feeds a bar to the rule's indicators (RSI, or the crossover's lines).
-func (e *Evaluator) updateSet(o Observation) ([]indicators.Result, bool) {
+// updateSet feeds a bar to the rule's indicators, which newSet makes at
+// the first bar (RSI, or the crossover's lines).
+func (e *Evaluator) updateSet(o Observation, newSet func() (*indicators.Set, error)) ([]indicators.Result, bool) {
 	if e.set == nil {
 		var err error
 		if len(e.st.Set) > 0 {
 			e.set = &indicators.Set{}
 			err = e.set.UnmarshalBinary(e.st.Set)
-		} else if e.rule.Kind == KindRSI {
-			e.set, err = indicators.NewSet([]indicators.Spec{indicators.RSI(e.rule.period())})
 		} else {
-			e.set, err = indicators.NewSet(nil, e.cross)
+			e.set, err = newSet()
 		}
 		if err != nil {
 			e.set = nil
@@ -185,8 +166,8 @@ func g(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 func attr(k, v string) tickbeam.Attribute { return tickbeam.Attribute{Key: k, Value: v} }
 
-func sideName(s Side, high, low string) string {
-	if s == High {
+func sideName(s limitSide, high, low string) string {
+	if s == highSide {
 		return high
 	}
 	return low
@@ -194,151 +175,17 @@ func sideName(s Side, high, low string) string {
 
 // Observe evaluates o, which must be the symbol's next observation in
 // event-time order, and returns the alerts it fires (DetectedAt zero).
-func (e *Evaluator) Observe(o Observation) []tickbeam.Alert {
+func (e *Evaluator) Observe(o Observation) []tickbeam.Alert { return e.kind.observe(e, o) }
+
+// fire is the alert of a firing at o: value v against limit, with the
+// rule's labels, the resolution of a bar rule and more.
+func (e *Evaluator) fire(o Observation, v, limit float64, msg string, more ...tickbeam.Attribute) []tickbeam.Alert {
 	r := &e.rule
-	st := &e.st
-	in := r.input()
 	var extra []tickbeam.Attribute
-	if in == InputBars || r.Resolution != "" {
+	if r.input() == InputBars || r.Resolution != "" {
 		extra = append(extra, attr("resolution", r.Resolution))
 	}
-	fire := func(v, limit float64, msg string, more ...tickbeam.Attribute) []tickbeam.Alert {
-		return []tickbeam.Alert{r.newAlert(o.Symbol, o.Time, r.severity(), v, limit, msg, append(extra, more...)...)}
-	}
-	switch r.Kind {
-	case KindDrawdown, KindPositionValue:
-		return e.observePortfolio(o)
-	case KindPriceLevel, KindPriceCross:
-		v, what := o.Price, "price"
-		if in == InputBars {
-			v, what = o.Close, r.Resolution+" close"
-		}
-		if !(v > 0) || !finite(v) {
-			return nil
-		}
-		s := st.Th.Evaluate(v, o.Time)
-		if s == NoSide {
-			return nil
-		}
-		dir := sideName(s, "above", "below")
-		if r.Kind == KindPriceCross {
-			return fire(v, r.Threshold, fmt.Sprintf("%s %s %s crossed %s %s", o.Symbol, what, g(v), dir, g(r.Threshold)), attr("direction", dir))
-		}
-		return fire(v, r.Threshold, fmt.Sprintf("%s %s %s is at or %s %s", o.Symbol, what, g(v), dir, g(r.Threshold)), attr("direction", dir))
-
-	case KindChangePct:
-		if !finite(o.Value) {
-			return nil
-		}
-		s := st.Th.Evaluate(o.Value, o.Time)
-		if s == NoSide {
-			return nil
-		}
-		dir, limit := sideName(s, "up", "down"), sideName(s, "+", "-")+g(r.Threshold)+"%"
-		msg := fmt.Sprintf("%s is %s %s%% vs the previous close (limit %s)", o.Symbol, dir, g(math.Abs(o.Value)), limit)
-		if o.Ref > 0 {
-			msg = fmt.Sprintf("%s is %s %s%% vs the previous close %s (limit %s)", o.Symbol, dir, g(math.Abs(o.Value)), g(o.Ref), limit)
-		}
-		return fire(o.Value, float64(s)*r.Threshold, msg, attr("direction", dir))
-
-	case KindVWAPDeviation:
-		ref, what := o.VWAP, "bar VWAP"
-		if r.VWAP == "session" {
-			var ok bool
-			if ref, ok = st.VWAP.Add(e.sessionDay(o), o.Notional, o.Volume); !ok {
-				return nil
-			}
-			what = "session VWAP"
-		}
-		if !(ref > 0) || !finite(ref, o.Close) {
-			return nil
-		}
-		dev := round9((o.Close - ref) / ref * 100)
-		s := st.Th.Evaluate(dev, o.Time)
-		if s == NoSide {
-			return nil
-		}
-		dir := sideName(s, "above", "below")
-		return fire(dev, float64(s)*r.Threshold, fmt.Sprintf("%s %s close %s is %s%% %s the %s %s (limit %s%%)",
-			o.Symbol, r.Resolution, g(o.Close), g(math.Abs(dev)), dir, what, g(ref), g(r.Threshold)), attr("direction", dir), attr("vwap", g(ref)))
-
-	case KindSpread:
-		if !(o.Bid > 0 && o.Ask >= o.Bid) || !finite(o.Bid, o.Ask) {
-			return nil
-		}
-		bps := round9((o.Ask - o.Bid) / ((o.Ask + o.Bid) / 2) * 1e4)
-		if st.Th.Evaluate(bps, o.Time) == NoSide {
-			return nil
-		}
-		return fire(bps, r.Threshold, fmt.Sprintf("%s spread %s bps (bid %s, ask %s) is at or above %s bps",
-			o.Symbol, g(bps), g(o.Bid), g(o.Ask), g(r.Threshold)))
-
-	case KindVolumeSpike:
-		if !finite(o.Volume) || o.Volume < 0 {
-			return nil
-		}
-		ok, metric, level := st.Vol.Evaluate(o.Volume, o.Time)
-		if !ok {
-			return nil
-		}
-		var msg string
-		if r.Factor > 0 {
-			msg = fmt.Sprintf("%s %s volume %s is %s× the mean of the last %d bars (limit %s×)", o.Symbol, r.Resolution, g(o.Volume), g(metric), r.window(), g(r.Factor))
-		} else {
-			msg = fmt.Sprintf("%s %s volume %s is %s standard deviations above the mean of the last %d bars (limit %s)", o.Symbol, r.Resolution, g(o.Volume), g(metric), r.window(), g(r.ZScore))
-		}
-		return fire(o.Volume, level, msg, attr("metric", g(metric)))
-
-	case KindRSI:
-		v := o.Value
-		if in == InputBars {
-			res, ok := e.updateSet(o)
-			if !ok || len(res) == 0 {
-				return nil
-			}
-			v = res[0].Value.Value
-		}
-		if !finite(v) {
-			return nil
-		}
-		s := st.Th.Evaluate(v, o.Time)
-		if s == NoSide {
-			return nil
-		}
-		state, limit := sideName(s, "overbought", "oversold"), r.Overbought
-		cmp := ">="
-		if s == Low {
-			limit, cmp = r.Oversold, "<="
-		}
-		return fire(v, limit, fmt.Sprintf("%s RSI(%d) %s is %s (%s %s)", o.Symbol, r.period(), g(v), state, cmp, g(limit)), attr("direction", state))
-
-	case KindMACross:
-		cross, fast, slow := indicators.Cross(o.Cross), o.Fast, o.Slow
-		if in == InputBars {
-			_, ok := e.updateSet(o)
-			if !ok || e.lastEvent == nil {
-				return nil
-			}
-			cross, fast, slow = e.lastEvent.Cross, e.lastEvent.FastValue, e.lastEvent.SlowValue
-		}
-		if cross == indicators.NoCross {
-			return nil
-		}
-		d := r.direction()
-		if (cross == indicators.GoldenCross && d == Death) || (cross == indicators.DeathCross && d == Golden) {
-			return nil
-		}
-		if !st.CD.Allow(o.Time) {
-			return nil
-		}
-		dir := "above"
-		if cross == indicators.DeathCross {
-			dir = "below"
-		}
-		return fire(fast, slow, fmt.Sprintf("%s %s %s: %s %s crossed %s %s %s", o.Symbol, r.Resolution, cross,
-			e.cross.Fast.Name(), g(fast), dir, e.cross.Slow.Name(), g(slow)), attr("direction", cross.String()))
-	}
-	return nil
+	return []tickbeam.Alert{r.newAlert(o.Symbol, o.Time, r.severity(), v, limit, msg, append(extra, more...)...)}
 }
 
 // sessionDay is the trading day of a bar for the session VWAP: the

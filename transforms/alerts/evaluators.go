@@ -5,25 +5,25 @@ import (
 	"time"
 )
 
-// VolumeSpike detects a bar volume far above the trailing mean of the
+// volumeSpike detects a bar volume far above the trailing mean of the
 // previous Window bars. It is a pure state machine over one symbol's bars in
-// event-time order; its hysteresis and cooldown are its Threshold's, in the
+// event-time order; its hysteresis and cooldown are its limitState's, in the
 // unit of the metric (the ratio volume/mean with Factor, the z-score with
 // ZScore).
-type VolumeSpike struct {
+type volumeSpike struct {
 	Window int
 	Factor float64 // fire when volume >= Factor × mean (0: use ZScore)
 	ZScore float64 // fire when (volume − mean)/sd >= ZScore
 
-	Th      Threshold
+	Th      limitState
 	Volumes []float64 // ring buffer of the last Window volumes
 	Next    int
 }
 
-// NewVolumeSpike returns a VolumeSpike with the threshold set from factor or z.
-func NewVolumeSpike(window int, factor, z, band float64, cooldown time.Duration) *VolumeSpike {
-	v := &VolumeSpike{Window: window, Factor: factor, ZScore: z}
-	v.Th = Threshold{HasHigh: true, High: factor, Band: band, Cooldown: cooldown}
+// newVolumeSpike returns a volumeSpike with the threshold set from factor or z.
+func newVolumeSpike(window int, factor, z, band float64, cooldown time.Duration) *volumeSpike {
+	v := &volumeSpike{Window: window, Factor: factor, ZScore: z}
+	v.Th = limitState{HasHigh: true, High: factor, Band: band, Cooldown: cooldown}
 	if factor == 0 {
 		v.Th.High = z
 	}
@@ -34,7 +34,7 @@ func NewVolumeSpike(window int, factor, z, band float64, cooldown time.Duration)
 // the metric (ratio or z-score) and the volume level the threshold meant
 // (Factor × mean, or mean + ZScore × sd). Nothing fires before Window bars
 // have been seen, nor against a zero mean (ratio) or zero deviation (z).
-func (v *VolumeSpike) Evaluate(volume float64, t time.Time) (fire bool, metric, level float64) {
+func (v *volumeSpike) Evaluate(volume float64, t time.Time) (fire bool, metric, level float64) {
 	defer v.push(volume)
 	if len(v.Volumes) < v.Window {
 		return false, 0, 0
@@ -51,10 +51,10 @@ func (v *VolumeSpike) Evaluate(volume float64, t time.Time) (fire bool, metric, 
 		}
 		metric, level = (volume-mean)/sd, mean+v.ZScore*sd
 	}
-	return v.Th.Evaluate(metric, t) == High, metric, level
+	return v.Th.Evaluate(metric, t) == highSide, metric, level
 }
 
-func (v *VolumeSpike) push(x float64) {
+func (v *volumeSpike) push(x float64) {
 	if len(v.Volumes) < v.Window {
 		v.Volumes = append(v.Volumes, x)
 		return
@@ -79,9 +79,9 @@ func meanSD(xs []float64) (mean, sd float64) {
 	return mean, math.Sqrt(ss / float64(len(xs)))
 }
 
-// SessionVWAP is a running VWAP over a trading day: it restarts when the day
+// sessionVWAP is a running VWAP over a trading day: it restarts when the day
 // changes.
-type SessionVWAP struct {
+type sessionVWAP struct {
 	Day      string
 	Notional float64
 	Volume   float64
@@ -89,9 +89,9 @@ type SessionVWAP struct {
 
 // Add folds a bar of the trading day day into the VWAP and returns it; ok is
 // false while the day has no volume.
-func (s *SessionVWAP) Add(day string, notional, volume float64) (vwap float64, ok bool) {
+func (s *sessionVWAP) Add(day string, notional, volume float64) (vwap float64, ok bool) {
 	if day != s.Day {
-		*s = SessionVWAP{Day: day}
+		*s = sessionVWAP{Day: day}
 	}
 	s.Notional += notional
 	s.Volume += volume
@@ -101,7 +101,7 @@ func (s *SessionVWAP) Add(day string, notional, volume float64) (vwap float64, o
 	return s.Notional / s.Volume, true
 }
 
-// OutlierDetector judges one symbol's trade prices, in event-time order,
+// outlierDetector judges one symbol's trade prices, in event-time order,
 // against its recent clean prices. A price is an outlier when it is beyond
 // every limit set: more than Sigma population standard deviations from the
 // mean of the last Window clean prices (with a zero deviation, any other
@@ -111,7 +111,7 @@ func (s *SessionVWAP) Add(day string, notional, volume float64) (vwap float64, o
 // last clean price are a new level: the last of them is accepted (not an
 // outlier) and the history restarts from it. Nothing is judged before
 // MinHistory clean prices.
-type OutlierDetector struct {
+type outlierDetector struct {
 	Window      int
 	Sigma, Pct  float64
 	MinHistory  int
@@ -124,8 +124,8 @@ type OutlierDetector struct {
 	SuspectSide int8
 }
 
-// OutlierVerdict is what OutlierDetector.Evaluate found.
-type OutlierVerdict struct {
+// outlierVerdict is what outlierDetector.Evaluate found.
+type outlierVerdict struct {
 	Outlier  bool
 	Accepted bool    // a new level was accepted: this price restarted the history
 	Last     float64 // the last clean price before this one
@@ -136,12 +136,12 @@ type OutlierVerdict struct {
 }
 
 // Evaluate judges price.
-func (d *OutlierDetector) Evaluate(price float64) OutlierVerdict {
+func (d *outlierDetector) Evaluate(price float64) outlierVerdict {
 	if len(d.Prices) < d.MinHistory {
 		d.accept(price)
-		return OutlierVerdict{}
+		return outlierVerdict{}
 	}
-	v := OutlierVerdict{Last: d.Last, N: len(d.Prices)}
+	v := outlierVerdict{Last: d.Last, N: len(d.Prices)}
 	v.Mean, v.SD = meanSD(d.Prices)
 	if d.Last != 0 {
 		v.DevPct = math.Abs(price-d.Last) / math.Abs(d.Last) * 100
@@ -179,7 +179,7 @@ func (d *OutlierDetector) Evaluate(price float64) OutlierVerdict {
 	return v
 }
 
-func (d *OutlierDetector) accept(price float64) {
+func (d *outlierDetector) accept(price float64) {
 	d.Last = price
 	if len(d.Prices) < d.Window {
 		d.Prices = append(d.Prices, price)
@@ -189,10 +189,10 @@ func (d *OutlierDetector) accept(price float64) {
 	d.Next = (d.Next + 1) % d.Window
 }
 
-// Staleness is the stale-feed state machine of one symbol: the last tick,
-// when silence becomes an outage under a Schedule, and whether an outage is
+// staleness is the stale-feed state machine of one symbol: the last tick,
+// when silence becomes an outage under a sessionSchedule, and whether an outage is
 // under way (one alert per outage, a recovery when data returns).
-type Staleness struct {
+type staleness struct {
 	MaxSilence time.Duration
 
 	Last   time.Time // event time of the latest tick
@@ -204,7 +204,7 @@ type Staleness struct {
 // Observe records a tick at t. recovered is true when it ends an outage;
 // silence is then the event time since the previous tick. A tick not after
 // Last changes nothing.
-func (s *Staleness) Observe(t time.Time, sc *Schedule) (recovered bool, silence time.Duration) {
+func (s *staleness) Observe(t time.Time, sc *sessionSchedule) (recovered bool, silence time.Duration) {
 	if !s.Last.IsZero() && !t.After(s.Last) {
 		return false, 0
 	}
@@ -220,7 +220,7 @@ func (s *Staleness) Observe(t time.Time, sc *Schedule) (recovered bool, silence 
 // Check is called when event time reaches now. It reports whether an
 // outage begins: the silence since Last has lasted MaxSilence of open
 // schedule by now and was not reported yet.
-func (s *Staleness) Check(now time.Time) bool {
+func (s *staleness) Check(now time.Time) bool {
 	if s.Down || s.Due.IsZero() || now.Before(s.Due) {
 		return false
 	}

@@ -32,38 +32,38 @@ func TestThreshold(t *testing.T) {
 	type step struct {
 		v    float64
 		min  int
-		want Side
+		want limitSide
 	}
 	for _, c := range []struct {
 		name  string
-		th    Threshold
+		th    limitState
 		steps []step
 	}{
 		{
 			name:  "level below fires on the first value already below",
-			th:    Threshold{HasLow: true, Low: 100},
-			steps: []step{{99, 0, Low}, {98, 1, NoSide}, {100.5, 2, NoSide}, {100, 3, Low}},
+			th:    limitState{HasLow: true, Low: 100},
+			steps: []step{{99, 0, lowSide}, {98, 1, noSide}, {100.5, 2, noSide}, {100, 3, lowSide}},
 		},
 		{
 			name:  "crossing needs the other side first",
-			th:    Threshold{HasHigh: true, High: 100, Cross: true},
-			steps: []step{{101, 0, NoSide}, {99, 1, NoSide}, {100, 2, High}, {102, 3, NoSide}, {99.9, 4, NoSide}, {100.1, 5, High}},
+			th:    limitState{HasHigh: true, High: 100, Cross: true},
+			steps: []step{{101, 0, noSide}, {99, 1, noSide}, {100, 2, highSide}, {102, 3, noSide}, {99.9, 4, noSide}, {100.1, 5, highSide}},
 		},
 		{
 			name:  "band: re-arms only below threshold minus band",
-			th:    Threshold{HasHigh: true, High: 100, Band: 2},
-			steps: []step{{100, 0, High}, {99, 1, NoSide}, {101, 2, NoSide}, {98.5, 3, NoSide}, {100, 4, NoSide}, {97.9, 5, NoSide}, {100, 6, High}},
+			th:    limitState{HasHigh: true, High: 100, Band: 2},
+			steps: []step{{100, 0, highSide}, {99, 1, noSide}, {101, 2, noSide}, {98.5, 3, noSide}, {100, 4, noSide}, {97.9, 5, noSide}, {100, 6, highSide}},
 		},
 		{
 			name: "both sides, band, shared cooldown; a suppressed firing keeps its arm",
-			th:   Threshold{HasHigh: true, High: 5, HasLow: true, Low: -5, Band: 1, Cooldown: 10 * time.Minute},
+			th:   limitState{HasHigh: true, High: 5, HasLow: true, Low: -5, Band: 1, Cooldown: 10 * time.Minute},
 			steps: []step{
-				{5.2, 0, High},    // fires, cooldown to minute 10
-				{-6, 3, NoSide},   // low limit armed but in cooldown: suppressed
-				{-5.5, 10, Low},   // cooldown over, still armed: fires
-				{3.9, 11, NoSide}, // high re-armed (3.9 < 5-1)
-				{6, 15, NoSide},   // in cooldown (until 20)
-				{5.1, 20, High},   // fires at the end of the cooldown
+				{5.2, 0, highSide},  // fires, cooldown to minute 10
+				{-6, 3, noSide},     // low limit armed but in cooldown: suppressed
+				{-5.5, 10, lowSide}, // cooldown over, still armed: fires
+				{3.9, 11, noSide},   // high re-armed (3.9 < 5-1)
+				{6, 15, noSide},     // in cooldown (until 20)
+				{5.1, 20, highSide}, // fires at the end of the cooldown
 			},
 		},
 	} {
@@ -79,7 +79,7 @@ func TestThreshold(t *testing.T) {
 }
 
 func TestCooldown(t *testing.T) {
-	c := Cooldown{Period: 5 * time.Minute}
+	c := eventCooldown{Period: 5 * time.Minute}
 	var got []bool
 	for _, m := range []int{0, 1, 4, 5, 6, 11} {
 		got = append(got, c.Allow(at(m)))
@@ -95,7 +95,7 @@ func TestVolumeSpike(t *testing.T) {
 		Metric, Level float64
 	}
 	t.Run("factor", func(t *testing.T) {
-		v := NewVolumeSpike(3, 2, 0, 0.5, 0)
+		v := newVolumeSpike(3, 2, 0, 0.5, 0)
 		var got []out
 		// Means of the previous three: -, -, -, 100, 200, 200, 466.67.
 		for i, vol := range []float64{100, 100, 100, 400, 100, 900, 700} {
@@ -108,7 +108,7 @@ func TestVolumeSpike(t *testing.T) {
 		}
 	})
 	t.Run("zscore", func(t *testing.T) {
-		v := NewVolumeSpike(4, 0, 3, 0, 0)
+		v := newVolumeSpike(4, 0, 3, 0, 0)
 		var got []out
 		// History 10, 20, 10, 20: mean 15, sd 5; 31 is 3.2 sd above.
 		for i, vol := range []float64{10, 20, 10, 20, 31} {
@@ -123,7 +123,7 @@ func TestVolumeSpike(t *testing.T) {
 }
 
 func TestSessionVWAP(t *testing.T) {
-	var s SessionVWAP
+	var s sessionVWAP
 	v1, _ := s.Add("2026-01-15", 1000, 10)
 	v2, _ := s.Add("2026-01-15", 2200, 20)
 	v3, _ := s.Add("2026-01-16", 500, 5)
@@ -133,7 +133,7 @@ func TestSessionVWAP(t *testing.T) {
 }
 
 func TestOutlierDetector(t *testing.T) {
-	d := OutlierDetector{Window: 4, Pct: 5, Sigma: 3, MinHistory: 4, AcceptAfter: 3}
+	d := outlierDetector{Window: 4, Pct: 5, Sigma: 3, MinHistory: 4, AcceptAfter: 3}
 	type out struct {
 		Price    float64
 		Outlier  bool
@@ -164,7 +164,7 @@ func TestOutlierDetector(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	// Sigma alone against a flat history: any other price is beyond it.
-	flat := OutlierDetector{Window: 3, Sigma: 4, MinHistory: 3}
+	flat := outlierDetector{Window: 3, Sigma: 4, MinHistory: 3}
 	for _, p := range []float64{10, 10, 10} {
 		flat.Evaluate(p)
 	}
@@ -173,9 +173,9 @@ func TestOutlierDetector(t *testing.T) {
 	}
 }
 
-func krxSchedule(t *testing.T) *Schedule {
+func krxSchedule(t *testing.T) *sessionSchedule {
 	t.Helper()
-	sc, err := NewSchedule(&Sessions{Calendar: "XKRX", Hours: "08:50-16:00"})
+	sc, err := newSchedule(&Sessions{Calendar: "XKRX", Hours: "08:50-16:00"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,17 +184,17 @@ func krxSchedule(t *testing.T) *Schedule {
 
 func TestScheduleStaleDue(t *testing.T) {
 	sc := krxSchedule(t)
-	regular, err := NewSchedule(&Sessions{Calendar: "XKRX", Kinds: []calendar.SessionKind{calendar.Pre, calendar.Regular}})
+	regular, err := newSchedule(&Sessions{Calendar: "XKRX", Kinds: []calendar.SessionKind{calendar.Pre, calendar.Regular}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crypto, err := NewSchedule(&Sessions{Calendar: "CRYPTO"})
+	crypto, err := newSchedule(&Sessions{Calendar: "CRYPTO"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		name string
-		sc   *Schedule
+		sc   *sessionSchedule
 		last time.Time
 		want time.Time
 	}{
@@ -220,7 +220,7 @@ func TestScheduleStaleDue(t *testing.T) {
 
 func TestStaleness(t *testing.T) {
 	sc := krxSchedule(t)
-	s := Staleness{MaxSilence: 5 * time.Minute}
+	s := staleness{MaxSilence: 5 * time.Minute}
 	type ev struct {
 		Recovered bool
 		Silence   time.Duration

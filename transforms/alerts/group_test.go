@@ -33,7 +33,7 @@ func referenceAlerts(t *testing.T, rules []Rule, ticks []tickbeam.Tick) []tickbe
 	})
 	var out []tickbeam.Alert
 	for _, r := range rules {
-		sched, err := NewSchedule(r.Sessions)
+		sched, err := newSchedule(r.Sessions)
 		if err != nil {
 			t.Fatal(err)
 		}

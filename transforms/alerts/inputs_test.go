@@ -41,12 +41,12 @@ func TestEvaluateIndicatorRowsAndCrosses(t *testing.T) {
 			Cross: indicators.CrossDeath, FastValue: 99, SlowValue: 100},
 	}
 	p, s := beam.NewPipelineWithRoot()
-	equalAlerts(s, Evaluate(s, rsi, beam.ParDo(s, stampIndicator, beam.CreateList(s, rows))), []tickbeam.Alert{{
+	equalAlerts(s, evaluateRule(s, rsi, beam.ParDo(s, stampIndicator, beam.CreateList(s, rows))), []tickbeam.Alert{{
 		AlertID: tickbeam.NewAlertID(rsi.Name, "AAPL", at(2)), Rule: rsi.Name, Symbol: "AAPL", Severity: tickbeam.Warning,
 		EventTime: at(2), Value: 72, Threshold: 70, Message: "AAPL RSI(14) 72 is overbought (>= 70)",
 		Labels: []tickbeam.Attribute{{Key: "direction", Value: "overbought"}, {Key: "kind", Value: "rsi"}, {Key: "resolution", Value: "1m"}},
 	}})
-	equalAlerts(s, Evaluate(s, gc, beam.ParDo(s, stampCross, beam.CreateList(s, events))), []tickbeam.Alert{{
+	equalAlerts(s, evaluateRule(s, gc, beam.ParDo(s, stampCross, beam.CreateList(s, events))), []tickbeam.Alert{{
 		AlertID: tickbeam.NewAlertID(gc.Name, "AAPL", at(4)), Rule: gc.Name, Symbol: "AAPL", Severity: tickbeam.Warning,
 		EventTime: at(4), Value: 101, Threshold: 100, Message: "AAPL 1m golden_cross: sma_50 101 crossed above sma_200 100",
 		Labels: []tickbeam.Attribute{{Key: "direction", Value: "golden_cross"}, {Key: "kind", Value: "ma_cross"}, {Key: "resolution", Value: "1m"}},

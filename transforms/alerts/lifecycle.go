@@ -2,17 +2,17 @@ package alerts
 
 import "time"
 
-// Side says which limit of a Threshold a value reached.
-type Side int8
+// limitSide says which limit of a limitState a value reached.
+type limitSide int8
 
-// Sides of a Threshold.
+// Sides of a limitState.
 const (
-	NoSide Side = 0
-	High   Side = 1  // the value reached the high limit (at or above it)
-	Low    Side = -1 // the value reached the low limit (at or below it)
+	noSide   limitSide = 0
+	highSide limitSide = 1  // the value reached the high limit (at or above it)
+	lowSide  limitSide = -1 // the value reached the low limit (at or below it)
 )
 
-// Threshold is the lifecycle shared by the threshold rules: hysteresis and a
+// limitState is the lifecycle shared by the threshold rules: hysteresis and a
 // cooldown, for one rule and one symbol. It is a pure state machine: feed it a
 // symbol's values in event-time order.
 //
@@ -28,7 +28,7 @@ const (
 // after a firing at t nothing fires before t+Cooldown. A value that would
 // fire during the cooldown is suppressed but does not use up the arm, so the
 // first value still beyond the limit after the cooldown fires.
-type Threshold struct {
+type limitState struct {
 	HasHigh, HasLow bool
 	High, Low       float64
 	Band            float64
@@ -45,22 +45,22 @@ type Threshold struct {
 }
 
 // Evaluate takes the value at event time t and reports the limit that fires,
-// NoSide when none does.
-func (th *Threshold) Evaluate(v float64, t time.Time) Side {
+// noSide when none does.
+func (th *limitState) Evaluate(v float64, t time.Time) limitSide {
 	if !th.Started {
 		th.Started = true
 		th.HighArmed, th.LowArmed = !th.Cross, !th.Cross
 	}
 	if th.HasHigh && th.step(&th.HighArmed, v >= th.High, v < th.High-th.Band, t) {
-		return High
+		return highSide
 	}
 	if th.HasLow && th.step(&th.LowArmed, v <= th.Low, v > th.Low+th.Band, t) {
-		return Low
+		return lowSide
 	}
-	return NoSide
+	return noSide
 }
 
-func (th *Threshold) step(armed *bool, beyond, back bool, t time.Time) bool {
+func (th *limitState) step(armed *bool, beyond, back bool, t time.Time) bool {
 	switch {
 	case beyond && *armed:
 		if !th.Ready(t) {
@@ -77,26 +77,26 @@ func (th *Threshold) step(armed *bool, beyond, back bool, t time.Time) bool {
 }
 
 // Ready reports whether the cooldown allows a firing at t.
-func (th *Threshold) Ready(t time.Time) bool {
+func (th *limitState) Ready(t time.Time) bool {
 	return !th.Fired || !t.Before(th.LastFired.Add(th.Cooldown))
 }
 
 // Fire records a firing at t, starting the cooldown.
-func (th *Threshold) Fire(t time.Time) {
+func (th *limitState) Fire(t time.Time) {
 	th.Fired = true
 	th.LastFired = t
 }
 
-// Cooldown is the lifecycle of event rules (crossovers), which have no
+// eventCooldown is the lifecycle of event rules (crossovers), which have no
 // threshold to hysterese: a per rule and symbol cooldown in event time.
-type Cooldown struct {
+type eventCooldown struct {
 	Period    time.Duration
 	Fired     bool
 	LastFired time.Time
 }
 
 // Allow reports whether an event at t may fire and, if so, records it.
-func (c *Cooldown) Allow(t time.Time) bool {
+func (c *eventCooldown) Allow(t time.Time) bool {
 	if c.Fired && t.Before(c.LastFired.Add(c.Period)) {
 		return false
 	}

@@ -34,18 +34,49 @@ func init() {
 	register.Emitter2[beam.EventTime, tickbeam.DeadLetter]()
 }
 
+// KindOutlier quarantines ticks whose price jumps beyond Sigma standard
+// deviations of the recent prices and/or Pct percent of the last price.
+const KindOutlier Kind = "outlier"
+
+// outlierKind filters the ticks every later rule reads.
+var outlierKind = kindSpec{
+	kind:   KindOutlier,
+	inputs: []Input{InputTicks},
+	fields: []string{"input", "window", "sigma", "pct", "min_history", "accept_after"},
+	check: func(r *Rule, bad problemFn) {
+		checkWindow(r, bad)
+		if r.Sigma == 0 && r.Pct == 0 {
+			bad("sigma", "one of sigma or pct is required")
+		}
+		if r.Sigma < 0 {
+			bad("sigma", "must be > 0")
+		}
+		if r.Pct < 0 {
+			bad("pct", "must be > 0")
+		}
+		if r.MinHistory < 0 || r.MinHistory == 1 {
+			bad("min_history", "must be >= 2")
+		}
+		if r.AcceptAfter < -1 {
+			bad("accept_after", "must be >= 1, or -1 for never")
+		}
+	},
+	build:  tryOutliers,
+	filter: true,
+}
+
 // outlierKeyFn packs the bundle's judged trades per symbol into batches and
 // every other tick into one batch passed on unshuffled.
 type outlierKeyFn struct {
 	Rule Rule
 
-	sched  *Schedule
+	sched  *sessionSchedule
 	batch  reorder.Batcher[tickbeam.Tick]
 	passed []tickbeam.Tick
 }
 
 func (f *outlierKeyFn) Setup() error {
-	sc, err := NewSchedule(f.Rule.Sessions)
+	sc, err := newSchedule(f.Rule.Sessions)
 	f.sched = sc
 	f.batch = reorder.Batcher[tickbeam.Tick]{Codec: tickCodec, Time: tickTime}
 	return err
@@ -99,7 +130,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 	return nil
 }
 
-// Outliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
+// quarantineOutliers quarantines outlier trades of PCollection<tickbeam.Tick>. It
 // returns the clean ticks (PCollection<tickbeam.Tick>, in the input's
 // windowing), the quarantined ones as PCollection<tickbeam.DeadLetter>
 // (stage tickbeam.StageOutlier, payload the tick's JSON, the reason in
@@ -110,7 +141,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 // window.
 //
 // Trades of watched symbols during the rule's Sessions are judged per symbol
-// in event-time order by an OutlierDetector (see its doc for Sigma, Pct,
+// in event-time order by an outlierDetector (see its doc for Sigma, Pct,
 // Window, MinHistory and AcceptAfter): they wait in state until the
 // watermark passes them, so clean trades come out as the watermark moves.
 // Quotes, trades without a price, other symbols and trades outside the
@@ -119,7 +150,7 @@ func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
 // nothing is dropped. Judged trades cross the runner in one batch per symbol
 // and bundle; the rule's state is read and written once per batch and per
 // flush, not per trade.
-func Outliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
+func quarantineOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantined, alerts beam.PCollection) {
 	c, q, a, err := tryOutliers(s, r, ticks)
 	if err != nil {
 		panic(err)
@@ -158,7 +189,7 @@ func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantin
 	return clean, q, a, nil
 }
 
-// outlierFn judges a symbol's trades in order with an OutlierDetector.
+// outlierFn judges a symbol's trades in order with an outlierDetector.
 type outlierFn struct {
 	Rule        Rule
 	MaxBuffered int
@@ -173,8 +204,8 @@ type outlierFn struct {
 
 // outlierState is the detector and the alert cooldown of one symbol.
 type outlierState struct {
-	D  OutlierDetector
-	CD Cooldown
+	D  outlierDetector
+	CD eventCooldown
 }
 
 func compareTicks(a, b tickbeam.Tick) int {
@@ -274,11 +305,11 @@ func (f *outlierFn) newState() outlierState {
 	}
 	accept := r.AcceptAfter
 	if accept == 0 {
-		accept = DefaultAcceptAfter
+		accept = defaultAcceptAfter
 	}
 	return outlierState{
-		D:  OutlierDetector{Window: r.window(), Sigma: r.Sigma, Pct: r.Pct, MinHistory: minHist, AcceptAfter: accept},
-		CD: Cooldown{Period: r.Cooldown},
+		D:  outlierDetector{Window: r.window(), Sigma: r.Sigma, Pct: r.Pct, MinHistory: minHist, AcceptAfter: accept},
+		CD: eventCooldown{Period: r.Cooldown},
 	}
 }
 
@@ -352,7 +383,7 @@ func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, pr
 }
 
 // reason says which limits a trade broke, and against what.
-func (f *outlierFn) reason(t tickbeam.Tick, v OutlierVerdict) string {
+func (f *outlierFn) reason(t tickbeam.Tick, v outlierVerdict) string {
 	var parts []string
 	if f.Rule.Pct > 0 {
 		parts = append(parts, fmt.Sprintf("%s%% from the last clean price %s (limit %s%%)", g(v.DevPct), g(v.Last), g(f.Rule.Pct)))

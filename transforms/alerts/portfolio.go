@@ -45,31 +45,68 @@ func (fn *portfolioObsFn) ProcessElement(_ context.Context, p tickbeam.Portfolio
 		Value: p.DrawdownPct, Close: p.MarketValue}, m, emit)
 }
 
-// observePortfolio evaluates a drawdown rule on o.Value and a
-// position_value rule on o.Close (see portfolioObsFn).
-func (e *Evaluator) observePortfolio(o Observation) []tickbeam.Alert {
-	r := &e.rule
-	what := o.Symbol
+const (
+	// KindDrawdown fires when a position's price, or a currency's portfolio
+	// value index, is Threshold percent or more below its peak
+	// (tickbeam.PortfolioRow's drawdown_pct).
+	KindDrawdown Kind = "drawdown"
+	// KindPositionValue fires when a position's market value, or a
+	// currency's portfolio value, is at or beyond a level (above or below),
+	// in that currency.
+	KindPositionValue Kind = "position_value"
+)
+
+var drawdownKind = kindSpec{
+	kind:   KindDrawdown,
+	inputs: []Input{InputPortfolio},
+	fields: []string{"input", "threshold", "band"},
+	check: func(r *Rule, bad problemFn) {
+		if !(r.Threshold > 0 && r.Threshold < 100) {
+			bad("threshold", "must be a percent between 0 and 100")
+		}
+	},
+	start: func(r *Rule, st *evalState) { st.Th.HasHigh, st.Th.High = true, r.Threshold },
+	observe: func(e *Evaluator, o Observation) []tickbeam.Alert {
+		r := &e.rule
+		what, _, ok := e.portfolioValue(o, o.Value)
+		if !ok {
+			return nil
+		}
+		return e.fire(o, o.Value, r.Threshold, fmt.Sprintf("%s is %s%% below its peak (limit %s%%)", what, g(math.Abs(o.Value)), g(r.Threshold)),
+			attr("currency", o.Name))
+	},
+}
+
+var positionValueKind = kindSpec{
+	kind:       KindPositionValue,
+	inputs:     []Input{InputPortfolio},
+	fields:     []string{"input", "direction", "threshold", "band"},
+	directions: []Direction{Above, Below},
+	check:      checkLevel,
+	start:      startLevel,
+	observe: func(e *Evaluator, o Observation) []tickbeam.Alert {
+		r := &e.rule
+		what, s, ok := e.portfolioValue(o, o.Close)
+		if !ok {
+			return nil
+		}
+		dir := sideName(s, "above", "below")
+		return e.fire(o, o.Close, r.Threshold, fmt.Sprintf("%s value %s %s is at or %s %s", what, g(o.Close), o.Name, dir, g(r.Threshold)),
+			attr("currency", o.Name), attr("direction", dir))
+	},
+}
+
+// portfolioValue judges v, a drawdown percent (o.Value) or a market value
+// (o.Close; see portfolioObsFn), and names what the row is about: the
+// position's symbol or "portfolio USD". ok is true when a limit fires.
+func (e *Evaluator) portfolioValue(o Observation, v float64) (what string, s limitSide, ok bool) {
+	what = o.Symbol
 	if len(o.Symbol) > 0 && o.Symbol[:1] == tickbeam.PortfolioTotal {
 		what = "portfolio " + o.Name
 	}
-	v := o.Value
-	if r.Kind == KindPositionValue {
-		v = o.Close
-	}
 	if !finite(v) || v < 0 {
-		return nil
+		return what, noSide, false
 	}
-	s := e.st.Th.Evaluate(round9(v), o.Time)
-	if s == NoSide {
-		return nil
-	}
-	cur := attr("currency", o.Name)
-	if r.Kind == KindDrawdown {
-		return []tickbeam.Alert{r.newAlert(o.Symbol, o.Time, r.severity(), v, r.Threshold,
-			fmt.Sprintf("%s is %s%% below its peak (limit %s%%)", what, g(math.Abs(v)), g(r.Threshold)), cur)}
-	}
-	dir := sideName(s, "above", "below")
-	return []tickbeam.Alert{r.newAlert(o.Symbol, o.Time, r.severity(), v, r.Threshold,
-		fmt.Sprintf("%s value %s %s is at or %s %s", what, g(v), o.Name, dir, g(r.Threshold)), cur, attr("direction", dir))}
+	s = e.st.Th.Evaluate(round9(v), o.Time)
+	return what, s, s != noSide
 }

@@ -55,6 +55,50 @@ func (rs *RuleSet) Rule(name string) (Rule, bool) {
 	return Rule{}, false
 }
 
+// Split divides rs in two RuleSets with its source, lines and notifiers:
+// the rules that filter the ticks (outlier rules, which quarantine ticks
+// before anything else reads them) and the rest, each nil when it would
+// have no rule. A pipeline applies filters to its ticks first and computes
+// bars, changes, indicators and the rest's inputs from Outputs.CleanTicks;
+// Apply on the whole set does the same within its own inputs.
+func (rs *RuleSet) Split() (filters, rest *RuleSet) {
+	if rs == nil {
+		return nil, nil
+	}
+	f, r := *rs, *rs
+	f.Rules, r.Rules = nil, nil
+	for _, rule := range rs.Rules {
+		if k := rule.spec(); k != nil && k.filter {
+			f.Rules = append(f.Rules, rule)
+		} else {
+			r.Rules = append(r.Rules, rule)
+		}
+	}
+	if len(f.Rules) > 0 {
+		filters = &f
+	}
+	if len(r.Rules) > 0 {
+		rest = &r
+	}
+	return filters, rest
+}
+
+// Needs reports whether a rule of rs reads in (its Input, or its kind's
+// default), so that a pipeline computes only the Inputs its rules read:
+// price changes when Needs(InputChanges), indicator rows when
+// Needs(InputIndicators), .... A nil rs needs nothing.
+func (rs *RuleSet) Needs(in Input) bool {
+	if rs == nil {
+		return false
+	}
+	for i := range rs.Rules {
+		if rs.Rules[i].input() == in {
+			return true
+		}
+	}
+	return false
+}
+
 // Notifiers builds the file's notifiers by name, reading secrets and
 // passwords from their environment variables (getenv: os.Getenv when nil).
 func (rs *RuleSet) Notifiers(getenv func(string) string) (map[string]notify.Notifier, error) {
@@ -386,12 +430,29 @@ func definedList(names map[string]bool) string {
 	return "defined: " + strings.Join(sortedKeys(names), ", ")
 }
 
-// ruleKeys are the keys of a rule mapping, in Rule's order.
-var ruleKeys = []string{"name", "kind", "description", "symbols", "input", "resolution", "direction", "threshold", "band",
-	"cooldown", "severity", "sessions", "notify", "labels", "window", "factor", "zscore", "vwap", "fast", "slow", "period",
-	"overbought", "oversold", "max_silence", "sigma", "pct", "min_history", "accept_after", "state_ttl"}
+// ruleKeys are the keys of a rule mapping, Rule's yaml tags in its order.
+var ruleKeys = func() []string {
+	keys := make([]string, len(ruleFields))
+	for i, f := range ruleFields {
+		keys[i] = f.key
+	}
+	return keys
+}()
 
-// rule decodes one rule mapping; lines maps each field it saw to its line.
+// ruleField is the index in Rule of the field of each key.
+var ruleFieldIndex = func() map[string]int {
+	m := make(map[string]int, len(ruleFields))
+	for _, f := range ruleFields {
+		m[f.key] = f.index
+	}
+	return m
+}()
+
+// rule decodes one rule mapping into the Rule fields its keys name (their
+// yaml tags); lines maps each field it saw to its line. Values decode by
+// the field's type, with the decoder's messages (want a number, ...): a
+// value that does not decode is a problem at its line and field, and the
+// other fields still decode.
 func (d *decoder) rule(n *yaml.Node, path string) (Rule, map[string]int, bool) {
 	var r Rule
 	lines := map[string]int{}
@@ -399,92 +460,19 @@ func (d *decoder) rule(n *yaml.Node, path string) (Rule, map[string]int, bool) {
 		d.add(n, path, "want a rule mapping (name:, kind:, ...), got %s", describe(n))
 		return r, lines, false
 	}
+	rv := reflect.ValueOf(&r).Elem()
 	d.mapping(n, path, func(key string, k, v *yaml.Node) {
-		f := path + "." + key
-		lines[key] = v.Line
-		switch key {
-		case "name":
-			r.Name, _ = d.str(v, f)
-		case "kind":
-			s, _ := d.str(v, f)
-			r.Kind = Kind(s)
-		case "description":
-			r.Description, _ = d.str(v, f)
-		case "symbols":
-			items, nodes := d.strList(v, f)
-			r.Symbols = items
-			for i, in := range nodes {
-				lines[fmt.Sprintf("symbols[%d]", i)] = in.Line
-			}
-		case "input":
-			s, _ := d.str(v, f)
-			r.Input = Input(s)
-		case "resolution":
-			r.Resolution, _ = d.str(v, f)
-		case "direction":
-			s, _ := d.str(v, f)
-			r.Direction = Direction(strings.ToLower(s))
-		case "threshold":
-			r.Threshold, _ = d.num(v, f)
-		case "band":
-			r.Band, _ = d.num(v, f)
-		case "cooldown":
-			r.Cooldown, _ = d.dur(v, f)
-		case "severity":
-			s, _ := d.str(v, f)
-			r.Severity = tickbeam.Severity(s)
-			switch sev := tickbeam.Severity(strings.ToUpper(s)); sev {
-			case tickbeam.Info, tickbeam.Warning, tickbeam.Critical:
-				r.Severity = sev
-			}
-		case "sessions":
-			r.Sessions = d.sessions(v, f, lines)
-		case "notify":
-			items, nodes := d.strList(v, f)
-			r.Notify = items
-			for i, in := range nodes {
-				lines[fmt.Sprintf("notify[%d]", i)] = in.Line
-			}
-		case "labels":
-			r.Labels = d.labels(v, f)
-		case "window":
-			r.Window, _ = d.int(v, f)
-		case "factor":
-			r.Factor, _ = d.num(v, f)
-		case "zscore":
-			r.ZScore, _ = d.num(v, f)
-		case "vwap":
-			r.VWAP, _ = d.str(v, f)
-		case "fast":
-			r.Fast, _ = d.str(v, f)
-		case "slow":
-			r.Slow, _ = d.str(v, f)
-		case "period":
-			r.Period, _ = d.int(v, f)
-		case "overbought":
-			r.Overbought, _ = d.num(v, f)
-		case "oversold":
-			r.Oversold, _ = d.num(v, f)
-		case "max_silence":
-			r.MaxSilence, _ = d.dur(v, f)
-		case "sigma":
-			r.Sigma, _ = d.num(v, f)
-		case "pct":
-			r.Pct, _ = d.num(v, f)
-		case "min_history":
-			r.MinHistory, _ = d.int(v, f)
-		case "accept_after":
-			r.AcceptAfter, _ = d.int(v, f)
-		case "state_ttl":
-			r.StateTTL, _ = d.dur(v, f)
-		default:
+		i, ok := ruleFieldIndex[key]
+		if !ok {
 			d.unknown(k, path, key, ruleKeys)
-			delete(lines, key)
+			return
 		}
+		lines[key] = v.Line
+		d.value(rv.Field(i), key, path+"."+key, v, lines)
 	})
 	// up and down read as above and below (change_pct's words), except
-	// for ma_cross, whose directions are golden and death.
-	if r.Kind != KindMACross {
+	// for kinds whose directions are others (ma_cross: golden and death).
+	if readsUpDown(r.Kind) {
 		switch r.Direction {
 		case "up":
 			r.Direction = Above
@@ -493,6 +481,59 @@ func (d *decoder) rule(n *yaml.Node, path string) (Rule, map[string]int, bool) {
 		}
 	}
 	return r, lines, true
+}
+
+var (
+	durationType = reflect.TypeOf(time.Duration(0))
+	sessionsType = reflect.TypeOf(&Sessions{})
+	stringsType  = reflect.TypeOf([]string{})
+	labelsType   = reflect.TypeOf(map[string]string{})
+)
+
+// normalize spells string values of some types as Validate wants them:
+// directions in lower case, the known severities in upper case.
+var normalize = map[reflect.Type]func(string) string{
+	reflect.TypeOf(Direction("")): strings.ToLower,
+	reflect.TypeOf(tickbeam.Severity("")): func(s string) string {
+		switch sev := tickbeam.Severity(strings.ToUpper(s)); sev {
+		case tickbeam.Info, tickbeam.Warning, tickbeam.Critical:
+			return string(sev)
+		}
+		return s
+	},
+}
+
+// value decodes v into the Rule field fv (key key, full path field).
+func (d *decoder) value(fv reflect.Value, key, field string, v *yaml.Node, lines map[string]int) {
+	switch t := fv.Type(); {
+	case t == durationType:
+		x, _ := d.dur(v, field)
+		fv.SetInt(int64(x))
+	case t == sessionsType:
+		fv.Set(reflect.ValueOf(d.sessions(v, field, lines)))
+	case t == stringsType:
+		items, nodes := d.strList(v, field)
+		fv.Set(reflect.ValueOf(items))
+		for i, in := range nodes {
+			lines[fmt.Sprintf("%s[%d]", key, i)] = in.Line
+		}
+	case t == labelsType:
+		fv.Set(reflect.ValueOf(d.labels(v, field)))
+	case t.Kind() == reflect.String:
+		s, _ := d.str(v, field)
+		if norm := normalize[t]; norm != nil {
+			s = norm(s)
+		}
+		fv.SetString(s)
+	case t.Kind() == reflect.Float64:
+		x, _ := d.num(v, field)
+		fv.SetFloat(x)
+	case t.Kind() == reflect.Int:
+		x, _ := d.int(v, field)
+		fv.SetInt(int64(x))
+	default:
+		panic(fmt.Sprintf("alerts: Rule field %s: no rules-file decoding for %v", key, t))
+	}
 }
 
 func (d *decoder) sessions(n *yaml.Node, path string, lines map[string]int) *Sessions {

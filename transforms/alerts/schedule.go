@@ -30,16 +30,16 @@ func (s *Sessions) Validate() error {
 	return nil
 }
 
-func (s *Sessions) problems() []FieldError {
-	var errs []FieldError
+func (s *Sessions) problems() []fieldError {
+	var errs []fieldError
 	if s.Calendar == "" {
-		errs = append(errs, FieldError{"calendar", fmt.Sprintf("required (one of %s)", strings.Join(calendar.Names(), ", "))})
+		errs = append(errs, fieldError{"calendar", fmt.Sprintf("required (one of %s)", strings.Join(calendar.Names(), ", "))})
 	} else if _, err := calendar.Lookup(s.Calendar); err != nil {
-		errs = append(errs, FieldError{"calendar", fmt.Sprintf("unknown calendar %q (want one of %s)", s.Calendar, strings.Join(calendar.Names(), ", "))})
+		errs = append(errs, fieldError{"calendar", fmt.Sprintf("unknown calendar %q (want one of %s)", s.Calendar, strings.Join(calendar.Names(), ", "))})
 	}
 	if s.Hours != "" {
 		if _, _, err := parseHours(s.Hours); err != nil {
-			errs = append(errs, FieldError{"hours", err.Error()})
+			errs = append(errs, fieldError{"hours", err.Error()})
 		}
 	}
 	return errs
@@ -74,8 +74,8 @@ func parseClock(s string) (time.Duration, error) {
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
 }
 
-// Schedule answers when a rule is active. A nil *Schedule is always open.
-type Schedule struct {
+// sessionSchedule answers when a rule is active. A nil *sessionSchedule is always open.
+type sessionSchedule struct {
 	cal      *calendar.Calendar
 	kinds    []calendar.SessionKind
 	hasHours bool
@@ -85,8 +85,8 @@ type Schedule struct {
 // maxScanDays bounds the search for the next open instant.
 const maxScanDays = 400
 
-// NewSchedule builds the Schedule of s; nil s gives the nil (always open) Schedule.
-func NewSchedule(s *Sessions) (*Schedule, error) {
+// newSchedule builds the sessionSchedule of s; nil s gives the nil (always open) one.
+func newSchedule(s *Sessions) (*sessionSchedule, error) {
 	if s == nil {
 		return nil, nil
 	}
@@ -94,7 +94,7 @@ func NewSchedule(s *Sessions) (*Schedule, error) {
 		return nil, fmt.Errorf("alerts: sessions: %w", err)
 	}
 	cal, _ := calendar.Lookup(s.Calendar)
-	sc := &Schedule{cal: cal, kinds: s.Kinds}
+	sc := &sessionSchedule{cal: cal, kinds: s.Kinds}
 	if s.Hours != "" {
 		sc.hasHours = true
 		sc.from, sc.to, _ = parseHours(s.Hours)
@@ -102,8 +102,8 @@ func NewSchedule(s *Sessions) (*Schedule, error) {
 	return sc, nil
 }
 
-// Calendar is the schedule's calendar; nil for the nil Schedule.
-func (sc *Schedule) Calendar() *calendar.Calendar {
+// Calendar is the schedule's calendar; nil for the nil sessionSchedule.
+func (sc *sessionSchedule) Calendar() *calendar.Calendar {
 	if sc == nil {
 		return nil
 	}
@@ -113,13 +113,13 @@ func (sc *Schedule) Calendar() *calendar.Calendar {
 type span struct{ start, end time.Time }
 
 // at is the instant of wall-clock offset off on d in the calendar's zone.
-func (sc *Schedule) at(d calendar.Date, off time.Duration) time.Time {
+func (sc *sessionSchedule) at(d calendar.Date, off time.Duration) time.Time {
 	s := int(off / time.Second)
 	return time.Date(d.Year, d.Month, d.Day, s/3600, s/60%60, s%60, 0, sc.cal.Location())
 }
 
 // spans returns the open spans of local date d in order, abutting spans merged.
-func (sc *Schedule) spans(d calendar.Date) []span {
+func (sc *sessionSchedule) spans(d calendar.Date) []span {
 	if !sc.cal.IsTradingDay(d) {
 		return nil
 	}
@@ -174,7 +174,7 @@ func hasKind(ks []calendar.SessionKind, k calendar.SessionKind) bool {
 }
 
 // IsOpen reports whether the rule is active at t.
-func (sc *Schedule) IsOpen(t time.Time) bool {
+func (sc *sessionSchedule) IsOpen(t time.Time) bool {
 	if sc == nil {
 		return true
 	}
@@ -188,7 +188,7 @@ func (sc *Schedule) IsOpen(t time.Time) bool {
 
 // nextOpen returns the first open instant at or after t, zero if none within
 // maxScanDays.
-func (sc *Schedule) nextOpen(t time.Time) time.Time {
+func (sc *sessionSchedule) nextOpen(t time.Time) time.Time {
 	if sc == nil {
 		return t
 	}
@@ -210,7 +210,7 @@ func (sc *Schedule) nextOpen(t time.Time) time.Time {
 // openThrough reports whether the schedule is open at every instant of
 // [from, until]; when it is not, end is the first closed instant after from.
 // from must be open.
-func (sc *Schedule) openThrough(from, until time.Time) (ok bool, end time.Time) {
+func (sc *sessionSchedule) openThrough(from, until time.Time) (ok bool, end time.Time) {
 	if sc == nil {
 		return true, time.Time{}
 	}
@@ -242,7 +242,7 @@ func (sc *Schedule) openThrough(from, until time.Time) (ok bool, end time.Time) 
 // schedule, and restarts at each open: a quiet lunch break, night, weekend or
 // holiday never counts. The zero Time means never (the schedule does not open
 // within maxScanDays).
-func (sc *Schedule) StaleDue(last time.Time, silence time.Duration) time.Time {
+func (sc *sessionSchedule) StaleDue(last time.Time, silence time.Duration) time.Time {
 	o := last
 	for range 4 * maxScanDays {
 		if o = sc.nextOpen(o); o.IsZero() {

@@ -45,10 +45,10 @@ func init() {
 	register.Emitter2[beam.EventTime, tickbeam.Alert]()
 }
 
-// Evaluate runs a sequence rule (every kind but stale_feed and outlier) over
+// evaluateRule runs a sequence rule (every kind but stale_feed and outlier) over
 // its input and returns PCollection<tickbeam.Alert>, in the global window,
 // each alert timestamped at its event time. The input is what the rule's
-// InputOf names:
+// input names:
 //
 //	ticks       PCollection<tickbeam.Tick>
 //	bars        PCollection<tickbeam.Bar> (rows of other resolutions are skipped)
@@ -75,13 +75,13 @@ func init() {
 // the global window and is released by an event-time timer once the symbol
 // has sent nothing for the rule's StateTTL; rows StateTTL or more apart
 // restart the rule's state even when they arrive together, so batch and
-// streaming agree. Evaluate panics on an invalid rule or a wrong input type,
+// streaming agree. evaluateRule panics on an invalid rule or a wrong input type,
 // as Beam transforms do at construction; Apply returns those as errors.
 //
 // Apply runs all the sequence rules of one input in a single stateful step
 // (one buffer per symbol, each row evaluated by every rule that reads it):
-// prefer it to one Evaluate per rule.
-func Evaluate(s beam.Scope, r Rule, col beam.PCollection) beam.PCollection {
+// prefer it to one evaluateRule per rule.
+func evaluateRule(s beam.Scope, r Rule, col beam.PCollection) beam.PCollection {
 	out, err := tryEvaluate(s, "alerts."+r.Name, []Rule{r}, col)
 	if err != nil {
 		panic(err)
@@ -125,9 +125,8 @@ func tryEvaluate(s beam.Scope, name string, rules []Rule, col beam.PCollection) 
 		if err := r.Validate(); err != nil {
 			return beam.PCollection{}, err
 		}
-		if r.Kind == KindStaleFeed || r.Kind == KindOutlier {
-			return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule: use alerts.%s", r.Name, r.Kind,
-				map[Kind]string{KindStaleFeed: "StaleFeed", KindOutlier: "Outliers"}[r.Kind])
+		if !r.sequence() {
+			return beam.PCollection{}, fmt.Errorf("alerts: rule %s: %s is not a sequence rule (Apply runs it)", r.Name, r.Kind)
 		}
 		if r.input() != rules[0].input() {
 			return beam.PCollection{}, fmt.Errorf("alerts: %s: rule %s reads %s, rule %s reads %s: one step reads one input", name, r.Name, r.input(), rules[0].Name, rules[0].input())
@@ -194,16 +193,16 @@ func converter(rules []Rule, col beam.PCollection) (any, error) {
 // rules' state is touched once per batch, not per row.
 type filter struct {
 	rules    []Rule
-	scheds   []*Schedule
+	scheds   []*sessionSchedule
 	watching map[string]ruleMask // per symbol, the rules whose Symbols match it
 	batch    reorder.Batcher[ruleObs]
 }
 
 func (f *filter) setup(rules []Rule) {
 	f.rules = rules
-	f.scheds = make([]*Schedule, len(rules))
+	f.scheds = make([]*sessionSchedule, len(rules))
 	for i := range rules {
-		f.scheds[i], _ = NewSchedule(rules[i].Sessions) // validated at construction
+		f.scheds[i], _ = newSchedule(rules[i].Sessions) // validated at construction
 	}
 	f.watching = map[string]ruleMask{}
 	f.batch = reorder.Batcher[ruleObs]{Codec: ruleObsCodec, Time: ruleObsTime}
@@ -246,17 +245,24 @@ func ruleObsTime(o ruleObs) time.Time { return o.Time }
 type tickObsFn struct {
 	Rules []Rule
 	filter
+	quotes []bool // per rule: it reads quotes, not trades
 }
 
-func (fn *tickObsFn) Setup() { fn.setup(fn.Rules) }
+func (fn *tickObsFn) Setup() {
+	fn.setup(fn.Rules)
+	fn.quotes = make([]bool, len(fn.Rules))
+	for i := range fn.Rules {
+		fn.quotes[i] = fn.Rules[i].spec().quotes
+	}
+}
 
 func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
 	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
 	if !quoted && !traded {
 		return
 	}
-	m := fn.selectRules(t.Symbol, t.EventTime, func(_ int, r *Rule) bool {
-		if r.Kind == KindSpread {
+	m := fn.selectRules(t.Symbol, t.EventTime, func(i int, _ *Rule) bool {
+		if fn.quotes[i] {
 			return quoted
 		}
 		return traded
@@ -693,8 +699,8 @@ func (f *seqFn) errorf(key, format string, args ...any) error {
 	return fmt.Errorf("%s: %q: %w", f.Name, key, fmt.Errorf(format, args...))
 }
 
-// DefaultMaxBuffered bounds a rule's reorder buffer per symbol. Past it the
+// defaultMaxBuffered bounds a rule's reorder buffer per symbol. Past it the
 // oldest half is evaluated at once, ahead of the watermark, and an older row
 // arriving later is late. A batch run delivers every row of a symbol before
 // the watermark moves, so it holds up to this many rows per symbol in order.
-const DefaultMaxBuffered = reorder.DefaultMaxBuffered
+const defaultMaxBuffered = reorder.DefaultMaxBuffered

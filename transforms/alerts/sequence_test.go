@@ -76,7 +76,7 @@ func TestEvaluateStreamingOutOfOrder(t *testing.T) {
 	must(t, cfg.AdvanceWatermarkToInfinity())
 
 	p, s := beam.NewPipelineWithRoot()
-	got := Evaluate(s, r, teststream.Create(s, cfg))
+	got := evaluateRule(s, r, teststream.Create(s, cfg))
 	labels := []tickbeam.Attribute{{Key: "direction", Value: "below"}, {Key: "kind", Value: "price_cross"}}
 	equalAlerts(s, got, []tickbeam.Alert{
 		{AlertID: tickbeam.NewAlertID(r.Name, "BTCUSDT", sec(20)), Rule: r.Name, Symbol: "BTCUSDT", Severity: tickbeam.Warning,
@@ -111,7 +111,7 @@ func TestEvaluateBarsPanesBatch(t *testing.T) {
 		{Symbol: "AAPL", Resolution: "5m", WindowStart: at(0), WindowEnd: at(5), Volume: 1e6, Timing: tickbeam.OnTime}, // other resolution
 	}
 	p, s := beam.NewPipelineWithRoot()
-	got := Evaluate(s, r, beam.ParDo(s, stampBar, beam.CreateList(s, in)))
+	got := evaluateRule(s, r, beam.ParDo(s, stampBar, beam.CreateList(s, in)))
 	// Minute 3 (its LATE pane, volume 40) is 4 × mean(10, 10, 10): fires at its window end.
 	// Minute 4 is 5 × mean(10, 10, 40) but the ratio never went back under 3: no re-arm.
 	equalAlerts(s, got, []tickbeam.Alert{{
@@ -137,7 +137,7 @@ func TestEvaluateChanges(t *testing.T) {
 		{Symbol: "000660", Time: at(1), Value: -7.25, Ref: 200000},
 	}
 	p, s := beam.NewPipelineWithRoot()
-	got := Evaluate(s, r, beam.ParDo(s, stampObs, beam.CreateList(s, obs)))
+	got := evaluateRule(s, r, beam.ParDo(s, stampObs, beam.CreateList(s, obs)))
 	equalAlerts(s, got, []tickbeam.Alert{
 		{AlertID: tickbeam.NewAlertID(r.Name, "005930", at(2)), Rule: r.Name, Symbol: "005930", Severity: tickbeam.Warning,
 			EventTime: at(2), Value: 5.5, Threshold: 5, Message: "005930 is up 5.5% vs the previous close 70000 (limit +5%)",

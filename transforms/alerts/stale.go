@@ -29,7 +29,23 @@ func init() {
 		func(beam.EventTime, tickbeam.Alert), error](&staleFn{})
 }
 
-// StaleFeed watches PCollection<tickbeam.Tick> for symbols that go silent
+// KindStaleFeed fires when a symbol has had no tick for MaxSilence of
+// open market, and sends an INFO recovery notice when data returns.
+const KindStaleFeed Kind = "stale_feed"
+
+// staleFeedKind watches the ticks as they came: a quarantined tick still
+// shows the feed is alive, and the clean ones come out only as the
+// watermark passes them.
+var staleFeedKind = kindSpec{
+	kind:     KindStaleFeed,
+	inputs:   []Input{InputTicks},
+	fields:   []string{"input", "max_silence"},
+	check:    func(r *Rule, bad problemFn) { positive(bad, "max_silence", float64(r.MaxSilence)) },
+	build:    ticksOnly(tryStaleFeed),
+	rawTicks: true,
+}
+
+// staleFeed watches PCollection<tickbeam.Tick> for symbols that go silent
 // and returns PCollection<tickbeam.Alert> in the global window: one alert
 // (the rule's severity) per outage, at the instant the silence reached the
 // rule's MaxSilence of open market, and one INFO recovery notice at the
@@ -50,7 +66,7 @@ func init() {
 // bounded input ends at +infinity, which reports the outage after its last
 // tick). State per symbol is a few numbers; it is released StateTTL after
 // the last tick or outage.
-func StaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) beam.PCollection {
+func staleFeed(s beam.Scope, r Rule, ticks beam.PCollection) beam.PCollection {
 	out, err := tryStaleFeed(s, r, ticks)
 	if err != nil {
 		panic(err)
@@ -101,23 +117,23 @@ func (fn *staleKeyFn) FinishBundle(_ context.Context, emit func(beam.EventTime, 
 	fn.batch.Flush(emit)
 }
 
-// staleFn keeps a Staleness per symbol; the timer's tag due fires at its Due,
+// staleFn keeps a staleness per symbol; the timer's tag due fires at its Due,
 // release at ReleaseAt.
 type staleFn struct {
 	Rule  Rule
 	State state.Value[[]byte]
 	Timer timers.EventTime
 
-	sched *Schedule
+	sched *sessionSchedule
 }
 
 type staleState struct {
-	S         Staleness
+	S         staleness
 	ReleaseAt mtime.Time
 }
 
 func (f *staleFn) Setup() error {
-	sc, err := NewSchedule(f.Rule.Sessions)
+	sc, err := newSchedule(f.Rule.Sessions)
 	f.sched = sc
 	return err
 }
@@ -125,7 +141,7 @@ func (f *staleFn) Setup() error {
 func (f *staleFn) read(sp state.Provider) (staleState, bool, error) {
 	b, ok, err := f.State.Read(sp)
 	if err != nil || !ok {
-		return staleState{S: Staleness{MaxSilence: f.Rule.MaxSilence}}, false, err
+		return staleState{S: staleness{MaxSilence: f.Rule.MaxSilence}}, false, err
 	}
 	var st staleState
 	if err := json.Unmarshal(b, &st); err != nil {

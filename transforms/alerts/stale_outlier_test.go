@@ -39,7 +39,7 @@ func TestStaleFeedCalendar(t *testing.T) {
 	must(t, cfg.AdvanceWatermarkToInfinity())
 
 	p, s := beam.NewPipelineWithRoot()
-	got := StaleFeed(s, r, teststream.Create(s, cfg))
+	got := staleFeed(s, r, teststream.Create(s, cfg))
 	labels := func(state, last string) []tickbeam.Attribute {
 		ls := []tickbeam.Attribute{{Key: "kind", Value: "stale_feed"}}
 		if last != "" {
@@ -80,7 +80,7 @@ func TestOutliersQuarantine(t *testing.T) {
 		tradeAt("ETHUSDT", sec(5), "9", 1e9), // not watched
 	}
 	p, s := beam.NewPipelineWithRoot()
-	clean, quarantined, alerts := Outliers(s, r, beamtest.Ticks(s, ticks...))
+	clean, quarantined, alerts := quarantineOutliers(s, r, beamtest.Ticks(s, ticks...))
 	beamtest.Equals(s, clean, []tickbeam.Tick{ticks[0], ticks[1], ticks[2], ticks[3], ticks[5], ticks[7], ticks[8]})
 	dead := func(tk tickbeam.Tick, reason string) tickbeam.DeadLetter {
 		payload, err := json.Marshal(tk)
