@@ -261,7 +261,7 @@ func Build(s beam.Scope, p Plan) error {
 	b.session(ticks)
 	changes := b.priceChanges(ticks)
 	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
-	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Crosses: crosses, Changes: changes, Portfolio: positions})
+	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions})
 	b.deadLetters()
 	for _, tap := range p.Taps {
 		tap(b.s, b.tapped)

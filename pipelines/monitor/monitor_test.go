@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
@@ -482,5 +484,50 @@ func TestAckTimes(t *testing.T) {
 		if w != tc.wantWindow || h != tc.wantHoriz {
 			t.Errorf("%+v: ackTimes %v, %v; want %v, %v", tc.c.Bars, w, h, tc.wantWindow, tc.wantHoriz)
 		}
+	}
+}
+
+// TestRulesOnIndicatorRows: an rsi rule reading the pipeline's indicator
+// rows (input: indicators, --indicators=rsi:3) fires exactly as the same
+// rule computing RSI from the bars itself (input: bars).
+func TestRulesOnIndicatorRows(t *testing.T) {
+	uri := "synthetic:?symbols=AAA,BBB&rate=1&seed=7&count=3600&start=2026-01-15T14:30:00Z&paced=false"
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(`rules:
+  - {name: rsi-rows, kind: rsi, input: indicators, period: 3, overbought: 60, oversold: 40, severity: INFO}
+  - {name: rsi-bars, kind: rsi, input: bars, resolution: 1m, period: 3, overbought: 60, oversold: 40, severity: INFO}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	res, _ := bars.ParseResolutions("1m")
+	p, s := beam.NewPipelineWithRoot()
+	if err := build(s, Config{Input: uri, Bars: res, BarsOut: out, Indicators: "rsi:3", IndicatorsOut: out, Rules: rules, AlertsOut: out}); err != nil {
+		t.Fatal(err)
+	}
+	ptest.RunAndValidate(t, p)
+	type firing struct {
+		Symbol string
+		At     time.Time
+		Value  float64
+	}
+	byRule := map[string][]firing{}
+	for _, a := range readRows[tickbeam.Alert](t, out, "alerts") {
+		byRule[a.Rule] = append(byRule[a.Rule], firing{a.Symbol, a.EventTime, a.Value})
+	}
+	for _, fs := range byRule {
+		slices.SortFunc(fs, func(a, b firing) int {
+			if c := strings.Compare(a.Symbol, b.Symbol); c != 0 {
+				return c
+			}
+			return a.At.Compare(b.At)
+		})
+	}
+	if len(byRule["rsi-bars"]) == 0 {
+		t.Fatal("rsi-bars never fired: the test data does not exercise the rule")
+	}
+	if diff := cmp.Diff(byRule["rsi-bars"], byRule["rsi-rows"], cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("input: indicators vs input: bars (-bars +rows):\n%s", diff)
 	}
 }

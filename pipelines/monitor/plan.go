@@ -175,7 +175,10 @@ func (c Config) Resolve(runner string) (Plan, error) {
 			return Plan{}, fmt.Errorf("--rules: %w", err)
 		}
 		p.RuleSet = rs
-		p.Rules, p.Outliers = splitOutliers(rs)
+		p.Outliers, p.Rules = rs.Split()
+		if len(p.Indicators) == 0 && (p.Rules.Needs(alerts.InputIndicators) || p.Rules.Needs(alerts.InputCrosses)) {
+			return Plan{}, errors.New("--rules: a rule reads indicator rows (input: indicators or crosses); set --indicators")
+		}
 	}
 	if p.PrevClose, err = c.prevCloseOptions(cal); err != nil {
 		return Plan{}, err
@@ -186,7 +189,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if err := c.resolveOutputs(c.analyticsOutputs(&p.Outputs)); err != nil {
 		return Plan{}, err
 	}
-	p.Changes = p.Outputs.Changes.Set() || readsChanges(p.Rules)
+	p.Changes = p.Outputs.Changes.Set() || p.Rules.Needs(alerts.InputChanges)
 	if !p.Outputs.DeadLetters.Set() {
 		// Dead letters go with the bars, as files named deadletters-*.
 		if p.Outputs.Bars.Kind != FileOutput {
@@ -356,40 +359,6 @@ func lcm(a, b time.Duration) time.Duration {
 		x, y = y, x%y
 	}
 	return a / x * b
-}
-
-// splitOutliers returns rs without its outlier rules, and those rules alone
-// (nil when there are none of either kind).
-func splitOutliers(rs *alerts.RuleSet) (rest, outliers *alerts.RuleSet) {
-	r, o := *rs, *rs
-	r.Rules, o.Rules = nil, nil
-	for _, rule := range rs.Rules {
-		if rule.Kind == alerts.KindOutlier {
-			o.Rules = append(o.Rules, rule)
-		} else {
-			r.Rules = append(r.Rules, rule)
-		}
-	}
-	if len(r.Rules) > 0 {
-		rest = &r
-	}
-	if len(o.Rules) > 0 {
-		outliers = &o
-	}
-	return rest, outliers
-}
-
-// readsChanges reports whether a rule of rs reads PriceChange rows.
-func readsChanges(rs *alerts.RuleSet) bool {
-	if rs == nil {
-		return false
-	}
-	for _, r := range rs.Rules {
-		if r.Kind == alerts.KindChangePct {
-			return true
-		}
-	}
-	return false
 }
 
 // RunOptions are the runners.Options of a run of p: its Runner, and

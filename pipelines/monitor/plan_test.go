@@ -32,6 +32,10 @@ func TestResolve(t *testing.T) {
 	if err := os.WriteFile(rules, []byte(priceRule), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	rsiRules := filepath.Join(dir, "rsi.yaml")
+	if err := os.WriteFile(rsiRules, []byte("rules:\n  - {name: rsi, kind: rsi, input: indicators, overbought: 70}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res := []bars.Resolution{bars.Resolution(time.Minute)}
 	files := Config{Input: "a.jsonl", Format: "binance", Bars: res, BarsOut: dir, AllowedLateness: AutoAllowedLateness}
 	remote := Config{Input: "pubsub:projects/tickbeam-test/subscriptions/trades", Bars: res, BarsOut: "bq:tickbeam-test.d.bars", DeadLetterOut: "pubsub:projects/tickbeam-test/topics/dead",
@@ -109,6 +113,8 @@ func TestResolve(t *testing.T) {
 		}},
 		{name: "missing rules", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = filepath.Join(dir, "nope.yaml"), dir }),
 			want: "--rules: alerts: open "},
+		{name: "rules on indicators without them", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = rsiRules, dir }),
+			want: "--rules: a rule reads indicator rows"},
 		{name: "table input", runner: "prism", cfg: with(files, func(c *Config) { c.Input = "bq:p.d.t" }), want: "--input: bq is an output, not an input"},
 		{name: "bad subscription", runner: "prism", cfg: with(remote, func(c *Config) { c.Input = "pubsub:projects/tickbeam-test/topics/ticks" }), want: "--input: "},
 		{name: "bad topic", runner: "prism", cfg: with(remote, func(c *Config) { c.DeadLetterOut = "pubsub:nope" }), want: "--deadletter_out: "},
