@@ -32,13 +32,17 @@ import (
 const DefaultMaxBuffered = 100_000
 
 // Timer tags. A stateful DoFn using Buffer has one event-time timer family
-// whose tags are FlushTag(hold) and TagRelease: the Go SDK v2.77 harness
-// counts one end-of-stream per timer transform but prism sends one per
-// family, so a second family can leave a bundle waiting forever.
+// whose tags are FlushTag(hold), TagRelease and TagClose: the Go SDK v2.77
+// harness counts one end-of-stream per timer transform but prism sends one
+// per family, so a second family can leave a bundle waiting forever. A DoFn
+// needing a deadline of its own uses the close timer rather than a family.
 const (
 	tagFlush = "flush@"
 	// TagRelease is the release timer's tag: the key sent nothing for TTL.
 	TagRelease = "release"
+	// TagClose is the close timer's tag: a deadline the DoFn sets itself
+	// (SetClose), e.g. a trading day's close.
+	TagClose = "close"
 )
 
 // FlushTag names the flush timer by its output hold: prism v2.77 mis-counts
@@ -59,7 +63,14 @@ type Meta struct {
 	HasFrontier bool
 	Frontier    int64      // event time (Unix ns) of the last row handed over
 	ReleaseAt   mtime.Time // the release timer's time
+	HasClose    bool       // the close timer is armed
+	CloseAt     mtime.Time // the close timer's time
 }
+
+// Current reports whether a flush timer's firing is the armed one: a timer
+// cleared as its hold moved may already be on its way, and Flush assumes the
+// watermark has passed Target.
+func (m *Meta) Current(tag string) bool { return m.Buffered > 0 && tag == FlushTag(m.BufMin) }
 
 // ReadMeta reads a key's Meta; ok is false when the key has none.
 func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
@@ -69,7 +80,7 @@ func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
 	}
 	r := wire.NewReader(b)
 	m := Meta{Buffered: r.Int(), Stored: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
-		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int())}
+		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int()), HasClose: r.Int() != 0, CloseAt: mtime.Time(r.Int())}
 	if err := r.Err(); err != nil {
 		return Meta{}, false, fmt.Errorf("bad reorder state: %w", err)
 	}
@@ -78,12 +89,16 @@ func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
 
 // WriteMeta writes a key's Meta.
 func WriteMeta(sp state.Provider, v *state.Value[[]byte], m Meta) error {
-	var hf int64
+	var hf, hc int64
 	if m.HasFrontier {
 		hf = 1
 	}
-	b := make([]byte, 0, 48)
-	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt)} {
+	if m.HasClose {
+		hc = 1
+	}
+	b := make([]byte, 0, 64)
+	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt),
+		hc, int64(m.CloseAt)} {
 		b = wire.AppendInt(b, x)
 	}
 	return v.Write(sp, b)
@@ -142,9 +157,12 @@ type Buffer[T any] struct {
 	Timer       *timers.EventTime
 	Codec       Codec[T]
 	MaxBuffered int           // default DefaultMaxBuffered
-	TTL         time.Duration // the release timer fires TTL after the latest row
-	Time        func(T) time.Time
-	Compare     func(a, b T) int // event-time order, then tie-breaks
+	TTL         time.Duration // the release timer fires TTL after the latest row; zero: no release timer
+	// TTLOf, if set, is a row's TTL instead of TTL (e.g. a number of bar
+	// lengths).
+	TTLOf   func(T) time.Duration
+	Time    func(T) time.Time
+	Compare func(a, b T) int // event-time order, then tie-breaks
 	// Duplicate, if set, drops next when it follows prev in order.
 	Duplicate func(prev, next T) bool
 }
@@ -161,7 +179,7 @@ func (b *Buffer[T]) maxBuffered() int64 {
 // decides what they become) and the rows a full buffer forces out, in order.
 func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T) (late, forced []T, err error) {
 	keep := rows[:0:0]
-	minTs, maxTs := mtime.MaxTimestamp, mtime.MinTimestamp
+	minTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp
 	for _, x := range rows {
 		t := b.Time(x)
 		if m.HasFrontier && t.UnixNano() <= m.Frontier {
@@ -170,7 +188,10 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		}
 		keep = append(keep, x)
 		ts := mtime.FromTime(t)
-		minTs, maxTs = min(minTs, ts), max(maxTs, ts)
+		minTs = min(minTs, ts)
+		if ttl := b.ttl(x); ttl > 0 {
+			rel = max(rel, ReleaseTime(ts, ttl))
+		}
 	}
 	if len(keep) == 0 {
 		return late, nil, nil
@@ -190,7 +211,7 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	}
 	m.Buffered += int64(len(keep))
 	m.Stored += int64(len(keep))
-	if rel := ReleaseTime(maxTs, b.TTL); rel > m.ReleaseAt {
+	if rel > m.ReleaseAt {
 		m.ReleaseAt = rel
 		b.Timer.Set(tp, rel.ToTime(), timers.WithTag(TagRelease))
 	}
@@ -200,6 +221,20 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		return late, forced, err
 	}
 	return late, nil, nil
+}
+
+func (b *Buffer[T]) ttl(x T) time.Duration {
+	if b.TTLOf != nil {
+		return b.TTLOf(x)
+	}
+	return b.TTL
+}
+
+// SetClose arms the close timer (TagClose) at t, moving it if armed. It
+// holds the output at t, its firing time, so OnTimer's timestamp is t.
+func (b *Buffer[T]) SetClose(tp timers.Provider, m *Meta, t mtime.Time) {
+	m.HasClose, m.CloseAt = true, t
+	b.Timer.Set(tp, t.ToTime(), timers.WithTag(TagClose))
 }
 
 func (b *Buffer[T]) setFlush(tp timers.Provider, m *Meta) {

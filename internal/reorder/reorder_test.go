@@ -77,3 +77,21 @@ func TestCompareIDs(t *testing.T) {
 		}
 	}
 }
+
+// A flush firing counts only for the armed timer: its hold is the buffer's.
+func TestMetaCurrent(t *testing.T) {
+	m := Meta{Buffered: 2, BufMin: 5000}
+	for _, c := range []struct {
+		m    Meta
+		tag  string
+		want bool
+	}{
+		{m, FlushTag(5000), true},
+		{m, FlushTag(4000), false},                  // the hold moved
+		{Meta{BufMin: 5000}, FlushTag(5000), false}, // flushed already
+	} {
+		if got := c.m.Current(c.tag); got != c.want {
+			t.Errorf("%+v.Current(%q) = %v, want %v", c.m, c.tag, got, c.want)
+		}
+	}
+}

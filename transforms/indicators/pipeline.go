@@ -1,12 +1,10 @@
 package indicators
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -16,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -27,9 +26,9 @@ const (
 	// indicators of a symbol that trades again after them.
 	DefaultQuietBars = 100
 	MinDefaultQuiet  = 96 * time.Hour
-	// DefaultMaxBuffered bounds the reorder buffer per symbol: about 12 MB of
-	// bars, or 69 days of 1-minute bars in one batch run.
-	DefaultMaxBuffered = 100_000
+	// DefaultMaxBuffered bounds the reorder buffer per symbol: 69 days of
+	// 1-minute bars in one batch run.
+	DefaultMaxBuffered = reorder.DefaultMaxBuffered
 )
 
 // Options choose what Compute computes.
@@ -83,8 +82,9 @@ var (
 )
 
 func init() {
-	register.Function1x2(keyBar)
-	register.DoFn7x1[context.Context, state.Provider, timers.Provider, string, tickbeam.Bar,
+	register.DoFn3x0[context.Context, tickbeam.Bar, func(beam.EventTime, string, []byte)](&batchFn{})
+	register.Emitter3[beam.EventTime, string, []byte]()
+	register.DoFn7x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.IndicatorValue), func(beam.EventTime, CrossEvent), error](&computeFn{})
 	register.Emitter2[beam.EventTime, tickbeam.IndicatorValue]()
 	register.Emitter2[beam.EventTime, CrossEvent]()
@@ -112,9 +112,9 @@ func init() {
 // symbol are applied in order at once (see Options.MaxBuffered).
 //
 // State per symbol is the Set (bounded by the specs' periods) and the bounded
-// reorder buffer, in the global window; an event-time timer releases it once
-// the symbol has sent no bar for Options.Quiet. Compute panics on invalid
-// options, as Beam transforms do at construction.
+// reorder buffer (internal/reorder), in the global window; an event-time
+// timer releases it once the symbol has sent no bar for Options.Quiet.
+// Compute panics on invalid options, as Beam transforms do at construction.
 func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossovers beam.PCollection) {
 	s = s.Scope("indicators.Compute")
 	if len(opts.Specs) == 0 && len(opts.Crossovers) == 0 {
@@ -127,10 +127,10 @@ func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossov
 		panic(fmt.Sprintf("indicators.Compute: negative Quiet (%v) or MaxBuffered (%d)", opts.Quiet, opts.MaxBuffered))
 	}
 	ws := bars.WindowingStrategy()
-	keyed := beam.ParDo(s, keyBar, bars)
 	// State must outlive each bar's window: keep it in the global window and
 	// release it with a timer, since prism never collects global state.
-	global := beam.WindowInto(s, beamwindow.NewGlobalWindows(), keyed)
+	global := beam.WindowInto(s, beamwindow.NewGlobalWindows(), bars)
+	batches := beam.ParDo(s, &batchFn{}, global)
 	fn := &computeFn{
 		Specs:       opts.Specs,
 		Crossovers:  opts.Crossovers,
@@ -138,30 +138,87 @@ func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossov
 		MaxBuffered: opts.MaxBuffered,
 		Meta:        state.MakeValueState[[]byte]("meta"),
 		SetState:    state.MakeValueState[[]byte]("set"),
-		Buffer:      state.MakeBagState[tickbeam.Bar]("buffer"),
+		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}
-	v, c := beam.ParDo2(s, fn, global)
+	v, c := beam.ParDo2(s, fn, batches)
 	back := func(col beam.PCollection) beam.PCollection {
 		return beam.WindowInto(s, ws.Fn, col, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
 	}
 	return back(v), back(c)
 }
 
-// keyBar keys by symbol and resolution, so even a mixed input never
+// barKey keys by symbol and resolution, so even a mixed input never
 // interleaves two resolutions in one Set.
-func keyBar(b tickbeam.Bar) (string, tickbeam.Bar) { return b.Symbol + "\x00" + b.Resolution, b }
+func barKey(b tickbeam.Bar) string { return b.Symbol + "\x00" + b.Resolution }
 
 // barTime is a bar's event timestamp: its window's max timestamp.
 func barTime(b tickbeam.Bar) mtime.Time { return mtime.FromTime(b.WindowEnd) - 1 }
 
-// computeFn is the stateful DoFn: per key the Set, the reorder buffer and a
-// small keyState; the flush timer applies the buffer once the watermark
-// passes it and the release timer clears everything after Quiet.
-//
-// Both timers are tags of one family: the Go SDK v2.77 harness counts one
-// end-of-stream per timer transform but the runner sends one per family, so
-// a second family can leave a bundle waiting forever (seen on prism).
+// barEventTime is barTime as the reorder buffer takes it.
+func barEventTime(b tickbeam.Bar) time.Time { return b.WindowEnd.Add(-time.Millisecond) }
+
+// barCodec encodes what computeFn reads of a bar.
+var barCodec = reorder.Codec[tickbeam.Bar]{
+	Append: func(b []byte, x tickbeam.Bar) []byte {
+		b = wire.AppendString(b, x.Symbol)
+		b = wire.AppendString(b, x.Resolution)
+		b = wire.AppendTime(b, x.WindowStart)
+		b = wire.AppendTime(b, x.WindowEnd)
+		b = wire.AppendFloat(b, x.Close)
+		b = wire.AppendFloat(b, x.VWAP)
+		return wire.AppendInt(b, x.PaneIndex)
+	},
+	Read: func(r *wire.Reader) tickbeam.Bar {
+		return tickbeam.Bar{Symbol: r.String(), Resolution: r.String(), WindowStart: r.Time(), WindowEnd: r.Time(),
+			Close: r.Float(), VWAP: r.Float(), PaneIndex: r.Int()}
+	},
+}
+
+// compareBars orders by window, then the highest pane first.
+func compareBars(a, b tickbeam.Bar) int {
+	if c := a.WindowStart.Compare(b.WindowStart); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.PaneIndex, a.PaneIndex)
+}
+
+// sameWindow keeps only the highest pane of a window.
+func sameWindow(prev, next tickbeam.Bar) bool { return prev.WindowStart.Equal(next.WindowStart) }
+
+// batchFn drops the bars computeFn never applies and packs a bundle's bars
+// per key into one batch.
+type batchFn struct {
+	batch reorder.Batcher[tickbeam.Bar]
+}
+
+func (f *batchFn) Setup() {
+	f.batch = reorder.Batcher[tickbeam.Bar]{Codec: barCodec, Time: barEventTime}
+}
+
+func (f *batchFn) ProcessElement(ctx context.Context, b tickbeam.Bar, emit func(beam.EventTime, string, []byte)) {
+	if b.Timing == tickbeam.Early {
+		cEarly.Inc(ctx, 1)
+		return
+	}
+	if !b.WindowEnd.After(b.WindowStart) {
+		cBad.Inc(ctx, 1)
+		return
+	}
+	f.batch.Add(barKey(b), b, batchEmit(emit))
+}
+
+func (f *batchFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Flush(batchEmit(emit))
+}
+
+func batchEmit(emit func(beam.EventTime, string, []byte)) func(mtime.Time, string, []byte) {
+	return func(t mtime.Time, k string, b []byte) { emit(t, k, b) }
+}
+
+// computeFn is the stateful DoFn: per key the Set (with the last applied
+// window) and the reorder buffer; the flush timer applies the bars the
+// watermark has passed and the release timer clears everything after Quiet.
 type computeFn struct {
 	Specs       []Spec
 	Crossovers  []Crossover
@@ -170,10 +227,11 @@ type computeFn struct {
 
 	Meta     state.Value[[]byte]
 	SetState state.Value[[]byte]
-	Buffer   state.Bag[tickbeam.Bar]
-	Timer    timers.EventTime // tags flushTag(hold) and tagRelease
+	Buffer   state.Bag[[]byte]
+	Timer    timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
 	kinds map[string]string // indicator name → kind
+	ord   *reorder.Buffer[tickbeam.Bar]
 }
 
 func (f *computeFn) Setup() {
@@ -181,89 +239,73 @@ func (f *computeFn) Setup() {
 	for _, s := range f.Specs {
 		f.kinds[s.Name()] = s.Kind
 	}
+	f.ord = &reorder.Buffer[tickbeam.Bar]{Bag: &f.Buffer, Timer: &f.Timer, Codec: barCodec, MaxBuffered: f.MaxBuffered,
+		TTLOf: f.quietFor, Time: barEventTime, Compare: compareBars, Duplicate: sameWindow}
 }
 
-func (f *computeFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, b tickbeam.Bar,
+func (f *computeFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, enc []byte,
 	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
-	if b.Timing == tickbeam.Early {
-		cEarly.Inc(ctx, 1)
-		return nil
-	}
-	if !b.WindowEnd.After(b.WindowStart) {
-		cBad.Inc(ctx, 1)
-		return nil
-	}
-	st, _, err := f.readState(sp)
+	bars, err := barCodec.Decode(nil, enc)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
-	if st.applied && b.WindowStart.UnixNano() <= st.last {
-		cLate.Inc(ctx, 1)
-		return nil
+	m, _, err := reorder.ReadMeta(sp, &f.Meta)
+	if err != nil {
+		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
-	if err := f.Buffer.Add(sp, b); err != nil {
-		return fmt.Errorf("indicators: %q: buffer bar: %w", key, err)
+	late, forced, err := f.ord.Add(sp, tp, &m, bars)
+	if err != nil {
+		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
-	t := barTime(b)
-	switch {
-	case st.buffered == 0:
-		st.bufMin, st.bufMax = t, t
-		f.setFlush(tp, st)
-	case t < st.bufMin: // a new hold: a new timer (see flushTag)
-		f.Timer.ClearTag(tp, flushTag(st.bufMin))
-		st.bufMin = t
-		f.setFlush(tp, st)
-	case t > st.bufMax: // the same hold, later
-		st.bufMax = t
-		f.setFlush(tp, st)
+	if len(late) > 0 {
+		cLate.Inc(ctx, int64(len(late)))
 	}
-	st.buffered++
-	if r := releaseTime(t, f.quietFor(b)); r > st.releaseAt {
-		st.releaseAt = r
-		f.Timer.Set(tp, r.ToTime(), timers.WithTag(tagRelease)) // holds output at r, after every bar it could flush
-	}
-	if max := int64(f.maxBuffered()); st.buffered > max {
-		n := st.buffered - max/2
-		cForced.Inc(ctx, n)
-		f.Timer.ClearTag(tp, flushTag(st.bufMin))
-		if err := f.flush(ctx, sp, tp, &st, key, n, emitV, emitC); err != nil {
+	if len(forced) > 0 {
+		cForced.Inc(ctx, int64(len(forced)))
+		if err := f.apply(ctx, sp, key, forced, emitV, emitC); err != nil {
 			return err
 		}
 	}
-	return f.writeState(sp, key, st)
+	return f.writeMeta(sp, key, m)
 }
 
 func (f *computeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string, timer timers.Context,
 	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
-	st, ok, err := f.readState(sp)
+	if timer.Family != f.Timer.Family {
+		return fmt.Errorf("indicators: %q: unexpected timer family %q", key, timer.Family)
+	}
+	m, ok, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
 	if !ok {
 		return nil // released already
 	}
-	if timer.Family != f.Timer.Family {
-		return fmt.Errorf("indicators: %q: unexpected timer family %q", key, timer.Family)
-	}
 	switch {
-	case strings.HasPrefix(timer.Tag, tagFlush):
-		// The timer fires at the buffer's latest bar, so the watermark has
-		// passed every buffered bar: no on-time bar can precede them now.
-		if st.buffered > 0 {
-			if err := f.flush(ctx, sp, tp, &st, key, st.buffered, emitV, emitC); err != nil {
-				return err
-			}
+	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
+			return nil // a stale firing: flushed already, or the hold moved
 		}
-		return f.writeState(sp, key, st)
-	case timer.Tag == tagRelease:
-		if ts != st.releaseAt {
+		due, err := f.ord.Flush(sp, tp, &m)
+		if err != nil {
+			return fmt.Errorf("indicators: %q: %w", key, err)
+		}
+		if err := f.apply(ctx, sp, key, due, emitV, emitC); err != nil {
+			return err
+		}
+		return f.writeMeta(sp, key, m)
+	case timer.Tag == reorder.TagRelease:
+		if ts != m.ReleaseAt {
 			return nil // a stale firing: a later bar moved the release
 		}
-		if st.buffered > 0 { // normally flushed already: its timer is earlier
-			f.Timer.ClearTag(tp, flushTag(st.bufMin))
-			if err := f.flush(ctx, sp, tp, &st, key, st.buffered, emitV, emitC); err != nil {
-				return err
-			}
+		// Normally flushed already (its timer is earlier); every bar is
+		// before the release.
+		due, err := f.ord.Drain(sp, tp, &m, ts)
+		if err != nil {
+			return fmt.Errorf("indicators: %q: %w", key, err)
+		}
+		if err := f.apply(ctx, sp, key, due, emitV, emitC); err != nil {
+			return err
 		}
 		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.SetState.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
@@ -276,98 +318,37 @@ func (f *computeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	return fmt.Errorf("indicators: %q: unexpected timer tag %q", key, timer.Tag)
 }
 
-// Timer tags.
-const (
-	tagFlush   = "flush@" // + the hold, see flushTag
-	tagRelease = "release"
-)
-
-// flushTag names the flush timer by its hold. Prism (v2.77) mis-counts
-// watermark holds when a timer is set again with the same firing time and a
-// different hold (it drops the stale hold twice and panics), so a new hold
-// gets a new timer and the old one is cleared.
-func flushTag(hold mtime.Time) string { return tagFlush + strconv.FormatInt(int64(hold), 10) }
-
-// setFlush fires at the latest buffered bar and holds the output watermark
-// at the earliest, whose rows are emitted at their own bar timestamps.
-func (f *computeFn) setFlush(tp timers.Provider, st keyState) {
-	f.Timer.Set(tp, st.bufMax.ToTime(), timers.WithTag(flushTag(st.bufMin)), timers.WithOutputTimestamp(st.bufMin.ToTime()))
-}
-
-// flush applies the n oldest buffered windows in window order and keeps
-// the rest buffered, under a new flush timer; the caller has cleared or
-// fired the old one.
-func (f *computeFn) flush(ctx context.Context, sp state.Provider, tp timers.Provider, st *keyState, key string, n int64,
-	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
-	buf, _, err := f.Buffer.Read(sp)
-	if err != nil {
-		return fmt.Errorf("indicators: %q: read buffer: %w", key, err)
-	}
-	// Window order; of one window's panes the highest pane_index first.
-	sort.Slice(buf, func(i, j int) bool {
-		if !buf[i].WindowStart.Equal(buf[j].WindowStart) {
-			return buf[i].WindowStart.Before(buf[j].WindowStart)
-		}
-		return buf[i].PaneIndex > buf[j].PaneIndex
-	})
-	uniq := buf[:0]
-	for _, b := range buf {
-		if len(uniq) > 0 && uniq[len(uniq)-1].WindowStart.Equal(b.WindowStart) {
-			continue
-		}
-		uniq = append(uniq, b)
-	}
-	due, rest := uniq, []tickbeam.Bar(nil)
-	if n < int64(len(uniq)) {
-		due, rest = uniq[:n], uniq[n:]
-	}
-	if err := f.apply(ctx, sp, st, key, due, emitV, emitC); err != nil {
-		return err
-	}
-	if err := f.Buffer.Clear(sp); err != nil {
-		return fmt.Errorf("indicators: %q: clear buffer: %w", key, err)
-	}
-	st.buffered = int64(len(rest))
-	for i, b := range rest {
-		if err := f.Buffer.Add(sp, b); err != nil {
-			return fmt.Errorf("indicators: %q: buffer bar: %w", key, err)
-		}
-		t := barTime(b)
-		if i == 0 {
-			st.bufMin, st.bufMax = t, t
-		}
-		st.bufMin, st.bufMax = mtime.Min(st.bufMin, t), mtime.Max(st.bufMax, t)
-	}
-	if len(rest) > 0 {
-		f.setFlush(tp, *st)
+func (f *computeFn) writeMeta(sp state.Provider, key string, m reorder.Meta) error {
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
+		return fmt.Errorf("indicators: %q: write state: %w", key, err)
 	}
 	return nil
 }
 
 // apply feeds bars, in window order, to the key's Set and emits their rows.
-func (f *computeFn) apply(ctx context.Context, sp state.Provider, st *keyState, key string, bars []tickbeam.Bar,
+func (f *computeFn) apply(ctx context.Context, sp state.Provider, key string, bars []tickbeam.Bar,
 	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
 	if len(bars) == 0 {
 		return nil
 	}
-	set, err := f.loadSet(sp)
+	set, last, applied, err := f.loadSet(sp)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
 	for _, b := range bars {
 		start := b.WindowStart.UnixNano()
-		if st.applied && start <= st.last {
+		if applied && start <= last { // the buffer hands over only later windows; kept as a guard
 			cLate.Inc(ctx, 1)
 			continue
 		}
 		// A gap of Quiet restarts the warm-up, as the release timer does
 		// when the bars arrive apart.
-		if st.applied && time.Duration(start-st.last) >= f.quietFor(b) {
+		if applied && time.Duration(start-last) >= f.quietFor(b) {
 			if set, err = f.newSet(); err != nil {
 				return fmt.Errorf("indicators: %q: %w", key, err)
 			}
 		}
-		st.applied, st.last = true, start
+		applied, last = true, start
 		results, events, err := set.Update(b.Close, b.VWAP)
 		if err != nil {
 			cBad.Inc(ctx, 1)
@@ -383,7 +364,7 @@ func (f *computeFn) apply(ctx context.Context, sp state.Provider, st *keyState, 
 	}
 	enc, err := set.MarshalBinary()
 	if err == nil {
-		err = f.SetState.Write(sp, enc)
+		err = f.SetState.Write(sp, wire.AppendBytes(wire.AppendInt(make([]byte, 0, 20+len(enc)), last), enc))
 	}
 	if err != nil {
 		return fmt.Errorf("indicators: %q: write set: %w", key, err)
@@ -416,19 +397,28 @@ func crossEvent(b tickbeam.Bar, e Event) CrossEvent {
 
 func (f *computeFn) newSet() (*Set, error) { return NewSet(f.Specs, f.Crossovers...) }
 
-func (f *computeFn) loadSet(sp state.Provider) (*Set, error) {
+// loadSet reads the key's Set and the window start (Unix ns) of the last
+// bar applied to it, kept ahead of it; applied is false for a fresh Set.
+func (f *computeFn) loadSet(sp state.Provider) (set *Set, last int64, applied bool, err error) {
 	enc, ok, err := f.SetState.Read(sp)
 	if err != nil {
-		return nil, fmt.Errorf("read set: %w", err)
+		return nil, 0, false, fmt.Errorf("read set: %w", err)
 	}
 	if !ok {
-		return f.newSet()
+		set, err = f.newSet()
+		return set, 0, false, err
 	}
-	var s Set
-	if err := s.UnmarshalBinary(enc); err != nil {
-		return nil, err
+	r := wire.NewReader(enc)
+	last = r.Int()
+	b := r.View()
+	if err := r.Err(); err != nil {
+		return nil, 0, false, fmt.Errorf("bad set state: %w", err)
 	}
-	return &s, nil
+	set = new(Set)
+	if err := set.UnmarshalBinary(b); err != nil {
+		return nil, 0, false, err
+	}
+	return set, last, true, nil
 }
 
 func (f *computeFn) quietFor(b tickbeam.Bar) time.Duration {
@@ -436,60 +426,6 @@ func (f *computeFn) quietFor(b tickbeam.Bar) time.Duration {
 		return f.Quiet
 	}
 	return max(DefaultQuietBars*b.WindowEnd.Sub(b.WindowStart), MinDefaultQuiet)
-}
-
-func (f *computeFn) maxBuffered() int {
-	if f.MaxBuffered > 0 {
-		return f.MaxBuffered
-	}
-	return DefaultMaxBuffered
-}
-
-// releaseTime is t + quiet, kept inside the global window.
-func releaseTime(t mtime.Time, quiet time.Duration) mtime.Time {
-	end := mtime.EndOfGlobalWindowTime
-	if q := mtime.FromDuration(quiet); t <= end-q {
-		return t + q
-	}
-	return end
-}
-
-// keyState is the per-key bookkeeping beside the Set and the buffer.
-type keyState struct {
-	applied        bool
-	last           int64 // window start (Unix ns) of the last applied bar
-	buffered       int64 // bars in the buffer
-	bufMin, bufMax mtime.Time
-	releaseAt      mtime.Time // the release timer's time
-}
-
-func (f *computeFn) readState(sp state.Provider) (keyState, bool, error) {
-	b, ok, err := f.Meta.Read(sp)
-	if err != nil || !ok {
-		return keyState{}, false, err
-	}
-	r := wire.NewReader(b)
-	st := keyState{applied: r.Int() != 0, last: r.Int(), buffered: r.Int(),
-		bufMin: mtime.Time(r.Int()), bufMax: mtime.Time(r.Int()), releaseAt: mtime.Time(r.Int())}
-	if err := r.Err(); err != nil {
-		return keyState{}, false, fmt.Errorf("bad key state: %w", err)
-	}
-	return st, true, nil
-}
-
-func (f *computeFn) writeState(sp state.Provider, key string, st keyState) error {
-	var applied int64
-	if st.applied {
-		applied = 1
-	}
-	b := make([]byte, 0, 48)
-	for _, v := range [...]int64{applied, st.last, st.buffered, int64(st.bufMin), int64(st.bufMax), int64(st.releaseAt)} {
-		b = wire.AppendInt(b, v)
-	}
-	if err := f.Meta.Write(sp, b); err != nil {
-		return fmt.Errorf("indicators: %q: write state: %w", key, err)
-	}
-	return nil
 }
 
 func encodeCrossEvent(e CrossEvent) ([]byte, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -103,12 +103,12 @@ func init() {
 //
 // How: each bundle folds its trades into one partial sum per symbol and
 // period, and only those cross the runner. A stateful DoFn keyed by symbol,
-// in the global window, buffers the partials until an event-time timer says
-// the watermark has passed them, then adds them to the open days' totals in
-// period order. A second timer closes each day after its close plus the
-// allowed lateness and drops its state, so memory per symbol is the open
-// days and the partials within the watermark delay, plus the date of the
-// last closed day (to recognise later trades as late).
+// in the global window, buffers the partials (internal/reorder) until an
+// event-time timer says the watermark has passed them, then adds them to the
+// open days' totals in period order. A close timer closes each day after its
+// close plus the allowed lateness and drops its state, so memory per symbol
+// is the open days and the partials within the watermark delay, plus the
+// date of the last closed day (to recognise later trades as late).
 //
 // Stats panics on invalid options, as Beam transforms do at construction.
 func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
@@ -135,6 +135,7 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 	rows := beam.ParDo(s, &statsFn{
 		AllowedLateness: opts.AllowedLateness,
 		Meta:            state.MakeValueState[[]byte]("meta"),
+		Days:            state.MakeValueState[[]byte]("days"),
 		Buffer:          state.MakeBagState[[]byte]("buffer"),
 		Timer:           timers.InEventTime("timer"),
 	}, global)
@@ -305,27 +306,40 @@ type partial struct {
 	totals
 }
 
-func (p *partial) encode() []byte {
-	b := make([]byte, 0, 112)
-	b = wire.AppendString(b, p.date)
-	b = wire.AppendString(b, p.cal)
-	b = wire.AppendInt(b, p.asOf)
-	b = wire.AppendInt(b, p.dayEnd)
-	return p.totals.append(b)
+var partialCodec = reorder.Codec[partial]{
+	Append: func(b []byte, p partial) []byte {
+		b = wire.AppendString(b, p.date)
+		b = wire.AppendString(b, p.cal)
+		b = wire.AppendInt(b, p.asOf)
+		b = wire.AppendInt(b, p.dayEnd)
+		return p.totals.append(b)
+	},
+	Read: func(r *wire.Reader) partial {
+		p := partial{date: r.String(), cal: r.String(), asOf: r.Int(), dayEnd: r.Int()}
+		p.totals.read(r)
+		return p
+	},
 }
 
 func decodePartial(b []byte) (partial, error) {
 	r := wire.NewReader(b)
-	var p partial
-	p.date = r.String()
-	p.cal = r.String()
-	p.asOf = r.Int()
-	p.dayEnd = r.Int()
-	p.totals.read(r)
+	p := partialCodec.Read(r)
 	if err := r.Err(); err != nil {
 		return partial{}, fmt.Errorf("decode session partial: %w", err)
 	}
 	return p, nil
+}
+
+// partialTime is a partial's event time in the buffer: its row's timestamp.
+func partialTime(p partial) time.Time { return time.Unix(0, p.asOf).Add(-time.Millisecond) }
+
+// byPeriod orders partials by day, then period: the order of their rows,
+// and of their times too, as a symbol's trading days do not overlap.
+func byPeriod(a, b partial) int {
+	if c := strings.Compare(a.date, b.date); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.asOf, b.asOf)
 }
 
 // rowTime is the timestamp of the row as of asOf (Unix ns): 1 ms before,
@@ -410,7 +424,7 @@ func (f *partialFn) dayOf(symbol string, t time.Time) *tradingDay {
 
 func (f *partialFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {
 	for k, p := range f.parts {
-		emit(mtime.FromTime(time.Unix(0, f.last[k])), k.symbol, p.encode())
+		emit(mtime.FromTime(time.Unix(0, f.last[k])), k.symbol, partialCodec.Append(make([]byte, 0, 112), *p))
 	}
 	clear(f.parts)
 	clear(f.last)
@@ -421,49 +435,32 @@ func (f *partialFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, 
 }
 
 // statsFn is the stateful DoFn, keyed by symbol: the open days' totals in
-// Meta, the partials the watermark has not passed in Buffer.
-//
-// Its timers are tags of one family (flushTag(hold) and tagClose): the Go
-// SDK v2.77 harness counts one end-of-stream per timer transform but the
-// runner sends one per family, so a second family can leave a bundle waiting
-// forever on prism.
+// Days, the partials the watermark has not passed in a reorder buffer. Its
+// timers are the buffer's flush timer and its close timer
+// (reorder.TagClose), tags of one family.
 type statsFn struct {
 	AllowedLateness time.Duration
 
-	Meta   state.Value[[]byte]
+	Meta   state.Value[[]byte] // reorder.Meta
+	Days   state.Value[[]byte] // keyState
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime
+
+	ord *reorder.Buffer[partial]
 }
 
-// Timer tags.
-const (
-	tagFlush = "flush@" // + hold and firing time, see flushTag
-	tagClose = "close"
-)
-
-// flushTag names the flush timer by its hold and firing time. Prism v2.77
-// mis-counts watermark holds when a timer is set again with the same firing
-// time and a different hold, so a new hold gets a new timer and the old one
-// is cleared. The firing time is in the tag because OnTimer is given the
-// hold, not the firing time.
-func flushTag(hold, fire mtime.Time) string {
-	return tagFlush + strconv.FormatInt(int64(hold), 10) + "@" + strconv.FormatInt(int64(fire), 10)
+func (f *statsFn) Setup() {
+	// Unbounded, as a day's totals are: a partial forced out ahead of the
+	// watermark would turn the rest of its period into restatements. No
+	// release timer: the close timer drops a day's state.
+	f.ord = &reorder.Buffer[partial]{Bag: &f.Buffer, Timer: &f.Timer, Codec: partialCodec, MaxBuffered: math.MaxInt,
+		Time: partialTime, Compare: byPeriod}
 }
 
-// keyState is a symbol's state beside the buffer.
+// keyState is a symbol's trading days.
 type keyState struct {
 	closed string // the latest closed trading day, "" for none
 	days   []openDay
-
-	// The buffer holds buffered partials. The flush timer, armed while it
-	// holds any, fires at fireAt and holds the output at bufMin, the
-	// earliest row timestamp among them; it does not move later as partials
-	// arrive, or a stream would push it ahead of the watermark forever.
-	buffered       int64
-	bufMin, fireAt mtime.Time
-
-	closeArmed bool
-	closeAt    mtime.Time // the close timer's time: the earliest open day's
 }
 
 // openDay is the running totals of one trading day.
@@ -491,7 +488,7 @@ func (f *statsFn) ProcessElement(ctx context.Context, sp state.Provider, tp time
 	if err != nil {
 		return fmt.Errorf("session: %q: %w", symbol, err)
 	}
-	st, err := f.readState(sp)
+	m, st, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("session: %q: %w", symbol, err)
 	}
@@ -499,29 +496,23 @@ func (f *statsFn) ProcessElement(ctx context.Context, sp state.Provider, tp time
 		cDroppedLate.Inc(ctx, p.trades)
 		return nil
 	}
-	if st.day(p.date) == nil {
+	newDay := st.day(p.date) == nil
+	if newDay {
 		d := openDay{date: p.date, cal: p.cal, dayEnd: p.dayEnd, closeAt: f.closeTime(p.dayEnd)}
 		st.days = append(st.days, d)
 		slices.SortFunc(st.days, func(a, b openDay) int { return strings.Compare(a.date, b.date) })
-		if !st.closeArmed || d.closeAt < st.closeAt {
-			f.setClose(tp, &st, d.closeAt)
+		if !m.HasClose || d.closeAt < m.CloseAt {
+			f.ord.SetClose(tp, &m, d.closeAt)
 		}
 	}
-	if err := f.Buffer.Add(sp, enc); err != nil {
-		return fmt.Errorf("session: %q: buffer partial: %w", symbol, err)
+	// A late partial, of a period already emitted (or before it), is added
+	// now: it restates its day's latest row.
+	late, _, err := f.ord.Add(sp, tp, &m, []partial{p})
+	if err != nil {
+		return fmt.Errorf("session: %q: %w", symbol, err)
 	}
-	ts := rowTime(p.asOf)
-	switch {
-	case st.buffered == 0:
-		st.bufMin, st.fireAt = ts, ts
-		f.setFlush(tp, st)
-	case ts < st.bufMin:
-		f.Timer.ClearTag(tp, flushTag(st.bufMin, st.fireAt))
-		st.bufMin = ts
-		f.setFlush(tp, st)
-	}
-	st.buffered++
-	return f.writeState(sp, symbol, st)
+	f.apply(ctx, &st, symbol, late, emit)
+	return f.writeState(sp, symbol, m, st, newDay || len(late) > 0)
 }
 
 func (f *statsFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, symbol string, timer timers.Context,
@@ -529,35 +520,35 @@ func (f *statsFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 	if timer.Family != f.Timer.Family {
 		return fmt.Errorf("session: %q: unexpected timer family %q", symbol, timer.Family)
 	}
-	st, err := f.readState(sp)
+	m, st, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("session: %q: %w", symbol, err)
 	}
-	// ts is the timer's hold, not its firing time: the firing time, which
-	// the watermark has passed, comes from the state the tag is checked
-	// against.
 	switch {
-	case strings.HasPrefix(timer.Tag, tagFlush):
-		if st.buffered == 0 || timer.Tag != flushTag(st.bufMin, st.fireAt) {
+	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
 			return nil // a stale firing: flushed already, or the hold moved
 		}
-		if err := f.flush(ctx, sp, tp, &st, symbol, st.fireAt, true, emit); err != nil {
-			return err
+		due, err := f.ord.Flush(sp, tp, &m)
+		if err != nil {
+			return fmt.Errorf("session: %q: %w", symbol, err)
 		}
-	case timer.Tag == tagClose:
+		f.apply(ctx, &st, symbol, due, emit)
+		return f.writeState(sp, symbol, m, st, len(due) > 0)
+	case timer.Tag == reorder.TagClose:
 		// The close timer holds at its firing time.
 		now := mtime.Time(ts)
-		if !st.closeArmed || now != st.closeAt {
+		if !m.HasClose || now != m.CloseAt {
 			return nil // stale: an earlier day moved the close
 		}
-		st.closeArmed = false
+		m.HasClose = false
 		// The watermark has passed the close of the day (and its lateness):
 		// its last partials are due now whatever the flush timer says.
-		if st.buffered > 0 {
-			if err := f.flush(ctx, sp, tp, &st, symbol, now, false, emit); err != nil {
-				return err
-			}
+		due, err := f.ord.Drain(sp, tp, &m, now)
+		if err != nil {
+			return fmt.Errorf("session: %q: %w", symbol, err)
 		}
+		f.apply(ctx, &st, symbol, due, emit)
 		open := st.days[:0]
 		for _, d := range st.days {
 			if d.closeAt <= now {
@@ -572,48 +563,18 @@ func (f *statsFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 			for _, d := range st.days[1:] {
 				next = min(next, d.closeAt)
 			}
-			f.setClose(tp, &st, next)
+			f.ord.SetClose(tp, &m, next)
 		}
-	default:
-		return fmt.Errorf("session: %q: unexpected timer tag %q", symbol, timer.Tag)
+		return f.writeState(sp, symbol, m, st, true)
 	}
-	return f.writeState(sp, symbol, st)
+	return fmt.Errorf("session: %q: unexpected timer tag %q", symbol, timer.Tag)
 }
 
-// flush adds the buffered partials whose rows are due by now, the time the
-// watermark has passed, to their days in period order, emits the rows and
-// keeps the rest buffered under a new flush timer. fired says the flush
-// timer itself fired; otherwise it is still armed and is cleared first if
-// the buffer changes.
-func (f *statsFn) flush(ctx context.Context, sp state.Provider, tp timers.Provider, st *keyState, symbol string, now mtime.Time, fired bool,
-	emit func(beam.EventTime, tickbeam.SessionStats)) error {
-	encs, _, err := f.Buffer.Read(sp)
-	if err != nil {
-		return fmt.Errorf("session: %q: read buffer: %w", symbol, err)
-	}
-	var due, rest []partial
-	for _, enc := range encs {
-		p, err := decodePartial(enc)
-		if err != nil {
-			return fmt.Errorf("session: %q: %w", symbol, err)
-		}
-		if rowTime(p.asOf) <= now {
-			due = append(due, p)
-		} else {
-			rest = append(rest, p)
-		}
-	}
-	if len(due) == 0 && !fired {
-		return nil // the armed timer still stands for the rest
-	}
-	byPeriod := func(a, b partial) int {
-		if c := strings.Compare(a.date, b.date); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.asOf, b.asOf)
-	}
-	due, rest = mergePeriods(due, byPeriod), mergePeriods(rest, byPeriod)
-
+// apply adds partials the buffer handed over, in period order, to their
+// days and emits the rows: a new row per later period, a restatement of the
+// day's latest row for partials of periods already emitted.
+func (f *statsFn) apply(ctx context.Context, st *keyState, symbol string, ps []partial, emit func(beam.EventTime, tickbeam.SessionStats)) {
+	due := mergePeriods(ps)
 	var late int64
 	for i := 0; i < len(due); {
 		d := st.day(due[i].date)
@@ -649,36 +610,14 @@ func (f *statsFn) flush(ctx context.Context, sp state.Provider, tp timers.Provid
 	if late > 0 {
 		cLate.Inc(ctx, late)
 	}
-
-	if !fired {
-		f.Timer.ClearTag(tp, flushTag(st.bufMin, st.fireAt))
-	}
-	if err := f.Buffer.Clear(sp); err != nil {
-		return fmt.Errorf("session: %q: clear buffer: %w", symbol, err)
-	}
-	st.buffered = int64(len(rest))
-	for i, p := range rest {
-		if err := f.Buffer.Add(sp, p.encode()); err != nil {
-			return fmt.Errorf("session: %q: buffer partial: %w", symbol, err)
-		}
-		t := rowTime(p.asOf)
-		if i == 0 {
-			st.bufMin, st.fireAt = t, t
-		}
-		st.bufMin, st.fireAt = min(st.bufMin, t), max(st.fireAt, t)
-	}
-	if len(rest) > 0 {
-		f.setFlush(tp, *st)
-	}
-	return nil
 }
 
-// mergePeriods sorts partials by (date, asOf) and merges each period's.
-func mergePeriods(ps []partial, order func(a, b partial) int) []partial {
-	slices.SortFunc(ps, order)
+// mergePeriods sorts partials by period and merges each period's.
+func mergePeriods(ps []partial) []partial {
+	slices.SortFunc(ps, byPeriod)
 	out := ps[:0]
 	for _, p := range ps {
-		if n := len(out); n > 0 && order(out[n-1], p) == 0 {
+		if n := len(out); n > 0 && byPeriod(out[n-1], p) == 0 {
 			out[n-1].totals.merge(&p.totals)
 			continue
 		}
@@ -704,17 +643,6 @@ func (d *openDay) row(symbol string) tickbeam.SessionStats {
 	return s
 }
 
-// setFlush fires at fireAt and holds the output watermark at bufMin, the
-// earliest row the buffer can produce.
-func (f *statsFn) setFlush(tp timers.Provider, st keyState) {
-	f.Timer.Set(tp, st.fireAt.ToTime(), timers.WithTag(flushTag(st.bufMin, st.fireAt)), timers.WithOutputTimestamp(st.bufMin.ToTime()))
-}
-
-func (f *statsFn) setClose(tp timers.Provider, st *keyState, at mtime.Time) {
-	st.closeArmed, st.closeAt = true, at
-	f.Timer.Set(tp, at.ToTime(), timers.WithTag(tagClose))
-}
-
 // closeTime is when a day closing at dayEnd (Unix ns) closes for good: once
 // the watermark passes its close plus the allowed lateness, kept inside the
 // global window.
@@ -726,20 +654,24 @@ func (f *statsFn) closeTime(dayEnd int64) mtime.Time {
 	return mtime.EndOfGlobalWindowTime
 }
 
-func (f *statsFn) readState(sp state.Provider) (keyState, error) {
-	b, ok, err := f.Meta.Read(sp)
+func (f *statsFn) readState(sp state.Provider) (reorder.Meta, keyState, error) {
+	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
-		return keyState{}, fmt.Errorf("read state: %w", err)
+		return m, keyState{}, err
+	}
+	b, ok, err := f.Days.Read(sp)
+	if err != nil {
+		return m, keyState{}, fmt.Errorf("read state: %w", err)
 	}
 	if !ok {
-		return keyState{}, nil
+		return m, keyState{}, nil
 	}
 	r := wire.NewReader(b)
 	var st keyState
 	st.closed = r.String()
 	n := r.Int()
 	if n < 0 || n > int64(len(b)) {
-		return keyState{}, fmt.Errorf("bad state: %d days", n)
+		return m, keyState{}, fmt.Errorf("bad state: %d days", n)
 	}
 	for i := int64(0); i < n && r.Err() == nil; i++ {
 		var d openDay
@@ -752,18 +684,20 @@ func (f *statsFn) readState(sp state.Provider) (keyState, error) {
 		d.revision = r.Int()
 		st.days = append(st.days, d)
 	}
-	st.buffered = r.Int()
-	st.bufMin = mtime.Time(r.Int())
-	st.fireAt = mtime.Time(r.Int())
-	st.closeArmed = r.Int() != 0
-	st.closeAt = mtime.Time(r.Int())
 	if err := r.Err(); err != nil {
-		return keyState{}, fmt.Errorf("bad state: %w", err)
+		return m, keyState{}, fmt.Errorf("bad state: %w", err)
 	}
-	return st, nil
+	return m, st, nil
 }
 
-func (f *statsFn) writeState(sp state.Provider, symbol string, st keyState) error {
+// writeState writes the buffer's Meta and, if they changed, the days.
+func (f *statsFn) writeState(sp state.Provider, symbol string, m reorder.Meta, st keyState, days bool) error {
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
+		return fmt.Errorf("session: %q: write state: %w", symbol, err)
+	}
+	if !days {
+		return nil
+	}
 	b := make([]byte, 0, 32+120*len(st.days))
 	b = wire.AppendString(b, st.closed)
 	b = wire.AppendInt(b, int64(len(st.days)))
@@ -776,14 +710,7 @@ func (f *statsFn) writeState(sp state.Provider, symbol string, st keyState) erro
 		b = wire.AppendInt(b, d.lastAsOf)
 		b = wire.AppendInt(b, d.revision)
 	}
-	var armed int64
-	if st.closeArmed {
-		armed = 1
-	}
-	for _, v := range [...]int64{st.buffered, int64(st.bufMin), int64(st.fireAt), armed, int64(st.closeAt)} {
-		b = wire.AppendInt(b, v)
-	}
-	if err := f.Meta.Write(sp, b); err != nil {
+	if err := f.Days.Write(sp, b); err != nil {
 		return fmt.Errorf("session: %q: write state: %w", symbol, err)
 	}
 	return nil
