@@ -281,7 +281,7 @@ func TestReadFnProcessElement(t *testing.T) {
 	srv, topic, sub := fake(t)
 	ctx := context.Background()
 	fn := &readFn{Subscription: sub, TimestampAttribute: "ts", IdleTimeout: 300 * time.Millisecond,
-		MaxBatch: 10, MaxBatchWait: 100 * time.Millisecond, MaxOutstandingMessages: 100, MaxOutstandingBytes: 1 << 20,
+		MaxBatch: 10, MaxBatchWait: time.Second, MaxOutstandingMessages: 100, MaxOutstandingBytes: 1 << 20,
 		CommitTimeout: time.Minute, DedupeWindow: time.Minute, WatermarkDelay: time.Second,
 		DivertLate: true, AllowedLateness: 3 * time.Second}
 	if err := fn.Setup(ctx); err != nil {
