@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/tickbeam/tickbeam"
 )
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 // The example's output: the last minute's total is the positions file's
 // quantities at the last closes of the run's bars, some prices carry, and

@@ -13,12 +13,8 @@
 package nosplit
 
 import (
-	"testing"
-
 	"slices"
 	"strings"
-
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 )
@@ -33,11 +29,4 @@ func Apply() {
 		return
 	}
 	*jobopts.Experiments = strings.Join(append(exps, Experiment), ",")
-}
-
-// Main runs a package's tests on prism without bundle splitting: the
-// repository's ptest.MainWithDefault(m, "prism").
-func Main(m *testing.M) {
-	Apply()
-	ptest.MainWithDefault(m, "prism")
 }

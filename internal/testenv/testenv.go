@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+
 	"github.com/tickbeam/tickbeam/internal/nosplit"
 
 	"github.com/tickbeam/tickbeam/internal/emuproc"
@@ -50,6 +52,14 @@ func Main(m *testing.M) int {
 		e.stop()
 	}
 	return code
+}
+
+// MainPrism runs a package's Beam tests on prism, as
+// ptest.MainWithDefault(m, "prism") does, with bundle splitting off
+// (internal/nosplit).
+func MainPrism(m *testing.M) {
+	nosplit.Apply()
+	ptest.MainWithDefault(m, "prism")
 }
 
 // PubSub returns the host:port of a running Pub/Sub emulator and sets

@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
-
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window"
@@ -38,7 +36,7 @@ import (
 var update = flag.Bool("update-golden", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) {
-	nosplit.Main(m)
+	testenv.MainPrism(m)
 }
 
 func init() {

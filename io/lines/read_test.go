@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
-
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/sdf"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/rtrackers/offsetrange"
@@ -29,7 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	nosplit.Main(m)
+	testenv.MainPrism(m)
 }
 
 func init() {

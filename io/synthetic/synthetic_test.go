@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -20,7 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 )
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 func init() {
 	register.Function3x0[beam.EventTime, tickbeam.Tick, func(string)](checkStamp)

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -33,7 +33,7 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 func TestValidate(t *testing.T) {
 	res := []bars.Resolution{bars.Resolution(time.Minute)}

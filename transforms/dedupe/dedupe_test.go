@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -12,7 +12,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 var t0 = time.Date(2026, 1, 15, 14, 30, 0, 0, time.UTC)
 

@@ -18,9 +18,9 @@ import (
 	"github.com/tickbeam/tickbeam/internal/testenv"
 )
 
-// TestMain does what nosplit.Main(m) does (testenv.Main turns splits off) but lets
-// testenv.Main run the tests, so the BigQuery emulator of
-// TestCheckReferencesEmulator is stopped at the end.
+// TestMain does what testenv.MainPrism(m) does but lets testenv.Main run
+// the tests, so the BigQuery emulator of TestCheckReferencesEmulator is
+// stopped at the end.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if *ptest.Runner == "" {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -19,7 +19,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 func init() {
 	register.Function2x1[beam.EventTime, tickbeam.Tick, string](checkStamp)

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -26,7 +26,7 @@ func stampBar(b tickbeam.Bar, emit func(beam.EventTime, tickbeam.Bar)) {
 	emit(mtime.FromTime(b.WindowEnd).Subtract(1), b)
 }
 
-func TestMain(m *testing.M) { nosplit.Main(m) }
+func TestMain(m *testing.M) { testenv.MainPrism(m) }
 
 func at(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
