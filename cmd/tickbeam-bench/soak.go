@@ -38,6 +38,7 @@ func soak(args []string) error {
 	ind := fs.String("indicators", "sma:20,ema:12,rsi:14,macd:12:26:9,bb:20:2", "indicators on the first resolution")
 	out := fs.String("out", os.TempDir()+"/tickbeam-soak", "output directory (bars, session stats, indicators)")
 	memProfile := fs.String("memprofile", "", "write a heap profile here at every sample (the last one stays)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
 	withAlerts := fs.Bool("alerts", false, "also run rules (price_cross per symbol, change_pct, outlier, stale_feed) notifying a webhook served here, and --changes_out")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -116,6 +117,17 @@ func soak(args []string) error {
 			}
 		}
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res2, err := runners.Run(context.Background(), p, runners.Options{Duration: *dur, StopOnSignal: true})
 	close(done)
 	if err != nil {

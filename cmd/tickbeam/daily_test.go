@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,32 +80,6 @@ func TestDailyFlagErrors(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%s: stderr %q lacks %q", c.args, stderr.String(), c.want)
-		}
-	}
-}
-
-// Every parameter of the daily Flex Template is a daily flag.
-func TestDailyTemplateMetadata(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/dataflow/daily-metadata.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct {
-		Parameters []struct{ Name string } `json:"parameters"`
-	}
-	if err := json.Unmarshal(data, &meta); err != nil {
-		t.Fatalf("daily-metadata.json: %v", err)
-	}
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"daily", "-h"}, &stdout, &stderr); code != 0 {
-		t.Fatalf("daily -h: exit %d", code)
-	}
-	if len(meta.Parameters) == 0 {
-		t.Fatal("no parameters")
-	}
-	for _, p := range meta.Parameters {
-		if !strings.Contains(stdout.String(), "  -"+p.Name+" ") && !strings.Contains(stdout.String(), "  -"+p.Name+"\n") {
-			t.Errorf("template parameter %q is not a daily flag", p.Name)
 		}
 	}
 }
