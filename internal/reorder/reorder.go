@@ -65,6 +65,11 @@ type Meta struct {
 	ReleaseAt   mtime.Time // the release timer's time
 	HasClose    bool       // the close timer is armed
 	CloseAt     mtime.Time // the close timer's time
+	// Aux is the DoFn's own per-key state (an evaluator's, a detector's),
+	// kept in the same state cell: on a runner whose state lives behind the
+	// Fn API (prism, Dataflow) every cell read or written is a round trip,
+	// and a stream of many symbols makes about one per row per cell.
+	Aux []byte
 }
 
 // Current reports whether a flush timer's firing is the armed one: a timer
@@ -80,7 +85,8 @@ func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
 	}
 	r := wire.NewReader(b)
 	m := Meta{Buffered: r.Int(), Stored: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
-		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int()), HasClose: r.Int() != 0, CloseAt: mtime.Time(r.Int())}
+		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int()), HasClose: r.Int() != 0, CloseAt: mtime.Time(r.Int()),
+		Aux: r.Bytes()}
 	if err := r.Err(); err != nil {
 		return Meta{}, false, fmt.Errorf("bad reorder state: %w", err)
 	}
@@ -96,12 +102,12 @@ func WriteMeta(sp state.Provider, v *state.Value[[]byte], m Meta) error {
 	if m.HasClose {
 		hc = 1
 	}
-	b := make([]byte, 0, 64)
+	b := make([]byte, 0, 64+len(m.Aux))
 	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt),
 		hc, int64(m.CloseAt)} {
 		b = wire.AppendInt(b, x)
 	}
-	return v.Write(sp, b)
+	return v.Write(sp, wire.AppendBytes(b, m.Aux))
 }
 
 // Codec encodes rows of a batch.

@@ -176,11 +176,10 @@ func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantin
 	batches, passed := beam.ParDo2(s, &outlierKeyFn{Rule: r}, ticks)
 	global := beam.WindowInto(s, window.NewGlobalWindows(), batches)
 	fn := &outlierFn{
-		Rule:     r,
-		Meta:     state.MakeValueState[[]byte]("meta"),
-		Detector: state.MakeValueState[[]byte]("detector"),
-		Buffer:   state.MakeBagState[[]byte]("buffer"),
-		Timer:    timers.InEventTime("timer"),
+		Rule:   r,
+		Meta:   state.MakeValueState[[]byte]("meta"),
+		Buffer: state.MakeBagState[[]byte]("buffer"),
+		Timer:  timers.InEventTime("timer"),
 	}
 	c, q, a := beam.ParDo3(s, fn, global)
 	lateness := beam.AllowedLateness(time.Duration(ws.AllowedLateness) * time.Millisecond)
@@ -194,10 +193,9 @@ type outlierFn struct {
 	Rule        Rule
 	MaxBuffered int
 
-	Meta     state.Value[[]byte]
-	Detector state.Value[[]byte]
-	Buffer   state.Bag[[]byte]
-	Timer    timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
+	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the detector's state
+	Buffer state.Bag[[]byte]
+	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
 	ord *reorder.Buffer[tickbeam.Tick]
 }
@@ -242,7 +240,7 @@ func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 	}
 	if len(forced) > 0 {
 		cForced.Inc(ctx, int64(len(forced)))
-		if err := f.judge(ctx, sp, key, prev, forced, emitClean, emitDead, emitAlert); err != nil {
+		if err := f.judge(ctx, key, prev, &m.Aux, forced, emitClean, emitDead, emitAlert); err != nil {
 			return err
 		}
 	}
@@ -268,7 +266,7 @@ func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
+		if err := f.judge(ctx, key, prev, &m.Aux, due, emitClean, emitDead, emitAlert); err != nil {
 			return err
 		}
 		if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
@@ -283,10 +281,10 @@ func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.judge(ctx, sp, key, prev, due, emitClean, emitDead, emitAlert); err != nil {
+		if err := f.judge(ctx, key, prev, &m.Aux, due, emitClean, emitDead, emitAlert); err != nil {
 			return err
 		}
-		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Detector.Clear, f.Buffer.Clear} {
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
 				return f.errorf(key, "release state: %w", err)
 			}
@@ -313,16 +311,13 @@ func (f *outlierFn) newState() outlierState {
 	}
 }
 
-// judge runs trades, in order, through the symbol's detector.
-func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, prev reorder.Meta, trades []tickbeam.Tick,
+// judge runs trades, in order, through the symbol's detector, whose state
+// is in *detector (the reorder Meta's Aux).
+func (f *outlierFn) judge(ctx context.Context, key string, prev reorder.Meta, detector *[]byte, trades []tickbeam.Tick,
 	emitClean func(beam.EventTime, []byte), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
 	st := f.newState()
-	b, ok, err := f.Detector.Read(sp)
-	if err != nil {
-		return f.errorf(key, "read state: %w", err)
-	}
-	if ok {
-		if err := json.Unmarshal(b, &st); err != nil {
+	if len(*detector) > 0 {
+		if err := json.Unmarshal(*detector, &st); err != nil {
 			return f.errorf(key, "decode state: %w", err)
 		}
 	}
@@ -373,12 +368,10 @@ func (f *outlierFn) judge(ctx context.Context, sp state.Provider, key string, pr
 	}
 	emitTicks(emitClean, clean)
 	enc, err := json.Marshal(st)
-	if err == nil {
-		err = f.Detector.Write(sp, enc)
-	}
 	if err != nil {
 		return f.errorf(key, "write state: %w", err)
 	}
+	*detector = enc
 	return nil
 }
 

@@ -457,8 +457,7 @@ type seqFn struct {
 	Rules       []Rule
 	MaxBuffered int
 
-	Meta   state.Value[[]byte]
-	Eval   state.Value[[]byte] // the rules' states: ruleStates
+	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the rules' states (ruleStates)
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
@@ -472,7 +471,6 @@ func newSeqFn(name string, rules []Rule) *seqFn {
 		Name:   name,
 		Rules:  rules,
 		Meta:   state.MakeValueState[[]byte]("meta"),
-		Eval:   state.MakeValueState[[]byte]("eval"),
 		Buffer: state.MakeBagState[[]byte]("buffer"),
 		Timer:  timers.InEventTime("timer"),
 	}
@@ -531,7 +529,7 @@ func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers
 	if n := countRules(forced); n > 0 {
 		cForced.Inc(ctx, n)
 	}
-	if err := f.evaluate(ctx, sp, key, forced, emit); err != nil {
+	if err := f.evaluate(ctx, key, &m, forced, emit); err != nil {
 		return err
 	}
 	return f.writeMeta(sp, key, m)
@@ -564,7 +562,7 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.evaluate(ctx, sp, key, due, emit); err != nil {
+		if err := f.evaluate(ctx, key, &m, due, emit); err != nil {
 			return err
 		}
 		return f.writeMeta(sp, key, m)
@@ -577,10 +575,10 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 		if err != nil {
 			return f.errorf(key, "%w", err)
 		}
-		if err := f.evaluate(ctx, sp, key, due, emit); err != nil {
+		if err := f.evaluate(ctx, key, &m, due, emit); err != nil {
 			return err
 		}
-		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Eval.Clear, f.Buffer.Clear} {
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
 				return f.errorf(key, "release state: %w", err)
 			}
@@ -600,17 +598,13 @@ type ruleState struct {
 
 // evaluate feeds rows, in order, to the Evaluators of the rules reading
 // them and emits their alerts. A rule's state is decoded at its first row
-// and encoded once at the end.
-func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, rows []ruleObs,
+// and encoded once at the end, into m.Aux: the caller writes m.
+func (f *seqFn) evaluate(ctx context.Context, key string, m *reorder.Meta, rows []ruleObs,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	b, _, err := f.Eval.Read(sp)
-	if err != nil {
-		return f.errorf(key, "read state: %w", err)
-	}
-	states, err := decodeRuleStates(b, len(f.Rules))
+	states, err := decodeRuleStates(m.Aux, len(f.Rules))
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
@@ -653,9 +647,7 @@ func (f *seqFn) evaluate(ctx context.Context, sp state.Provider, key string, row
 	if evalErr != nil {
 		return f.errorf(key, "write state: %w", evalErr)
 	}
-	if err := f.Eval.Write(sp, encodeRuleStates(states)); err != nil {
-		return f.errorf(key, "write state: %w", err)
-	}
+	m.Aux = encodeRuleStates(states)
 	return nil
 }
 

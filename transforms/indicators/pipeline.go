@@ -137,7 +137,6 @@ func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossov
 		Quiet:       opts.Quiet,
 		MaxBuffered: opts.MaxBuffered,
 		Meta:        state.MakeValueState[[]byte]("meta"),
-		SetState:    state.MakeValueState[[]byte]("set"),
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}
@@ -225,10 +224,9 @@ type computeFn struct {
 	Quiet       time.Duration
 	MaxBuffered int
 
-	Meta     state.Value[[]byte]
-	SetState state.Value[[]byte]
-	Buffer   state.Bag[[]byte]
-	Timer    timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
+	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the Set (loadSet)
+	Buffer state.Bag[[]byte]
+	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
 	kinds map[string]string // indicator name → kind
 	ord   *reorder.Buffer[tickbeam.Bar]
@@ -262,7 +260,7 @@ func (f *computeFn) ProcessElement(ctx context.Context, sp state.Provider, tp ti
 	}
 	if len(forced) > 0 {
 		cForced.Inc(ctx, int64(len(forced)))
-		if err := f.apply(ctx, sp, key, forced, emitV, emitC); err != nil {
+		if err := f.apply(ctx, key, &m, forced, emitV, emitC); err != nil {
 			return err
 		}
 	}
@@ -290,7 +288,7 @@ func (f *computeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		if err != nil {
 			return fmt.Errorf("indicators: %q: %w", key, err)
 		}
-		if err := f.apply(ctx, sp, key, due, emitV, emitC); err != nil {
+		if err := f.apply(ctx, key, &m, due, emitV, emitC); err != nil {
 			return err
 		}
 		return f.writeMeta(sp, key, m)
@@ -304,10 +302,10 @@ func (f *computeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		if err != nil {
 			return fmt.Errorf("indicators: %q: %w", key, err)
 		}
-		if err := f.apply(ctx, sp, key, due, emitV, emitC); err != nil {
+		if err := f.apply(ctx, key, &m, due, emitV, emitC); err != nil {
 			return err
 		}
-		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.SetState.Clear, f.Buffer.Clear} {
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
 				return fmt.Errorf("indicators: %q: release state: %w", key, err)
 			}
@@ -325,13 +323,14 @@ func (f *computeFn) writeMeta(sp state.Provider, key string, m reorder.Meta) err
 	return nil
 }
 
-// apply feeds bars, in window order, to the key's Set and emits their rows.
-func (f *computeFn) apply(ctx context.Context, sp state.Provider, key string, bars []tickbeam.Bar,
+// apply feeds bars, in window order, to the key's Set, kept in m.Aux, and
+// emits their rows.
+func (f *computeFn) apply(ctx context.Context, key string, m *reorder.Meta, bars []tickbeam.Bar,
 	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
 	if len(bars) == 0 {
 		return nil
 	}
-	set, last, applied, err := f.loadSet(sp)
+	set, last, applied, err := f.loadSet(m.Aux)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
@@ -363,12 +362,10 @@ func (f *computeFn) apply(ctx context.Context, sp state.Provider, key string, ba
 		}
 	}
 	enc, err := set.MarshalBinary()
-	if err == nil {
-		err = f.SetState.Write(sp, wire.AppendBytes(wire.AppendInt(make([]byte, 0, 20+len(enc)), last), enc))
-	}
 	if err != nil {
 		return fmt.Errorf("indicators: %q: write set: %w", key, err)
 	}
+	m.Aux = wire.AppendBytes(wire.AppendInt(make([]byte, 0, 20+len(enc)), last), enc)
 	return nil
 }
 
@@ -397,14 +394,10 @@ func crossEvent(b tickbeam.Bar, e Event) CrossEvent {
 
 func (f *computeFn) newSet() (*Set, error) { return NewSet(f.Specs, f.Crossovers...) }
 
-// loadSet reads the key's Set and the window start (Unix ns) of the last
+// loadSet decodes the key's Set and the window start (Unix ns) of the last
 // bar applied to it, kept ahead of it; applied is false for a fresh Set.
-func (f *computeFn) loadSet(sp state.Provider) (set *Set, last int64, applied bool, err error) {
-	enc, ok, err := f.SetState.Read(sp)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("read set: %w", err)
-	}
-	if !ok {
+func (f *computeFn) loadSet(enc []byte) (set *Set, last int64, applied bool, err error) {
+	if len(enc) == 0 {
 		set, err = f.newSet()
 		return set, 0, false, err
 	}

@@ -135,7 +135,6 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 	rows := beam.ParDo(s, &statsFn{
 		AllowedLateness: opts.AllowedLateness,
 		Meta:            state.MakeValueState[[]byte]("meta"),
-		Days:            state.MakeValueState[[]byte]("days"),
 		Buffer:          state.MakeBagState[[]byte]("buffer"),
 		Timer:           timers.InEventTime("timer"),
 	}, global)
@@ -435,14 +434,13 @@ func (f *partialFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, 
 }
 
 // statsFn is the stateful DoFn, keyed by symbol: the open days' totals in
-// Days, the partials the watermark has not passed in a reorder buffer. Its
+// Meta's Aux, the partials the watermark has not passed in a reorder buffer. Its
 // timers are the buffer's flush timer and its close timer
 // (reorder.TagClose), tags of one family.
 type statsFn struct {
 	AllowedLateness time.Duration
 
-	Meta   state.Value[[]byte] // reorder.Meta
-	Days   state.Value[[]byte] // keyState
+	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the keyState
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime
 
@@ -659,11 +657,8 @@ func (f *statsFn) readState(sp state.Provider) (reorder.Meta, keyState, error) {
 	if err != nil {
 		return m, keyState{}, err
 	}
-	b, ok, err := f.Days.Read(sp)
-	if err != nil {
-		return m, keyState{}, fmt.Errorf("read state: %w", err)
-	}
-	if !ok {
+	b := m.Aux
+	if len(b) == 0 {
 		return m, keyState{}, nil
 	}
 	r := wire.NewReader(b)
@@ -690,14 +685,19 @@ func (f *statsFn) readState(sp state.Provider) (reorder.Meta, keyState, error) {
 	return m, st, nil
 }
 
-// writeState writes the buffer's Meta and, if they changed, the days.
+// writeState writes the buffer's Meta with, if they changed, the days in
+// its Aux.
 func (f *statsFn) writeState(sp state.Provider, symbol string, m reorder.Meta, st keyState, days bool) error {
+	if days {
+		m.Aux = encodeDays(st)
+	}
 	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
 		return fmt.Errorf("session: %q: write state: %w", symbol, err)
 	}
-	if !days {
-		return nil
-	}
+	return nil
+}
+
+func encodeDays(st keyState) []byte {
 	b := make([]byte, 0, 32+120*len(st.days))
 	b = wire.AppendString(b, st.closed)
 	b = wire.AppendInt(b, int64(len(st.days)))
@@ -710,8 +710,5 @@ func (f *statsFn) writeState(sp state.Provider, symbol string, m reorder.Meta, s
 		b = wire.AppendInt(b, d.lastAsOf)
 		b = wire.AppendInt(b, d.revision)
 	}
-	if err := f.Days.Write(sp, b); err != nil {
-		return fmt.Errorf("session: %q: write state: %w", symbol, err)
-	}
-	return nil
+	return b
 }
