@@ -16,6 +16,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/pipelines/daily"
 	"github.com/tickbeam/tickbeam/runners"
 )
@@ -89,7 +90,7 @@ func runDaily(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if !local {
 		for _, o := range []struct{ flag, v string }{{"--input", cfg.Input}, {"--report_out", cfg.ReportOut}, {"--rows_out", cfg.RowsOut},
 			{"--quality_out", cfg.QualityOut}, {"--deadletter_out", cfg.DeadLetterOut}} {
-			if o.v != "" && !remoteOutput(o.v) {
+			if o.v != "" && !endpoint.IsRemote(o.v) {
 				return fail("%s %s is a local path, but --runner=%s runs on remote workers: use gs:// or bq:", o.flag, o.v, runner)
 			}
 		}

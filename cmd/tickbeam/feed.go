@@ -17,10 +17,10 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/cmd/tickbeam/internal/feed"
 	"github.com/tickbeam/tickbeam/feedformat"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/metrics"
-	"github.com/tickbeam/tickbeam/pipelines/monitor"
 )
 
 // runFeed publishes a capture or the synthetic feed to a Pub/Sub topic:
@@ -48,31 +48,35 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		fmt.Fprintf(stderr, "tickbeam feed: "+format+"\n", a...)
 		return 2
 	}
+	in, inErr := endpoint.ParseInput(*input)
+	out, toErr := endpoint.ParseOutput(*to)
 	switch {
 	case err != nil:
 		return fail("%v", err)
 	case *input == "":
 		return fail("--input is required: a file path or glob, or synthetic:?symbols=...")
-	case live.IsURI(*input):
-		if _, err := live.Parse(*input); err != nil {
-			return fail("--input: %v", err)
-		}
-	case *gapsOut != "" || *deadOut != "" || *duration != 0:
+	case in.Kind == endpoint.LiveInput && inErr != nil:
+		return fail("--input: %v", inErr)
+	case in.Kind != endpoint.LiveInput && (*gapsOut != "" || *deadOut != "" || *duration != 0):
 		return fail("--gaps_out, --deadletter_out and --duration are for live inputs (%s)", strings.Join(live.Schemes(), ":, ")+":")
-	case !strings.HasPrefix(*input, monitor.SyntheticScheme) && *format == "":
+	case in.Kind != endpoint.LiveInput && in.Kind != endpoint.SyntheticInput && in.Kind != endpoint.FileInput:
+		return fail("--input %s: want a file path or glob, synthetic:?symbols=... or a live input", *input)
+	case in.Kind == endpoint.FileInput && *format == "":
 		return fail("--format is required for file input (one of %s)", strings.Join(feedformat.Formats(), ", "))
-	case !strings.HasPrefix(*to, monitor.PubSubScheme):
+	case out.Kind != endpoint.TopicOutput:
 		return fail("--to %q: want pubsub:projects/P/topics/T", *to)
+	case inErr != nil:
+		return fail("--input: %v", inErr)
 	}
 	if *format != "" {
 		if _, err := feedformat.New(*format, feedformat.Options{}); err != nil {
 			return fail("--format: %v", err)
 		}
 	}
-	topic := strings.TrimPrefix(*to, monitor.PubSubScheme)
-	if _, _, err := pubsubx.ParseTopic(topic); err != nil {
-		return fail("--to: %v", err)
+	if toErr != nil {
+		return fail("--to: %v", toErr)
 	}
+	topic := out.Topic
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -105,14 +109,14 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		fmt.Fprintf(stderr, "tickbeam feed: Prometheus metrics at http://%s/metrics\n", srv.Addr())
 		sink = tallySink{Sink: pub, tally: tally}
 	}
-	opts := feed.Options{Input: *input, Format: *format, Source: *source, Speed: sp, Duration: *duration,
+	opts := feed.Options{Input: in, Format: *format, Source: *source, Speed: sp, Duration: *duration,
 		Live:        live.Options{Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "tickbeam feed: "+format+"\n", a...) }},
 		DeadLetters: func(d tickbeam.DeadLetter) error { tally.DeadLetter(d.Stage); return nil }}
 	var last feed.Progress
 	terminal := isTerminal(progressTo)
 	opts.Progress = func(p feed.Progress) {
 		last = p
-		if live.IsURI(*input) {
+		if in.Kind == endpoint.LiveInput {
 			tallyLive(tally, p.Live)
 		}
 		if terminal {
@@ -151,7 +155,7 @@ func runFeed(ctx context.Context, args []string, stdout, stderr io.Writer, progr
 		return 1
 	}
 	fmt.Fprintf(stdout, "tickbeam feed: published %d messages to %s\n", n, topic)
-	if live.IsURI(*input) {
+	if in.Kind == endpoint.LiveInput {
 		st := last.Live
 		fmt.Fprintf(stdout, "tickbeam feed: live: %d frames, %d reconnects, %d silences, %d rate-limited, %d gaps (%d missing, %d lines backfilled), %d oversize, resume latency %s\n",
 			st.Frames, st.Reconnects, st.Silences, st.RateLimited, st.Gaps, st.Missing, st.Backfilled, st.Oversize, st.ResumeLatency)
@@ -187,12 +191,14 @@ func tallyLive(t *metrics.Tally, st live.Stats) {
 
 // openRowSink opens a JSON-lines row output: a Pub/Sub topic
 // (pubsub:projects/P/topics/T) or a local file, appended.
-func openRowSink(ctx context.Context, out string) (write func(any) error, closeFn func() error, err error) {
-	if topic, ok := strings.CutPrefix(out, monitor.PubSubScheme); ok {
-		if _, _, err := pubsubx.ParseTopic(topic); err != nil {
+func openRowSink(ctx context.Context, uri string) (write func(any) error, closeFn func() error, err error) {
+	// Whatever is not a topic is a local file, not a directory or prefix:
+	// ParseOutput's check of those does not apply to it.
+	if out, err := endpoint.ParseOutput(uri); out.Kind == endpoint.TopicOutput {
+		if err != nil {
 			return nil, nil, err
 		}
-		pub, err := pubsubx.NewPublisher(ctx, topic, pubsubx.PublisherOptions{})
+		pub, err := pubsubx.NewPublisher(ctx, out.Topic, pubsubx.PublisherOptions{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -205,7 +211,7 @@ func openRowSink(ctx context.Context, out string) (write func(any) error, closeF
 		}
 		return write, func() error { _ = pub.Flush(context.Background()); return pub.Close(context.Background()) }, nil
 	}
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(uri, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 )
@@ -44,8 +45,8 @@ func startLive(ctx context.Context, plan monitor.Plan, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "tickbeam monitor: %v\n", err)
 		return nil, 1
 	}
-	dir := plan.Outputs.Bars.Value
-	if plan.Outputs.Bars.Kind != monitor.FileOutput || plan.Outputs.Bars.Remote() {
+	dir := plan.Outputs.Bars.URI
+	if plan.Outputs.Bars.Kind != endpoint.FileOutput || plan.Outputs.Bars.Remote() {
 		return release, 0
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

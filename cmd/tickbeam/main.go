@@ -24,6 +24,7 @@ import (
 	beamrunners "github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
@@ -195,7 +196,7 @@ func runMonitor(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		defer stopProfile()
 	}
-	if plan.Input.Kind == monitor.LiveInput {
+	if plan.Input.Kind == endpoint.LiveInput {
 		stopLive, code := startLive(ctx, plan, stdout, stderr)
 		if code != 0 {
 			return code
@@ -364,15 +365,6 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-func remoteOutput(out string) bool {
-	for _, p := range []string{"gs://", monitor.BigQueryScheme, monitor.PubSubScheme} {
-		if strings.HasPrefix(out, p) {
-			return true
-		}
-	}
-	return false
 }
 
 func parseDate(s string) (time.Time, error) {

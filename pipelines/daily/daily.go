@@ -20,6 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/transforms/alerts"
@@ -27,9 +28,6 @@ import (
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 	"github.com/tickbeam/tickbeam/transforms/parse"
 )
-
-// BigQueryScheme prefixes a table output: bq:P.D.T.
-const BigQueryScheme = "bq:"
 
 // DefaultGap is Config.Gap's default.
 const DefaultGap = 5 * time.Minute
@@ -86,51 +84,78 @@ func LastClosed(cal *calendar.Calendar, now time.Time) calendar.Date {
 
 // Validate checks c before a pipeline is built.
 func (c Config) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
+// resolved is what Build builds from: c's input, rules and outputs, each
+// parsed once.
+type resolved struct {
+	input    endpoint.Input
+	outliers *alerts.RuleSet
+	// report is ReportOut, rows, quality and dead the outputs of Report,
+	// Quality and DeadLetter rows (Kind NoOutput when not set).
+	report, rows, quality, dead endpoint.Output
+}
+
+// resolve checks c and parses its settings through the registry of
+// io/endpoint.
+func (c Config) resolve() (resolved, error) {
+	var r resolved
 	if c.Input == "" {
-		return errors.New("--input is required: the raw archive (monitor --raw_out) or a file glob")
+		return r, errors.New("--input is required: the raw archive (monitor --raw_out) or a file glob")
 	}
+	in, err := endpoint.ParseInput(c.Input)
+	if err == nil && in.Kind != endpoint.FileInput {
+		err = errors.New("want the raw archive (a directory or gs:// prefix) or a file glob")
+	}
+	if err != nil {
+		return r, fmt.Errorf("--input %s: %w", c.Input, err)
+	}
+	r.input = in
 	if _, err := feedformat.New(c.format(), c.ParseOptions); err != nil {
-		return fmt.Errorf("--format: %w", err)
+		return r, fmt.Errorf("--format: %w", err)
 	}
 	cal, err := calendar.Lookup(c.calendarName())
 	if err != nil {
-		return fmt.Errorf("--calendar: %w", err)
+		return r, fmt.Errorf("--calendar: %w", err)
 	}
 	if c.Date.IsZero() {
-		return errors.New("--date: no trading day")
+		return r, errors.New("--date: no trading day")
 	}
 	if !cal.IsTradingDay(c.Date) {
-		return fmt.Errorf("--date %s: %s does not trade that day", c.Date, cal.Name())
+		return r, fmt.Errorf("--date %s: %s does not trade that day", c.Date, cal.Name())
 	}
 	if c.Gap < 0 {
-		return errors.New("--gap must be >= 0")
+		return r, errors.New("--gap must be >= 0")
 	}
-	if _, err := c.outlierRules(); err != nil {
-		return err
+	if r.outliers, err = c.outlierRules(); err != nil {
+		return r, err
 	}
 	if c.ReportOut == "" && c.RowsOut == "" && c.QualityOut == "" {
-		return errors.New("no output: set --report_out, --rows_out or --quality_out")
+		return r, errors.New("no output: set --report_out, --rows_out or --quality_out")
 	}
-	if c.ReportOut != "" {
-		if err := lake.ValidatePrefix(c.ReportOut); err != nil {
-			return fmt.Errorf("--report_out: %w", err)
-		}
-	}
-	for _, o := range []struct{ flag, v string }{{"--rows_out", c.RowsOut}, {"--quality_out", c.QualityOut}, {"--deadletter_out", c.DeadLetterOut}} {
-		if o.v == "" {
-			continue
-		}
-		if t, ok := strings.CutPrefix(o.v, BigQueryScheme); ok {
-			if _, err := bigqueryx.ParseTable(t); err != nil {
-				return fmt.Errorf("%s: %w", o.flag, err)
+	for _, o := range []struct {
+		flag, v string
+		dst     *endpoint.Output
+		tables  bool
+	}{{"--report_out", c.ReportOut, &r.report, false}, {"--rows_out", c.RowsOut, &r.rows, true},
+		{"--quality_out", c.QualityOut, &r.quality, true}, {"--deadletter_out", c.DeadLetterOut, &r.dead, true}} {
+		out, err := endpoint.ParseOutput(o.v)
+		switch {
+		case err != nil:
+		case out.Kind == endpoint.TopicOutput || (out.Kind == endpoint.TableOutput && !o.tables):
+			err = fmt.Errorf("%s is not a directory or gs:// prefix", o.v)
+			if o.tables {
+				err = fmt.Errorf("%s is not bq:P.D.T, a directory or gs:// prefix", o.v)
 			}
-			continue
 		}
-		if err := lake.ValidatePrefix(o.v); err != nil {
-			return fmt.Errorf("%s: %w", o.flag, err)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", o.flag, err)
 		}
+		*o.dst = out
 	}
-	return nil
+	return r, nil
 }
 
 func (c Config) format() string {
@@ -170,12 +195,12 @@ func (c Config) gap() time.Duration {
 	return c.Gap
 }
 
-// Globs returns the file globs Build reads: for an archive, its hour
-// partitions of the UTC dates that the previous trading day and the day
-// span, those that hold files (a day may have no previous day archived);
-// any other input as it is.
-func (c Config) Globs(ctx context.Context) ([]string, error) {
-	if !isArchive(c.Input) {
+// globs returns the file globs Build reads of input (c.Input parsed): for
+// an archive, its hour partitions of the UTC dates that the previous trading
+// day and the day span, those that hold files (a day may have no previous
+// day archived); any other input as it is.
+func (c Config) globs(ctx context.Context, input endpoint.Input) ([]string, error) {
+	if !isArchive(input) {
 		return []string{c.Input}, nil
 	}
 	cal, err := calendar.Lookup(c.calendarName())
@@ -215,11 +240,11 @@ func (c Config) Globs(ctx context.Context) ([]string, error) {
 
 // isArchive reports whether input names a raw archive root: a gs:// prefix
 // ending in "/", or a local directory.
-func isArchive(input string) bool {
-	if strings.HasPrefix(input, "gs://") {
-		return strings.HasSuffix(input, "/")
+func isArchive(input endpoint.Input) bool {
+	if input.Remote() {
+		return strings.HasSuffix(input.URI, "/")
 	}
-	st, err := os.Stat(input)
+	st, err := os.Stat(input.URI)
 	return err == nil && st.IsDir()
 }
 
@@ -251,10 +276,11 @@ const NamespaceQuality = "tickbeam/quality"
 
 // Build adds the daily pipeline to s.
 func Build(s beam.Scope, c Config) error {
-	if err := c.Validate(); err != nil {
+	r, err := c.resolve()
+	if err != nil {
 		return err
 	}
-	globs, err := c.Globs(context.Background())
+	globs, err := c.globs(context.Background(), r.input)
 	if err != nil {
 		return err
 	}
@@ -279,9 +305,8 @@ func Build(s beam.Scope, c Config) error {
 	// symbol is its duplicates, whatever an outlier rule takes out later.
 	counts := beam.Flatten(s, beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: 1}, all),
 		beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: -1}, unique))
-	outliers, _ := c.outlierRules() // Validate checked them
-	if outliers != nil {
-		out, err := alerts.Apply(s, outliers, alerts.Inputs{Ticks: unique})
+	if r.outliers != nil {
+		out, err := alerts.Apply(s, r.outliers, alerts.Inputs{Ticks: unique})
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)
 		}
@@ -299,14 +324,15 @@ func Build(s beam.Scope, c Config) error {
 	reports, quality := beam.ParDo2(s, &reportFn{dayFilter: days, Gap: c.gap()}, grouped)
 	deadRows := beam.ParDo(s, &deadQualityFn{dayFilter: days}, beam.GroupByKey(s, beam.ParDo(s, keyDeadLetter, deadAll)))
 	quality = beam.Flatten(s, quality, deadRows)
-	if c.ReportOut != "" {
-		beam.ParDo0(s, &csvFn{Prefix: c.ReportOut}, reports)
+	if r.report.Set() {
+		beam.ParDo0(s, &csvFn{Prefix: r.report.URI}, reports)
 	}
 	for _, o := range []struct {
-		flag, out, name string
-		rows            beam.PCollection
-	}{{"--rows_out", c.RowsOut, "daily_report", reports}, {"--quality_out", c.QualityOut, "quality", quality}, {"--deadletter_out", c.DeadLetterOut, "deadletters", deadAll}} {
-		if o.out == "" {
+		flag, name string
+		out        endpoint.Output
+		rows       beam.PCollection
+	}{{"--rows_out", "daily_report", r.rows, reports}, {"--quality_out", "quality", r.quality, quality}, {"--deadletter_out", "deadletters", r.dead, deadAll}} {
+		if !o.out.Set() {
 			continue
 		}
 		if err := write(s, o.out, o.name, o.rows, c.BigQuery); err != nil {
@@ -316,12 +342,12 @@ func Build(s beam.Scope, c Config) error {
 	return nil
 }
 
-func write(s beam.Scope, out, name string, rows beam.PCollection, bq bigqueryx.Options) error {
-	if t, ok := strings.CutPrefix(out, BigQueryScheme); ok {
-		_, err := bigqueryx.TryWrite(s, t, rows, bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: bq}})
+func write(s beam.Scope, out endpoint.Output, name string, rows beam.PCollection, bq bigqueryx.Options) error {
+	if out.Kind == endpoint.TableOutput {
+		_, err := bigqueryx.TryWrite(s, out.Table.String(), rows, bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: bq}})
 		return err
 	}
-	_, err := lake.TryWrite(s, out, rows, lake.Options{Name: name})
+	_, err := lake.TryWrite(s, out.URI, rows, lake.Options{Name: name})
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/io/live"
@@ -181,26 +182,26 @@ type Config struct {
 const DefaultAllowedLateness = time.Minute
 
 // Synthetic reports whether the input is the synthetic feed.
-func (c Config) Synthetic() bool { return inputKind(c.Input) == SyntheticInput }
+func (c Config) Synthetic() bool { return endpoint.KindOf(c.Input) == endpoint.SyntheticInput }
 
 // PubSub reports whether the input is a Pub/Sub subscription.
-func (c Config) PubSub() bool { return inputKind(c.Input) == PubSubInput }
+func (c Config) PubSub() bool { return endpoint.KindOf(c.Input) == endpoint.PubSubInput }
 
 // Live reports whether the input is a live vendor connection (io/live).
-func (c Config) Live() bool { return inputKind(c.Input) == LiveInput }
+func (c Config) Live() bool { return endpoint.KindOf(c.Input) == endpoint.LiveInput }
 
 // Bounded reports whether the input ends by itself: files, and a synthetic
 // feed that is not paced and has a count or duration.
 func (c Config) Bounded() bool {
-	in, err := parseInput(c.Input)
+	in, err := endpoint.ParseInput(c.Input)
 	return err == nil && c.bounded(in)
 }
 
-func (c Config) bounded(in Input) bool {
+func (c Config) bounded(in endpoint.Input) bool {
 	switch in.Kind {
-	case PubSubInput, LiveInput:
+	case endpoint.PubSubInput, endpoint.LiveInput:
 		return false
-	case SyntheticInput:
+	case endpoint.SyntheticInput:
 		sc := in.Synthetic
 		return !sc.Paced && (sc.Count > 0 || sc.Duration > 0 || c.Duration > 0)
 	}
@@ -311,15 +312,15 @@ func (b *builder) fail(flag string, err error) {
 func (b *builder) read() beam.PCollection {
 	s, pc := b.s, b.Parse
 	switch b.Input.Kind {
-	case SyntheticInput:
+	case endpoint.SyntheticInput:
 		return synthetic.Ticks(s, b.Input.Synthetic)
-	case LiveInput:
+	case endpoint.LiveInput:
 		msgs, d, gaps := live.Read(s, b.Live)
 		ticks, pd := parse.Messages(s, pc, msgs)
 		b.dead = append(b.dead, d, pd)
 		b.write(b.Outputs.Gaps, "gaps", gaps, globalRowsWindow, false)
 		return ticks
-	case PubSubInput:
+	case endpoint.PubSubInput:
 		var msgs, late beam.PCollection
 		if b.Durable {
 			d := pubsubx.ReadDurable(s, b.PubSub)
@@ -373,7 +374,7 @@ func (b *builder) bars(ticks beam.PCollection) []beam.PCollection {
 		// or topic (the resolution column tells them apart): a Flatten would
 		// hold the 1s bars back until the coarsest window's watermark.
 		name := "bars"
-		if b.Outputs.Bars.Kind == FileOutput {
+		if b.Outputs.Bars.Kind == endpoint.FileOutput {
 			name += "-" + b.Plan.Bars.Resolutions[i].String()
 		}
 		b.write(b.Outputs.Bars, name, rows, b.fileWindow, false)
@@ -472,18 +473,18 @@ func (b *builder) writeIn(s beam.Scope, out Output, name string, rows beam.PColl
 	var w beam.PCollection
 	var err error
 	switch out.Kind {
-	case NoOutput:
+	case endpoint.NoOutput:
 		return
-	case TableOutput:
+	case endpoint.TableOutput:
 		opts := bigqueryx.WriteOptions{TableOptions: bigqueryx.TableOptions{Options: b.BigQuery}, Window: window}
 		if b.Shards > 1 {
 			opts.Shards = b.Shards
 		}
 		w, err = bigqueryx.TryWrite(s, out.Table.String(), rows, opts)
-	case TopicOutput:
+	case endpoint.TopicOutput:
 		w = pubsubx.Write(s, out.Topic, rows, pubsubx.WriteOptions{Attributes: map[string]string{"kind": name}})
 	default:
-		w, err = lake.TryWrite(s, out.Value, rows, lake.Options{Name: name, Shards: b.Shards, Gzip: b.Gzip, Window: window, Partition: partition})
+		w, err = lake.TryWrite(s, out.URI, rows, lake.Options{Name: name, Shards: b.Shards, Gzip: b.Gzip, Window: window, Partition: partition})
 	}
 	b.fail(out.Flag, err)
 	if err == nil {

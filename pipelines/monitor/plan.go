@@ -11,6 +11,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/lake"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
@@ -40,16 +41,16 @@ type Plan struct {
 	Local  bool
 
 	// Input is what the pipeline reads; Bounded says it ends by itself.
-	Input   Input
+	Input   endpoint.Input
 	Bounded bool
 	// Parse configures the parser of file, Pub/Sub and live input.
 	Parse parse.Config
-	// PubSub reads a PubSubInput: Native on runners other than the local
+	// PubSub reads an endpoint.PubSubInput: Native on runners other than the local
 	// one; else by tickbeam's reader, which acks a message once every
 	// output computed from it is written when Durable (not AckOnCommit).
 	PubSub  pubsubx.ReadOptions
 	Durable bool
-	// Live reads a LiveInput.
+	// Live reads an endpoint.LiveInput.
 	Live live.ReadOptions
 	// Dedupe drops redelivered trades (not KeepDuplicates), in windows of
 	// DedupeWindow, which tile every bar window.
@@ -78,8 +79,9 @@ type Plan struct {
 	Changes            bool
 	PrevClose          enrich.Options
 	References, Splits string
-	// Positions, PositionsRefresh and BigQuery are as in Config.
-	Positions        string
+	// Positions is Config.Positions parsed (a FileInput or TableInput;
+	// no URI when not set); PositionsRefresh and BigQuery are as in Config.
+	Positions        endpoint.Input
 	PositionsRefresh time.Duration
 	BigQuery         bigqueryx.Options
 	// Outputs are where each kind of row goes; DeadLetters defaults to the
@@ -96,7 +98,7 @@ type Plan struct {
 }
 
 // Outputs are the parsed outputs of a Plan, one for each kind of row; those
-// that are not set have Kind NoOutput.
+// that are not set have Kind endpoint.NoOutput.
 type Outputs struct {
 	Bars, DeadLetters, Raw, Gaps, Indicators, Session, Alerts, Changes, Portfolio Output
 }
@@ -122,7 +124,7 @@ func (o Outputs) List() []Output {
 // errors name the CLI flag of the setting at fault.
 func (c Config) Resolve(runner string) (Plan, error) {
 	p := Plan{Runner: runner, Local: runners.IsLocal(runner), Notify: c.Notify, Shards: max(c.Shards, 1), Gzip: c.Gzip,
-		Duration: c.Duration, Taps: slices.Clone(c.Taps), Positions: c.Positions, PositionsRefresh: c.PositionsRefresh,
+		Duration: c.Duration, Taps: slices.Clone(c.Taps), PositionsRefresh: c.PositionsRefresh,
 		BigQuery: c.BigQuery, References: c.References, Splits: c.Splits, resolved: true}
 	native := c.NativePubSub || !p.Local
 	if err := c.resolveInput(&p, native); err != nil {
@@ -183,7 +185,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if p.PrevClose, err = c.prevCloseOptions(cal); err != nil {
 		return Plan{}, err
 	}
-	if err := c.validatePortfolio(); err != nil {
+	if p.Positions, err = c.resolvePositions(); err != nil {
 		return Plan{}, err
 	}
 	if err := c.resolveOutputs(c.analyticsOutputs(&p.Outputs)); err != nil {
@@ -192,7 +194,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	p.Changes = p.Outputs.Changes.Set() || p.Rules.Needs(alerts.InputChanges)
 	if !p.Outputs.DeadLetters.Set() {
 		// Dead letters go with the bars, as files named deadletters-*.
-		if p.Outputs.Bars.Kind != FileOutput {
+		if p.Outputs.Bars.Kind != endpoint.FileOutput {
 			return Plan{}, errors.New("--deadletter_out is required when --bars_out is a table or topic (dead letters have another schema)")
 		}
 		p.Outputs.DeadLetters = p.Outputs.Bars
@@ -201,7 +203,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if !p.Local {
 		for _, o := range p.Outputs.List() {
 			if !o.Remote() {
-				return Plan{}, fmt.Errorf("%s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:", o.Flag, o.Value, runner)
+				return Plan{}, fmt.Errorf("%s %s is a local path, but --runner=%s writes from remote workers: use gs://, bq: or pubsub:", o.Flag, o.URI, runner)
 			}
 		}
 	}
@@ -218,7 +220,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 		p.Bars.AllowedLateness = p.AllowedLateness
 	}
 	p.Live = live.ReadOptions{URI: c.Input, WatermarkDelay: c.watermarkDelay(), AllowedLateness: p.AllowedLateness}
-	if p.Input.Kind == PubSubInput {
+	if p.Input.Kind == endpoint.PubSubInput {
 		ts := c.TimestampAttribute
 		if ts == "" {
 			ts = DefaultTimestampAttribute
@@ -237,22 +239,25 @@ func (c Config) resolveInput(p *Plan, native bool) error {
 	if c.Input == "" {
 		return errors.New("--input is required: a file path or glob, or synthetic:?symbols=...")
 	}
-	in, err := parseInput(c.Input)
+	in, err := endpoint.ParseInput(c.Input)
+	if in.Kind == endpoint.TableInput {
+		return errors.New("--input: bq is an output, not an input")
+	}
 	if err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	if c.GapsOut != "" && in.Kind != LiveInput {
+	if c.GapsOut != "" && in.Kind != endpoint.LiveInput {
 		return fmt.Errorf("--gaps_out needs a live --input (%s)", strings.Join(live.Schemes(), ":, ")+":")
 	}
 	p.Input = in
 	p.Parse = parse.Config{Format: c.Format, Options: c.ParseOptions, Limits: c.Limits, MaxPayloadBytes: c.maxPayload()}
 	switch in.Kind {
-	case SyntheticInput:
+	case endpoint.SyntheticInput:
 		if c.Duration > 0 && (in.Synthetic.Duration == 0 || c.Duration < in.Synthetic.Duration) {
 			p.Input.Synthetic.Duration = c.Duration
 		}
 		return nil
-	case LiveInput:
+	case endpoint.LiveInput:
 		if c.Format != "" && c.Format != in.Live.Format {
 			return fmt.Errorf("--format %s: a %s: input is read as %s", c.Format, in.Live.Vendor, in.Live.Format)
 		}
@@ -260,7 +265,7 @@ func (c Config) resolveInput(p *Plan, native bool) error {
 			return errors.New("--input: live inputs run on the local runner; for Dataflow, publish them with 'tickbeam feed --input=... --to=pubsub:...' and read the subscription")
 		}
 		return nil
-	case PubSubInput:
+	case endpoint.PubSubInput:
 		if c.Format == "" {
 			return nil
 		}
@@ -295,17 +300,17 @@ func (c Config) analyticsOutputs(o *Outputs) []outputSetting {
 		{&o.Alerts, "--alerts_out", c.AlertsOut}, {&o.Changes, "--changes_out", c.ChangesOut}, {&o.Portfolio, "--portfolio_out", c.PortfolioOut}}
 }
 
-// resolveOutputs parses outputs through the URI registry.
+// resolveOutputs parses outputs through the registry of io/endpoint.
 func (c Config) resolveOutputs(outs []outputSetting) error {
 	for _, out := range outs {
-		parsed, err := parseOutput(out.flag, out.value)
-		if err == nil && parsed.Kind == TableOutput {
+		parsed, err := endpoint.ParseOutput(out.value)
+		if err == nil && parsed.Kind == endpoint.TableOutput {
 			err = c.BigQuery.Validate()
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", out.flag, err)
 		}
-		*out.dst = parsed
+		*out.dst = Output{Flag: out.flag, Output: parsed}
 	}
 	return nil
 }
@@ -367,7 +372,7 @@ func lcm(a, b time.Duration) time.Duration {
 // runner not drain.
 func (p Plan) RunOptions() runners.Options {
 	o := runners.Options{Runner: p.Runner, Duration: p.Duration}
-	if p.Input.Kind == SyntheticInput && p.Duration > 0 {
+	if p.Input.Kind == endpoint.SyntheticInput && p.Duration > 0 {
 		o.Duration += time.Minute
 	}
 	return o

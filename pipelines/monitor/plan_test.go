@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/runners"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 )
@@ -49,10 +50,10 @@ func TestResolve(t *testing.T) {
 		check        func(t *testing.T, p Plan)
 	}{
 		{name: "local files", runner: "", cfg: files, check: func(t *testing.T, p Plan) {
-			if !p.Local || p.AllowedLateness != 0 || !p.Bounded || p.Input.Kind != FileInput {
+			if !p.Local || p.AllowedLateness != 0 || !p.Bounded || p.Input.Kind != endpoint.FileInput {
 				t.Errorf("plan = local %v, lateness %v, bounded %v, input kind %v; want local, 0, bounded, files", p.Local, p.AllowedLateness, p.Bounded, p.Input.Kind)
 			}
-			if d := p.Outputs.DeadLetters; d.Kind != FileOutput || d.Value != dir || d.Flag != "--deadletter_out" {
+			if d := p.Outputs.DeadLetters; d.Kind != endpoint.FileOutput || d.URI != dir || d.Flag != "--deadletter_out" {
 				t.Errorf("dead letters go to %+v, want --bars_out's directory", d)
 			}
 		}},
@@ -83,8 +84,8 @@ func TestResolve(t *testing.T) {
 					p.Local, p.PubSub.Native, p.Durable, p.AllowedLateness, p.Bars.AllowedLateness, DefaultAllowedLateness)
 			}
 			o := p.Outputs
-			if o.Bars.Kind != TableOutput || o.Bars.Table.String() != "tickbeam-test.d.bars" || o.DeadLetters.Kind != TopicOutput ||
-				o.DeadLetters.Topic != "projects/tickbeam-test/topics/dead" || o.Raw.Kind != FileOutput || o.Alerts.Set() || len(o.List()) != 3 {
+			if o.Bars.Kind != endpoint.TableOutput || o.Bars.Table.String() != "tickbeam-test.d.bars" || o.DeadLetters.Kind != endpoint.TopicOutput ||
+				o.DeadLetters.Topic != "projects/tickbeam-test/topics/dead" || o.Raw.Kind != endpoint.FileOutput || o.Alerts.Set() || len(o.List()) != 3 {
 				t.Errorf("outputs = %+v", o)
 			}
 		}},
@@ -94,7 +95,7 @@ func TestResolve(t *testing.T) {
 			want: "--input: live inputs run on the local runner"},
 		{name: "live on prism", runner: "prism", cfg: with(files, func(c *Config) { c.Input, c.Format, c.GapsOut = "binance:?symbols=BTCUSDT", "", dir }),
 			check: func(t *testing.T, p Plan) {
-				if p.Input.Kind != LiveInput || p.Input.Live.Vendor != "binance" || p.Bounded || p.Outputs.Gaps.Kind != FileOutput {
+				if p.Input.Kind != endpoint.LiveInput || p.Input.Live.Vendor != "binance" || p.Bounded || p.Outputs.Gaps.Kind != endpoint.FileOutput {
 					t.Errorf("input %+v bounded %v gaps %+v", p.Input, p.Bounded, p.Outputs.Gaps)
 				}
 			}},
@@ -102,7 +103,7 @@ func TestResolve(t *testing.T) {
 		{name: "synthetic bounded by duration", runner: "prism", cfg: with(files, func(c *Config) {
 			c.Input, c.Format, c.Duration = "synthetic:?symbols=A&rate=10&paced=false", "", time.Minute
 		}), check: func(t *testing.T, p Plan) {
-			if p.Input.Kind != SyntheticInput || p.Input.Synthetic.Duration != time.Minute || !p.Bounded {
+			if p.Input.Kind != endpoint.SyntheticInput || p.Input.Synthetic.Duration != time.Minute || !p.Bounded {
 				t.Errorf("input %+v bounded %v; want synthetic for 1m, bounded", p.Input, p.Bounded)
 			}
 		}},

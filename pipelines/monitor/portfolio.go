@@ -14,6 +14,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/periodic"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/transforms/portfolio"
 )
@@ -27,27 +28,38 @@ func init() {
 	register.Emitter1[portfolio.Holdings]()
 }
 
-// LoadHoldings reads a positions source once: a CSV file, local or gs://
-// (portfolio.ParseCSV), or bq:P.D.T, a table whose columns are the CSV's
-// (symbol STRING, quantity and cost_basis FLOAT64, currency STRING,
-// from_date DATE or STRING, split FLOAT64; the last two nullable), listed
-// without a query job.
-func LoadHoldings(ctx context.Context, source string, bq bigqueryx.Options) (portfolio.Holdings, error) {
-	if t, ok := strings.CutPrefix(source, BigQueryScheme); ok {
-		table, err := bigqueryx.ParseTable(t)
-		if err != nil {
-			return portfolio.Holdings{}, err
-		}
-		rows, err := bigqueryx.ReadRows[portfolio.Position](ctx, table, bq)
+// ParsePositions parses a positions source through the registry of
+// io/endpoint: a CSV file, local or gs://, or bq:P.D.T.
+func ParsePositions(source string) (endpoint.Input, error) {
+	in, err := endpoint.ParseInput(source)
+	if in.Kind != endpoint.FileInput && in.Kind != endpoint.TableInput {
+		return endpoint.Input{}, fmt.Errorf("%s: want a CSV file (local or gs://) or bq:P.D.T", source)
+	}
+	return in, err
+}
+
+// LoadHoldings reads a positions source (see ParsePositions) once: a CSV
+// file, local or gs:// (portfolio.ParseCSV), or a table whose columns are
+// the CSV's (symbol STRING, quantity and cost_basis FLOAT64, currency
+// STRING, from_date DATE or STRING, split FLOAT64; the last two nullable),
+// listed without a query job.
+func LoadHoldings(ctx context.Context, src endpoint.Input, bq bigqueryx.Options) (portfolio.Holdings, error) {
+	switch src.Kind {
+	case endpoint.TableInput:
+		rows, err := bigqueryx.ReadRows[portfolio.Position](ctx, src.Table, bq)
 		if err != nil {
 			return portfolio.Holdings{}, err
 		}
 		h, err := portfolio.NewHoldings(rows)
 		if err != nil {
-			return portfolio.Holdings{}, fmt.Errorf("%s: %w", table, err)
+			return portfolio.Holdings{}, fmt.Errorf("%s: %w", src.Table, err)
 		}
 		return h, nil
+	case endpoint.FileInput:
+	default:
+		return portfolio.Holdings{}, fmt.Errorf("%s: want a CSV file (local or gs://) or bq:P.D.T", src.URI)
 	}
+	source := src.URI
 	fsys, err := filesystem.New(ctx, source)
 	if err != nil {
 		return portfolio.Holdings{}, err
@@ -65,22 +77,26 @@ func LoadHoldings(ctx context.Context, source string, bq bigqueryx.Options) (por
 	return portfolio.ParseCSV(source, data)
 }
 
-func (c Config) validatePortfolio() error {
+// resolvePositions checks the portfolio settings and parses the positions
+// source; without one, the Input is zero.
+func (c Config) resolvePositions() (endpoint.Input, error) {
 	if (c.Positions == "") != (c.PortfolioOut == "") {
-		return errors.New("--positions and --portfolio_out go together")
+		return endpoint.Input{}, errors.New("--positions and --portfolio_out go together")
 	}
 	if c.PositionsRefresh < 0 {
-		return fmt.Errorf("--positions_refresh %s: want >= 0", c.PositionsRefresh)
+		return endpoint.Input{}, fmt.Errorf("--positions_refresh %s: want >= 0", c.PositionsRefresh)
 	}
-	if t, ok := strings.CutPrefix(c.Positions, BigQueryScheme); ok {
-		if _, err := bigqueryx.ParseTable(t); err != nil {
-			return fmt.Errorf("--positions: %w", err)
-		}
-		if err := c.BigQuery.Validate(); err != nil {
-			return fmt.Errorf("--positions: %w", err)
-		}
+	if c.Positions == "" {
+		return endpoint.Input{}, nil
 	}
-	return nil
+	in, err := ParsePositions(c.Positions)
+	if err == nil && in.Kind == endpoint.TableInput {
+		err = c.BigQuery.Validate()
+	}
+	if err != nil {
+		return endpoint.Input{}, fmt.Errorf("--positions: %w", err)
+	}
+	return in, nil
 }
 
 // portfolio values the positions on the bars of the first resolution and
@@ -90,7 +106,7 @@ func (c Config) validatePortfolio() error {
 // they are in place), re-reads them every PositionsRefresh and applies a
 // change from the next windows valued.
 func (b *builder) portfolio(barRows beam.PCollection) (rows beam.PCollection) {
-	if b.Positions == "" {
+	if b.Positions.URI == "" {
 		return rows
 	}
 	s := b.s.Scope("portfolio")
@@ -127,7 +143,7 @@ func (b *builder) portfolio(barRows beam.PCollection) (rows beam.PCollection) {
 // or a source with a bad row, keeps the previous holdings and becomes one
 // dead letter (stage read or parse) until the error changes.
 type watchPositionsFn struct {
-	Source   string
+	Source   endpoint.Input
 	BigQuery bigqueryx.Options
 	Initial  string // the Version of the holdings read in Build
 
@@ -145,7 +161,7 @@ func (f *watchPositionsFn) ProcessElement(ctx context.Context, _ []byte, emit fu
 			if !strings.Contains(msg, "portfolio:") {
 				stage = lines.Stage
 			}
-			dead(tickbeam.NewDeadLetter(time.Now(), nil, map[string]string{"positions": f.Source}, stage, f.Source,
+			dead(tickbeam.NewDeadLetter(time.Now(), nil, map[string]string{"positions": f.Source.URI}, stage, f.Source.URI,
 				fmt.Errorf("--positions: %w; the previous positions stay", err)))
 		}
 		return nil

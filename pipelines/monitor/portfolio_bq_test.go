@@ -14,6 +14,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/testenv"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/portfolio"
 )
@@ -43,8 +44,12 @@ func TestPortfolioPositionsFromBigQuery(t *testing.T) {
 		('BBB', 6, 60, 'USD', '2026-01-15', 2)`, bq); err != nil {
 		t.Fatal(err)
 	}
-	src := BigQueryScheme + table.String()
-	got, err := LoadHoldings(ctx, src, bq)
+	src := endpoint.BigQueryScheme + table.String()
+	in, err := ParsePositions(src)
+	if err != nil || in.Kind != endpoint.TableInput || in.Table != table {
+		t.Fatalf("ParsePositions(%q) = %+v, %v; want the table", src, in, err)
+	}
+	got, err := LoadHoldings(ctx, in, bq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,7 @@ func TestPortfolioPositionsFromBigQuery(t *testing.T) {
 		t.Errorf("portfolio rows (-book +pipeline):\n%s", diff)
 	}
 
-	missing := BigQueryScheme + bigqueryx.Table{Project: testenv.Project, Dataset: table.Dataset, Table: "nope"}.String()
+	missing := endpoint.Input{Kind: endpoint.TableInput, Table: bigqueryx.Table{Project: testenv.Project, Dataset: table.Dataset, Table: "nope"}}
 	if _, err := LoadHoldings(ctx, missing, bq); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("LoadHoldings of a missing table: %v, want an error naming it", err)
 	}

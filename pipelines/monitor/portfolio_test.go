@@ -180,11 +180,15 @@ func TestValidatePortfolio(t *testing.T) {
 func TestWatchPositions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "positions.csv")
 	writePositions(t, path, "AAA,10,90,USD\n")
-	initial, err := LoadHoldings(context.Background(), path, Config{}.BigQuery)
+	src, err := ParsePositions(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn := &watchPositionsFn{Source: path, Initial: initial.Version}
+	initial, err := LoadHoldings(context.Background(), src, Config{}.BigQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := &watchPositionsFn{Source: src, Initial: initial.Version}
 	fn.Setup()
 	var got []string
 	var dead []tickbeam.DeadLetter

@@ -32,6 +32,7 @@ import (
 
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/feedformat"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/synthetic"
 )
@@ -62,9 +63,10 @@ func ParseSpeed(s string) (Speed, error) {
 
 // Options configure Run.
 type Options struct {
-	// Input is a file path or glob (.gz read transparently), or a synthetic
-	// feed "synthetic:?symbols=...".
-	Input string
+	// Input is a file path or glob (.gz read transparently), the synthetic
+	// feed "synthetic:?symbols=..." or a live input, parsed by
+	// endpoint.ParseInput.
+	Input endpoint.Input
 	// Format of file lines (a parse format name); the synthetic feed is
 	// published as "tick" JSON.
 	Format string
@@ -103,13 +105,15 @@ func Run(ctx context.Context, sink Sink, o Options) (int64, error) {
 	}
 	r := &runner{sink: sink, o: o, start: time.Now()}
 	var err error
-	switch {
-	case live.IsURI(o.Input):
+	switch o.Input.Kind {
+	case endpoint.LiveInput:
 		err = r.live(ctx)
-	case strings.HasPrefix(o.Input, "synthetic:"):
+	case endpoint.SyntheticInput:
 		err = r.synthetic(ctx)
-	default:
+	case endpoint.FileInput:
 		err = r.files(ctx)
+	default:
+		err = fmt.Errorf("--input %s: want a file, the synthetic feed or a live input", o.Input.URI)
 	}
 	if ferr := sink.Flush(ctx); err == nil && ferr != nil {
 		err = fmt.Errorf("flush: %w", ferr)
@@ -170,12 +174,12 @@ func (r *runner) report(done bool) {
 }
 
 func (r *runner) files(ctx context.Context) error {
-	paths, err := filepath.Glob(r.o.Input)
+	paths, err := filepath.Glob(r.o.Input.URI)
 	if err != nil {
-		return fmt.Errorf("--input %q: %w", r.o.Input, err)
+		return fmt.Errorf("--input %q: %w", r.o.Input.URI, err)
 	}
 	if len(paths) == 0 {
-		return fmt.Errorf("--input %q matches no files", r.o.Input)
+		return fmt.Errorf("--input %q matches no files", r.o.Input.URI)
 	}
 	sort.Strings(paths)
 	parser, err := feedformat.New(r.o.Format, feedformat.Options{Source: r.o.Source})
@@ -222,10 +226,7 @@ func (r *runner) files(ctx context.Context) error {
 }
 
 func (r *runner) synthetic(ctx context.Context) error {
-	cfg, err := synthetic.ParseURI(r.o.Input)
-	if err != nil {
-		return fmt.Errorf("--input: %w", err)
-	}
+	cfg := r.o.Input.Synthetic
 	if cfg.Count == 0 && cfg.Duration == 0 && r.o.Speed == 0 {
 		return errors.New("--input: a synthetic feed at --speed=max needs count= or duration=, or it never ends")
 	}
@@ -327,11 +328,7 @@ func countLines(path string) (int64, error) {
 // live publishes a live connection's lines until ctx ends or Duration
 // passes. A refused connection returns the vendor's one-line reason.
 func (r *runner) live(ctx context.Context) error {
-	spec, err := live.Parse(r.o.Input)
-	if err != nil {
-		return fmt.Errorf("--input: %w", err)
-	}
-	conn, err := spec.Open(r.o.Live)
+	conn, err := r.o.Input.Live.Open(r.o.Live)
 	if err != nil {
 		return err
 	}

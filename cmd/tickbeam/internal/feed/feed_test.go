@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 )
 
 // recorder is a Sink that keeps what it is given, with arrival times.
@@ -64,7 +65,7 @@ func TestRunFilesAtMaxSpeed(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "b.jsonl.gz"), []string{binanceLine(3, base+2000), `not json`}, true)
 	var last Progress
 	rec := &recorder{}
-	n, err := Run(context.Background(), rec, Options{Input: filepath.Join(dir, "*"), Format: "binance", Source: "spot",
+	n, err := Run(context.Background(), rec, Options{Input: input(t, filepath.Join(dir, "*")), Format: "binance", Source: "spot",
 		Progress: func(p Progress) { last = p }})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestRunPacesAtRecordedSpeed(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.jsonl"), []string{binanceLine(1, base), binanceLine(2, base+1000), binanceLine(3, base+2000)}, false)
 	rec := &recorder{}
 	start := time.Now()
-	if _, err := Run(context.Background(), rec, Options{Input: filepath.Join(dir, "a.jsonl"), Format: "binance", Speed: 4}); err != nil {
+	if _, err := Run(context.Background(), rec, Options{Input: input(t, filepath.Join(dir, "a.jsonl")), Format: "binance", Speed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	if gap := rec.at[2].Sub(start); gap < 450*time.Millisecond {
@@ -107,7 +108,7 @@ func TestRunPacesAtRecordedSpeed(t *testing.T) {
 
 func TestRunSyntheticPublishesTickJSON(t *testing.T) {
 	rec := &recorder{}
-	n, err := Run(context.Background(), rec, Options{Input: "synthetic:?symbols=AAA,BBB&rate=1000&seed=3&count=50&start=2026-01-15T14:30:00Z&paced=false"})
+	n, err := Run(context.Background(), rec, Options{Input: input(t, "synthetic:?symbols=AAA,BBB&rate=1000&seed=3&count=50&start=2026-01-15T14:30:00Z&paced=false")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +129,8 @@ func TestRunErrors(t *testing.T) {
 		o    Options
 		want string
 	}{
-		{Options{Input: "/nonexistent/*.jsonl", Format: "binance"}, `--input "/nonexistent/*.jsonl" matches no files`},
-		{Options{Input: "synthetic:?symbols=A&paced=false"}, "--input: a synthetic feed at --speed=max needs count= or duration=, or it never ends"},
+		{Options{Input: input(t, "/nonexistent/*.jsonl"), Format: "binance"}, `--input "/nonexistent/*.jsonl" matches no files`},
+		{Options{Input: input(t, "synthetic:?symbols=A&paced=false")}, "--input: a synthetic feed at --speed=max needs count= or duration=, or it never ends"},
 	} {
 		_, err := Run(context.Background(), &recorder{}, c.o)
 		if err == nil || err.Error() != c.want {
@@ -146,4 +147,14 @@ func TestRunErrors(t *testing.T) {
 			t.Errorf("ParseSpeed(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
+}
+
+// input parses uri as tickbeam feed does.
+func input(t *testing.T, uri string) endpoint.Input {
+	t.Helper()
+	in, err := endpoint.ParseInput(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/tickbeam/tickbeam/cmd/tickbeam/internal/feed"
 	"github.com/tickbeam/tickbeam/internal/testenv"
+	"github.com/tickbeam/tickbeam/io/endpoint"
 	"github.com/tickbeam/tickbeam/io/live"
 	"github.com/tickbeam/tickbeam/io/live/livetest"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
@@ -71,7 +72,11 @@ func BenchmarkFeedLive(b *testing.B) {
 				sink := &watchSink{Sink: pub, marks: marks, last: last, done: cancel, at: map[int]time.Time{}}
 				var prog feed.Progress
 				start := time.Now()
-				n, err := feed.Run(rctx, sink, feed.Options{Input: v.URI(srv), Live: live.Options{Getenv: v.Getenv},
+				in, err := endpoint.ParseInput(v.URI(srv))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := feed.Run(rctx, sink, feed.Options{Input: in, Live: live.Options{Getenv: v.Getenv},
 					Progress: func(p feed.Progress) { prog = p }})
 				handed := sink.lastAt
 				if cerr := pub.Close(ctx); cerr != nil {
