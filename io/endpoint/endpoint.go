@@ -44,12 +44,7 @@ const (
 
 var inputKinds = [...]string{FileInput: "file", SyntheticInput: "synthetic", PubSubInput: "pubsub", LiveInput: "live", TableInput: "table"}
 
-func (k InputKind) String() string {
-	if k >= 0 && int(k) < len(inputKinds) {
-		return inputKinds[k]
-	}
-	return fmt.Sprintf("InputKind(%d)", int(k))
-}
+func (k InputKind) String() string { return kindName(inputKinds[:], int(k), "InputKind") }
 
 // Input is a parsed input URI.
 type Input struct {
@@ -90,11 +85,13 @@ const (
 
 var outputKinds = [...]string{NoOutput: "none", FileOutput: "file", TableOutput: "table", TopicOutput: "topic"}
 
-func (k OutputKind) String() string {
-	if k >= 0 && int(k) < len(outputKinds) {
-		return outputKinds[k]
+func (k OutputKind) String() string { return kindName(outputKinds[:], int(k), "OutputKind") }
+
+func kindName(names []string, k int, typ string) string {
+	if k >= 0 && k < len(names) {
+		return names[k]
 	}
-	return fmt.Sprintf("OutputKind(%d)", int(k))
+	return fmt.Sprintf("%s(%d)", typ, k)
 }
 
 // Output is a parsed output URI.

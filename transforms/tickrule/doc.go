@@ -25,7 +25,8 @@
 // # Order, lateness and memory
 //
 // Each bundle packs its ticks into one batch per symbol; a stateful DoFn
-// keyed by symbol buffers the trades until an event-time timer says the
+// keyed by symbol buffers the trades (internal/reorder, the buffer every
+// stateful transform shares) until an event-time timer says the
 // watermark has passed them and classifies them in order, so trades out of
 // order within the watermark are classified as if they had arrived in
 // order, on a stream as in a batch run. A trade arriving after a later trade

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -138,142 +136,64 @@ func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) bea
 		Quiet:       opts.Quiet,
 		MaxBuffered: int64(opts.MaxBuffered),
 		Meta:        state.MakeValueState[[]byte]("meta"),
+		Seq:         state.MakeValueState[[]byte]("seq"),
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, global)
 	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
 }
 
-// maxBatched bounds the ticks a bundle holds before it flushes its batches.
-const maxBatched = 8192
+// tickCodec encodes the ticks of a batch and of the reorder buffer.
+var tickCodec = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
 
-// batch is the encoded ticks of one symbol from one bundle.
-type batch struct {
-	b        []byte
-	n        int64
-	min, max int64 // event times, Unix ns
-}
-
-func (p *batch) add(t *tickbeam.Tick) {
-	ns := t.EventTime.UnixNano()
-	if p.n == 0 || ns < p.min {
-		p.min = ns
-	}
-	if p.n == 0 || ns > p.max {
-		p.max = ns
-	}
-	p.n++
-	p.b = tickbeam.AppendTick(p.b, *t)
-}
-
-// bytes is the batch's wire form: the count, then the ticks.
-func (p *batch) bytes() []byte {
-	return append(wire.AppendInt(make([]byte, 0, len(p.b)+10), p.n), p.b...)
-}
-
-func decodeBatch(b []byte) ([]tickbeam.Tick, error) {
-	r := wire.NewReader(b)
-	n := r.Int()
-	if n < 0 || n > int64(len(b)) {
-		return nil, fmt.Errorf("decode tick batch: bad count %d", n)
-	}
-	ts := make([]tickbeam.Tick, 0, n)
-	for i := int64(0); i < n && r.Err() == nil; i++ {
-		ts = append(ts, tickbeam.ReadTick(r))
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("decode tick batch: %w", err)
-	}
-	return ts, nil
-}
-
-func encodeTicks(ts []tickbeam.Tick) []byte {
-	var p batch
-	for i := range ts {
-		p.add(&ts[i])
-	}
-	return p.bytes()
-}
+func tickTime(t tickbeam.Tick) time.Time { return t.EventTime }
 
 // batchFn packs each bundle's ticks into one batch per symbol, so the
 // stateful step sees a batch, not a tick, per state access.
 type batchFn struct {
-	open map[string]*batch
-	held int
+	batch reorder.Batcher[tickbeam.Tick]
 }
 
 func (f *batchFn) StartBundle(context.Context, func(beam.EventTime, string, []byte)) {
-	f.open = make(map[string]*batch)
-	f.held = 0
+	f.batch = reorder.Batcher[tickbeam.Tick]{Codec: tickCodec, Time: tickTime}
 }
 
-func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
-	p := f.open[t.Symbol]
-	if p == nil {
-		p = &batch{}
-		f.open[t.Symbol] = p
-	}
-	p.add(&t)
-	if f.held++; f.held >= maxBatched {
-		f.FinishBundle(ctx, emit)
-	}
+func (f *batchFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	f.batch.Add(t.Symbol, t, emit)
 }
 
 // FinishBundle emits each batch timestamped with its earliest tick.
 func (f *batchFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
-	for sym, p := range f.open {
-		emit(mtime.FromTime(time.Unix(0, p.min)), sym, p.bytes())
-	}
-	clear(f.open)
-	f.held = 0
+	f.batch.Flush(emit)
 }
 
-// classifyFn is the stateful DoFn, keyed by symbol: the sequence in Meta,
-// the trades the watermark has not passed in Buffer.
-//
-// Its timers are tags of one family (flushTag(hold, fire) and tagRelease):
-// the Go SDK v2.77 harness counts one end-of-stream per timer transform but
-// the runner sends one per family, so a second family can leave a bundle
-// waiting forever on prism.
+// classifyFn is the stateful DoFn, keyed by symbol: the sequence in Seq,
+// the trades the watermark has not passed in a reorder buffer (Meta,
+// Buffer), whose timers (reorder.FlushTag(hold) and reorder.TagRelease,
+// after Quiet) are tags of one family.
 type classifyFn struct {
 	Quiet       time.Duration
 	MaxBuffered int64
 
-	Meta   state.Value[[]byte]
+	Meta   state.Value[[]byte] // reorder.Meta
+	Seq    state.Value[[]byte] // keyState
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime
+
+	ord *reorder.Buffer[tickbeam.Tick]
 }
 
-// Timer tags.
-const (
-	tagFlush   = "flush@" // + hold and firing time, see flushTag
-	tagRelease = "release"
-)
-
-// flushTag names the flush timer by its hold and firing time. Prism v2.77
-// mis-counts watermark holds when a timer is set again with the same firing
-// time and a different hold, so a new hold gets a new timer and the old one
-// is cleared. The firing time is in the tag because OnTimer is given the
-// hold, not the firing time.
-func flushTag(hold, fire mtime.Time) string {
-	return tagFlush + strconv.FormatInt(int64(hold), 10) + "@" + strconv.FormatInt(int64(fire), 10)
+func (f *classifyFn) Setup() {
+	f.ord = &reorder.Buffer[tickbeam.Tick]{Bag: &f.Buffer, Timer: &f.Timer, Codec: tickCodec, MaxBuffered: int(f.MaxBuffered),
+		TTL: f.Quiet, Time: tickTime, Compare: compareTrades}
 }
 
-// keyState is a symbol's state beside the buffer.
+// keyState is a symbol's sequence.
 type keyState struct {
 	classifier Classifier
 	hasLast    bool   // a trade was classified: the late check applies
 	lastTime   int64  // the last classified trade: event time (Unix ns)
 	lastID     string // and trade id
-
-	// The flush timer, armed while the buffer holds trades, fires at fireAt
-	// and holds the output at bufMin, the earliest buffered trade. It does
-	// not move later as trades arrive, or a stream would push it ahead of
-	// the watermark forever.
-	buffered       int64
-	bufMin, fireAt mtime.Time
-
-	releaseAt mtime.Time // the release timer's time
 }
 
 // after reports whether t comes after the last classified trade.
@@ -289,65 +209,54 @@ func (st *keyState) after(t *tickbeam.Tick) bool {
 
 func (f *classifyFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, symbol string, enc []byte,
 	emit func(beam.EventTime, tickbeam.Tick)) error {
-	ticks, err := decodeBatch(enc)
+	ticks, err := tickCodec.Decode(nil, enc)
 	if err != nil {
 		return fmt.Errorf("tickrule: %q: %w", symbol, err)
 	}
-	st, err := f.readState(sp)
+	m, st, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("tickrule: %q: %w", symbol, err)
 	}
-	var keep []tickbeam.Tick
-	var late int64
+	trades := ticks[:0]
 	for _, t := range ticks {
-		switch {
-		case t.Kind != tickbeam.Trade:
+		if t.Kind != tickbeam.Trade {
 			emit(mtime.FromTime(t.EventTime), t) // quotes need no order
-		case !st.after(&t):
-			if t.Side == tickbeam.Unknown {
-				late++
-			}
-			emit(mtime.FromTime(t.EventTime), t)
-		default:
-			keep = append(keep, t)
+			continue
 		}
+		trades = append(trades, t)
 	}
-	if late > 0 {
-		cLate.Inc(ctx, late)
-	}
-	if len(keep) == 0 {
+	if len(trades) == 0 {
 		return nil
 	}
-	var p batch
-	for i := range keep {
-		p.add(&keep[i])
+	late, forced, err := f.ord.Add(sp, tp, &m, trades)
+	if err != nil {
+		return fmt.Errorf("tickrule: %q: %w", symbol, err)
 	}
-	if err := f.Buffer.Add(sp, p.bytes()); err != nil {
-		return fmt.Errorf("tickrule: %q: buffer trades: %w", symbol, err)
-	}
-	lo, hi := mtime.FromTime(time.Unix(0, p.min)), mtime.FromTime(time.Unix(0, p.max))
-	switch {
-	case st.buffered == 0:
-		st.bufMin, st.fireAt = lo, hi
-		f.setFlush(tp, st)
-	case lo < st.bufMin:
-		f.Timer.ClearTag(tp, flushTag(st.bufMin, st.fireAt))
-		st.bufMin = lo
-		f.setFlush(tp, st)
-	}
-	st.buffered += p.n
-	if r := releaseTime(hi, f.Quiet); r > st.releaseAt {
-		st.releaseAt = r
-		f.Timer.Set(tp, r.ToTime(), timers.WithTag(tagRelease)) // holds at r, after every trade it could flush
-	}
-	if st.buffered > f.MaxBuffered {
-		n := st.buffered - f.MaxBuffered/2
-		cForced.Inc(ctx, n)
-		if err := f.flush(ctx, sp, tp, &st, symbol, mtime.MaxTimestamp, n, false, emit); err != nil {
-			return err
+	// The buffer calls late what is at or before the last classified
+	// trade's time; one of that time with a later trade id still follows
+	// it, and is next in the sequence.
+	var next []tickbeam.Tick
+	var nLate int64
+	for _, t := range late {
+		if st.after(&t) {
+			next = append(next, t)
+			continue
 		}
+		if t.Side == tickbeam.Unknown {
+			nLate++
+		}
+		emit(mtime.FromTime(t.EventTime), t)
 	}
-	return f.writeState(sp, symbol, st)
+	if nLate > 0 {
+		cLate.Inc(ctx, nLate)
+	}
+	slices.SortStableFunc(next, compareTrades)
+	f.classify(ctx, &st, next, emit)
+	if len(forced) > 0 {
+		cForced.Inc(ctx, int64(len(forced)))
+		f.classify(ctx, &st, forced, emit)
+	}
+	return f.writeState(sp, symbol, m, st)
 }
 
 func (f *classifyFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, symbol string, timer timers.Context,
@@ -355,39 +264,36 @@ func (f *classifyFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	if timer.Family != f.Timer.Family {
 		return fmt.Errorf("tickrule: %q: unexpected timer family %q", symbol, timer.Family)
 	}
-	st, err := f.readState(sp)
+	m, st, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("tickrule: %q: %w", symbol, err)
 	}
-	// ts is the timer's hold, not its firing time: the firing time, which
-	// the watermark has passed, comes from the state the tag is checked
-	// against.
 	switch {
-	case strings.HasPrefix(timer.Tag, tagFlush):
-		if st.buffered == 0 || timer.Tag != flushTag(st.bufMin, st.fireAt) {
+	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
 			return nil // a stale firing: flushed already, or the hold moved
 		}
-		if err := f.flush(ctx, sp, tp, &st, symbol, st.fireAt, 0, true, emit); err != nil {
-			return err
+		due, err := f.ord.Flush(sp, tp, &m)
+		if err != nil {
+			return fmt.Errorf("tickrule: %q: %w", symbol, err)
 		}
-		return f.writeState(sp, symbol, st)
-	case timer.Tag == tagRelease:
-		if mtime.Time(ts) != st.releaseAt || st.releaseAt == 0 {
+		f.classify(ctx, &st, due, emit)
+		return f.writeState(sp, symbol, m, st)
+	case timer.Tag == reorder.TagRelease:
+		if ts != m.ReleaseAt || m.ReleaseAt == 0 {
 			return nil // a stale firing: a later trade moved the release
 		}
-		if st.buffered > 0 { // normally flushed already: its timer is earlier
-			if err := f.flush(ctx, sp, tp, &st, symbol, st.releaseAt, 0, false, emit); err != nil {
-				return err
-			}
-			if st.buffered > 0 { // cannot happen: release is Quiet after the latest trade
-				return f.writeState(sp, symbol, st)
-			}
+		// Normally flushed already (its timer is earlier); every trade is
+		// before the release, Quiet after the latest.
+		due, err := f.ord.Drain(sp, tp, &m, ts)
+		if err != nil {
+			return fmt.Errorf("tickrule: %q: %w", symbol, err)
 		}
-		if err := f.Meta.Clear(sp); err != nil {
-			return fmt.Errorf("tickrule: %q: release state: %w", symbol, err)
-		}
-		if err := f.Buffer.Clear(sp); err != nil {
-			return fmt.Errorf("tickrule: %q: release state: %w", symbol, err)
+		f.classify(ctx, &st, due, emit)
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Seq.Clear, f.Buffer.Clear} {
+			if err := clear(sp); err != nil {
+				return fmt.Errorf("tickrule: %q: release state: %w", symbol, err)
+			}
 		}
 		cReleased.Inc(ctx, 1)
 		return nil
@@ -395,50 +301,11 @@ func (f *classifyFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 	return fmt.Errorf("tickrule: %q: unexpected timer tag %q", symbol, timer.Tag)
 }
 
-// flush classifies, in order, the buffered trades the watermark has passed
-// (event time at or before now, in ms) or, when limit > 0, the limit oldest,
-// and keeps the rest buffered under a new flush timer. fired says the flush
-// timer itself fired; otherwise it is still armed and is cleared first.
-func (f *classifyFn) flush(ctx context.Context, sp state.Provider, tp timers.Provider, st *keyState, symbol string, now mtime.Time, limit int64, fired bool,
-	emit func(beam.EventTime, tickbeam.Tick)) error {
-	encs, _, err := f.Buffer.Read(sp)
-	if err != nil {
-		return fmt.Errorf("tickrule: %q: read buffer: %w", symbol, err)
-	}
-	var all []tickbeam.Tick
-	for _, enc := range encs {
-		ts, err := decodeBatch(enc)
-		if err != nil {
-			return fmt.Errorf("tickrule: %q: %w", symbol, err)
-		}
-		all = append(all, ts...)
-	}
-	slices.SortStableFunc(all, compareTrades)
-	n := len(all)
-	if limit > 0 {
-		n = int(min(limit, int64(n)))
-	} else {
-		n, _ = slices.BinarySearchFunc(all, now, func(t tickbeam.Tick, now mtime.Time) int {
-			if mtime.FromTime(t.EventTime) <= now {
-				return -1
-			}
-			return 1
-		})
-	}
-	due, rest := all[:n], all[n:]
-	if len(due) == 0 && !fired {
-		return nil // the armed timer still stands for the rest
-	}
-
-	var inferred, late int64
-	for _, t := range due {
-		if !st.after(&t) { // cannot happen: trades are checked on arrival
-			if t.Side == tickbeam.Unknown {
-				late++
-			}
-			emit(mtime.FromTime(t.EventTime), t)
-			continue
-		}
+// classify runs trades, in order and after the last classified one, through
+// the symbol's sequence and emits them.
+func (f *classifyFn) classify(ctx context.Context, st *keyState, trades []tickbeam.Tick, emit func(beam.EventTime, tickbeam.Tick)) {
+	var inferred int64
+	for _, t := range trades {
 		ns := t.EventTime.UnixNano()
 		if st.hasLast && time.Duration(ns-st.lastTime) >= f.Quiet {
 			st.classifier = Classifier{} // a quiet gap starts a new sequence, as the release timer does
@@ -454,49 +321,19 @@ func (f *classifyFn) flush(ctx context.Context, sp state.Provider, tp timers.Pro
 	if inferred > 0 {
 		cInferred.Inc(ctx, inferred)
 	}
-	if late > 0 {
-		cLate.Inc(ctx, late)
-	}
-
-	if !fired {
-		f.Timer.ClearTag(tp, flushTag(st.bufMin, st.fireAt))
-	}
-	if err := f.Buffer.Clear(sp); err != nil {
-		return fmt.Errorf("tickrule: %q: clear buffer: %w", symbol, err)
-	}
-	st.buffered = int64(len(rest))
-	if len(rest) > 0 {
-		if err := f.Buffer.Add(sp, encodeTicks(rest)); err != nil {
-			return fmt.Errorf("tickrule: %q: buffer trades: %w", symbol, err)
-		}
-		st.bufMin, st.fireAt = mtime.FromTime(rest[0].EventTime), mtime.FromTime(rest[len(rest)-1].EventTime)
-		f.setFlush(tp, *st)
-	}
-	return nil
 }
 
-// setFlush fires at fireAt and holds the output watermark at bufMin, the
-// earliest buffered trade, which is emitted at its own timestamp.
-func (f *classifyFn) setFlush(tp timers.Provider, st keyState) {
-	f.Timer.Set(tp, st.fireAt.ToTime(), timers.WithTag(flushTag(st.bufMin, st.fireAt)), timers.WithOutputTimestamp(st.bufMin.ToTime()))
-}
-
-// releaseTime is t + quiet, kept inside the global window.
-func releaseTime(t mtime.Time, quiet time.Duration) mtime.Time {
-	end := mtime.EndOfGlobalWindowTime
-	if q := mtime.FromDuration(quiet); t <= end-q {
-		return t + q
-	}
-	return end
-}
-
-func (f *classifyFn) readState(sp state.Provider) (keyState, error) {
-	b, ok, err := f.Meta.Read(sp)
+func (f *classifyFn) readState(sp state.Provider) (reorder.Meta, keyState, error) {
+	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
-		return keyState{}, fmt.Errorf("read state: %w", err)
+		return reorder.Meta{}, keyState{}, fmt.Errorf("read state: %w", err)
+	}
+	b, ok, err := f.Seq.Read(sp)
+	if err != nil {
+		return reorder.Meta{}, keyState{}, fmt.Errorf("read state: %w", err)
 	}
 	if !ok {
-		return keyState{}, nil
+		return m, keyState{}, nil
 	}
 	r := wire.NewReader(b)
 	var st keyState
@@ -506,28 +343,24 @@ func (f *classifyFn) readState(sp state.Provider) (keyState, error) {
 	st.hasLast = r.Int() != 0
 	st.lastTime = r.Int()
 	st.lastID = r.String()
-	st.buffered = r.Int()
-	st.bufMin = mtime.Time(r.Int())
-	st.fireAt = mtime.Time(r.Int())
-	st.releaseAt = mtime.Time(r.Int())
 	if err := r.Err(); err != nil {
-		return keyState{}, fmt.Errorf("bad state: %w", err)
+		return reorder.Meta{}, keyState{}, fmt.Errorf("bad state: %w", err)
 	}
-	return st, nil
+	return m, st, nil
 }
 
-func (f *classifyFn) writeState(sp state.Provider, symbol string, st keyState) error {
-	b := make([]byte, 0, 64)
+func (f *classifyFn) writeState(sp state.Provider, symbol string, m reorder.Meta, st keyState) error {
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
+		return fmt.Errorf("tickrule: %q: write state: %w", symbol, err)
+	}
+	b := make([]byte, 0, 48)
 	b = wire.AppendInt(b, boolInt(st.classifier.seen))
 	b = wire.AppendFloat(b, st.classifier.price)
 	b = wire.AppendString(b, string(st.classifier.direction))
 	b = wire.AppendInt(b, boolInt(st.hasLast))
 	b = wire.AppendInt(b, st.lastTime)
 	b = wire.AppendString(b, st.lastID)
-	for _, v := range [...]int64{st.buffered, int64(st.bufMin), int64(st.fireAt), int64(st.releaseAt)} {
-		b = wire.AppendInt(b, v)
-	}
-	if err := f.Meta.Write(sp, b); err != nil {
+	if err := f.Seq.Write(sp, b); err != nil {
 		return fmt.Errorf("tickrule: %q: write state: %w", symbol, err)
 	}
 	return nil

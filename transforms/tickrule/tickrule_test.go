@@ -175,15 +175,15 @@ func TestClassifyKeepsWindowing(t *testing.T) {
 
 func TestBatchCoderRoundTrip(t *testing.T) {
 	ts := []tickbeam.Tick{trade("X", 0, "1", 1.5, B), {Symbol: "X", Kind: tickbeam.Quote, EventTime: t0, BidPrice: 1, AskPrice: 2}}
-	got, err := decodeBatch(encodeTicks(ts))
+	got, err := tickCodec.Decode(nil, tickCodec.Encode(ts))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(ts, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
-	b := encodeTicks(ts)
-	if _, err := decodeBatch(b[:len(b)-2]); err == nil {
+	b := tickCodec.Encode(ts)
+	if _, err := tickCodec.Decode(nil, b[:len(b)-2]); err == nil {
 		t.Error("truncated batch decoded without error")
 	}
 }
