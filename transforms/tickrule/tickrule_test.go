@@ -187,3 +187,28 @@ func TestBatchCoderRoundTrip(t *testing.T) {
 		t.Error("truncated batch decoded without error")
 	}
 }
+
+// A trade arriving after its time was classified, with a later trade id
+// than the last classified one, still follows it in the sequence: it is
+// classified, not passed on as late.
+func TestClassifySameTimeLaterID(t *testing.T) {
+	ms := func(d time.Duration) int64 { return t0.Add(d).UnixMilli() }
+	cfg := teststream.NewConfig()
+	t1 := trade("QQQ", 2*time.Second, "1", 100, U)
+	t2 := trade("QQQ", 5*time.Second, "2", 101, U)
+	t3 := trade("QQQ", 5*time.Second, "3", 100.5, U)
+	must(t, cfg.AdvanceWatermark(ms(0)))
+	must(t, cfg.AddElements(t1.EventTime.UnixMilli(), beamtest.Any([]tickbeam.Tick{t1, t2})...))
+	must(t, cfg.AdvanceWatermark(ms(10*time.Second)))
+	must(t, cfg.AddElements(t3.EventTime.UnixMilli(), beamtest.Any([]tickbeam.Tick{t3})...))
+	must(t, cfg.AdvanceWatermarkToInfinity())
+
+	p, s := beam.NewPipelineWithRoot()
+	beamtest.Equals(s, ClassifyWithOptions(s, teststream.Create(s, cfg), Options{Quiet: time.Minute}), []tickbeam.Tick{t1, with(t2, B), with(t3, S)})
+	r := ptest.RunAndValidate(t, p)
+	for name, n := range map[string]int64{"inferred": 2, "late": 0} {
+		if got := beamtest.Counter(t, r, "tickbeam/tickrule", name); got != n {
+			t.Errorf("%s = %d, want %d", name, got, n)
+		}
+	}
+}
