@@ -136,7 +136,6 @@ func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) bea
 		Quiet:       opts.Quiet,
 		MaxBuffered: int64(opts.MaxBuffered),
 		Meta:        state.MakeValueState[[]byte]("meta"),
-		Seq:         state.MakeValueState[[]byte]("seq"),
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, global)
@@ -167,7 +166,7 @@ func (f *batchFn) FinishBundle(_ context.Context, emit func(beam.EventTime, stri
 	f.batch.Flush(emit)
 }
 
-// classifyFn is the stateful DoFn, keyed by symbol: the sequence in Seq,
+// classifyFn is the stateful DoFn, keyed by symbol: the sequence in Meta's Aux,
 // the trades the watermark has not passed in a reorder buffer (Meta,
 // Buffer), whose timers (reorder.FlushTag(hold) and reorder.TagRelease,
 // after Quiet) are tags of one family.
@@ -175,8 +174,7 @@ type classifyFn struct {
 	Quiet       time.Duration
 	MaxBuffered int64
 
-	Meta   state.Value[[]byte] // reorder.Meta
-	Seq    state.Value[[]byte] // keyState
+	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the keyState
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime
 
@@ -290,7 +288,7 @@ func (f *classifyFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 			return fmt.Errorf("tickrule: %q: %w", symbol, err)
 		}
 		f.classify(ctx, &st, due, emit)
-		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Seq.Clear, f.Buffer.Clear} {
+		for _, clear := range []func(state.Provider) error{f.Meta.Clear, f.Buffer.Clear} {
 			if err := clear(sp); err != nil {
 				return fmt.Errorf("tickrule: %q: release state: %w", symbol, err)
 			}
@@ -328,14 +326,10 @@ func (f *classifyFn) readState(sp state.Provider) (reorder.Meta, keyState, error
 	if err != nil {
 		return reorder.Meta{}, keyState{}, fmt.Errorf("read state: %w", err)
 	}
-	b, ok, err := f.Seq.Read(sp)
-	if err != nil {
-		return reorder.Meta{}, keyState{}, fmt.Errorf("read state: %w", err)
-	}
-	if !ok {
+	if len(m.Aux) == 0 {
 		return m, keyState{}, nil
 	}
-	r := wire.NewReader(b)
+	r := wire.NewReader(m.Aux)
 	var st keyState
 	st.classifier.seen = r.Int() != 0
 	st.classifier.price = r.Float()
@@ -349,18 +343,16 @@ func (f *classifyFn) readState(sp state.Provider) (reorder.Meta, keyState, error
 	return m, st, nil
 }
 
+// writeState writes the buffer's Meta with the sequence in its Aux.
 func (f *classifyFn) writeState(sp state.Provider, symbol string, m reorder.Meta, st keyState) error {
-	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
-		return fmt.Errorf("tickrule: %q: write state: %w", symbol, err)
-	}
 	b := make([]byte, 0, 48)
 	b = wire.AppendInt(b, boolInt(st.classifier.seen))
 	b = wire.AppendFloat(b, st.classifier.price)
 	b = wire.AppendString(b, string(st.classifier.direction))
 	b = wire.AppendInt(b, boolInt(st.hasLast))
 	b = wire.AppendInt(b, st.lastTime)
-	b = wire.AppendString(b, st.lastID)
-	if err := f.Seq.Write(sp, b); err != nil {
+	m.Aux = wire.AppendString(b, st.lastID)
+	if err := reorder.WriteMeta(sp, &f.Meta, m); err != nil {
 		return fmt.Errorf("tickrule: %q: write state: %w", symbol, err)
 	}
 	return nil
