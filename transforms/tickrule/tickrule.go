@@ -163,13 +163,16 @@ func (p *batch) add(t *tickbeam.Tick) {
 		p.max = ns
 	}
 	p.n++
-	p.b = tickbeam.AppendTick(p.b, *t)
+	p.b = tickCodec.Append(p.b, *t)
 }
 
 // bytes is the batch's wire form: the count, then the ticks.
 func (p *batch) bytes() []byte {
 	return append(wire.AppendInt(make([]byte, 0, len(p.b)+10), p.n), p.b...)
 }
+
+// tickCodec is the root package's binary form of a Tick.
+var tickCodec = wire.For[tickbeam.Tick]()
 
 func decodeBatch(b []byte) ([]tickbeam.Tick, error) {
 	r := wire.NewReader(b)
@@ -179,7 +182,7 @@ func decodeBatch(b []byte) ([]tickbeam.Tick, error) {
 	}
 	ts := make([]tickbeam.Tick, 0, n)
 	for i := int64(0); i < n && r.Err() == nil; i++ {
-		ts = append(ts, tickbeam.ReadTick(r))
+		ts = append(ts, tickCodec.Read(r))
 	}
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("decode tick batch: %w", err)
