@@ -15,6 +15,10 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(Bar{}), encodeBar, decodeBar)
 	beam.RegisterCoder(reflect.TypeOf(DeadLetter{}), encodeDeadLetter, decodeDeadLetter)
 	beam.RegisterCoder(reflect.TypeOf(Alert{}), encodeAlert, decodeAlert)
+	// tickbeam's own batch coders (dedupe, tickrule, alerts, enrich) embed
+	// ticks and price changes: they get these codecs from wire.For.
+	wire.Register(wire.Codec[Tick]{Append: appendTick, Read: readTick})
+	wire.Register(wire.Codec[PriceChange]{Append: appendPriceChange, Read: readPriceChange})
 }
 
 func appendAttributes(b []byte, as []Attribute) []byte {
@@ -40,12 +44,10 @@ func readAttributes(r *wire.Reader, size int) ([]Attribute, error) {
 	return as, nil
 }
 
-// AppendTick appends the binary form of t to b: the Beam coder tickbeam
-// registers for Tick, which Beam applies by itself. It and ReadTick are
-// exported for tickbeam's own batch coders (dedupe, tickrule, alerts);
-// ReadTick's reader is internal, so code outside tickbeam cannot decode with
-// it: encode Ticks as JSON (the public schema) instead.
-func AppendTick(b []byte, t Tick) []byte {
+// appendTick appends the binary form of t to b: the Beam coder tickbeam
+// registers for Tick, which Beam applies by itself. Code outside tickbeam
+// encodes Ticks as JSON (the public schema).
+func appendTick(b []byte, t Tick) []byte {
 	b = wire.AppendString(b, t.Symbol)
 	b = wire.AppendString(b, t.Venue)
 	b = wire.AppendString(b, string(t.Kind))
@@ -60,9 +62,8 @@ func AppendTick(b []byte, t Tick) []byte {
 	return wire.AppendString(b, t.Currency)
 }
 
-// ReadTick reads a Tick written by AppendTick; for tickbeam's own coders
-// (see AppendTick).
-func ReadTick(r *wire.Reader) Tick {
+// readTick reads a Tick written by appendTick.
+func readTick(r *wire.Reader) Tick {
 	var t Tick
 	t.Symbol = r.String()
 	t.Venue = r.String()
@@ -79,11 +80,11 @@ func ReadTick(r *wire.Reader) Tick {
 	return t
 }
 
-func encodeTick(t Tick) ([]byte, error) { return AppendTick(make([]byte, 0, 96), t), nil }
+func encodeTick(t Tick) ([]byte, error) { return appendTick(make([]byte, 0, 96), t), nil }
 
 func decodeTick(b []byte) (Tick, error) {
 	r := wire.NewReader(b)
-	t := ReadTick(r)
+	t := readTick(r)
 	if err := r.Err(); err != nil {
 		return Tick{}, fmt.Errorf("decode Tick: %w", err)
 	}

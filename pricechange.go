@@ -62,10 +62,9 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(PriceChange{}), encodePriceChange, decodePriceChange)
 }
 
-// AppendPriceChange appends the binary form of c to b, the Beam coder
-// registered for PriceChange; like AppendTick it serves tickbeam's own
-// coders, and ReadPriceChange's reader is internal.
-func AppendPriceChange(b []byte, c PriceChange) []byte {
+// appendPriceChange appends the binary form of c to b, the Beam coder
+// registered for PriceChange.
+func appendPriceChange(b []byte, c PriceChange) []byte {
 	for _, s := range [...]string{c.Symbol, string(c.Kind), c.Source, c.TradeID} {
 		b = wire.AppendString(b, s)
 	}
@@ -81,9 +80,8 @@ func AppendPriceChange(b []byte, c PriceChange) []byte {
 	return wire.AppendString(b, c.Flag)
 }
 
-// ReadPriceChange reads a PriceChange written by AppendPriceChange; for
-// tickbeam's own coders (see AppendTick).
-func ReadPriceChange(r *wire.Reader) PriceChange {
+// readPriceChange reads a PriceChange written by appendPriceChange.
+func readPriceChange(r *wire.Reader) PriceChange {
 	var c PriceChange
 	c.Symbol = r.String()
 	c.Kind = Kind(r.String())
@@ -102,12 +100,12 @@ func ReadPriceChange(r *wire.Reader) PriceChange {
 }
 
 func encodePriceChange(c PriceChange) ([]byte, error) {
-	return AppendPriceChange(make([]byte, 0, 112), c), nil
+	return appendPriceChange(make([]byte, 0, 112), c), nil
 }
 
 func decodePriceChange(b []byte) (PriceChange, error) {
 	r := wire.NewReader(b)
-	c := ReadPriceChange(r)
+	c := readPriceChange(r)
 	if err := r.Err(); err != nil {
 		return PriceChange{}, fmt.Errorf("decode PriceChange: %w", err)
 	}

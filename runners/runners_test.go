@@ -18,7 +18,7 @@ func streamingPipeline() *beam.Pipeline {
 	p, s := beam.NewPipelineWithRoot()
 	ticks := synthetic.Ticks(s, synthetic.Config{Symbols: []string{"AAA", "BBB"}, Rate: 200, Seed: 1, Paced: true})
 	b := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Second)}})
-	stats.Count(s, b[0])
+	stats.Count(s, b[bars.Resolution(time.Second)])
 	return p
 }
 

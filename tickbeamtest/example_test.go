@@ -24,7 +24,7 @@ func Example() {
 		AdvanceWatermark(t0.Add(90 * time.Second)).
 		Add(late).
 		Create(s)
-	got := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[0]
+	got := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[bars.Resolution(time.Minute)]
 	want := tickbeamtest.BarsOf(time.Minute, onTime...)
 	tickbeamtest.AssertBars(s, got, want...)
 	if err := ptest.Run(p); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 func minuteBars(s beam.Scope, ticks []tickbeam.Tick) beam.PCollection {
-	return bars.Compute(s, tickbeamtest.Ticks(s, ticks...), bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[0]
+	return bars.Compute(s, tickbeamtest.Ticks(s, ticks...), bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[bars.Resolution(time.Minute)]
 }
 
 // The matcher passes what it should and fails, with a diff naming the

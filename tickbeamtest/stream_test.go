@@ -39,7 +39,7 @@ func TestStreamWatermark(t *testing.T) {
 		AdvanceWatermark(t0.Add(65*time.Second)).
 		Add(late, next).
 		Create(s)
-	got := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[0]
+	got := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(time.Minute)}})[bars.Resolution(time.Minute)]
 	tickbeamtest.AssertBars(s, got, tickbeamtest.BarsOf(time.Minute, append(on, next)...)...)
 	ptest.RunAndValidate(t, p)
 }

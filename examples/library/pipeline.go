@@ -85,7 +85,12 @@ func Build(s beam.Scope, cfg Config) error {
 	raw, oversized := lines.Read(s, cfg.Input)
 	ticks, bad := parse.Lines(s, parse.Config{Format: cfg.Format}, raw)
 	ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: cfg.Bar})
-	barsCol := bars.Compute(s, ticks, bars.Options{Resolutions: []bars.Resolution{bars.Resolution(cfg.Bar)}})[0]
+	res := bars.Resolution(cfg.Bar)
+	byRes, err := bars.TryCompute(s, ticks, bars.Options{Resolutions: []bars.Resolution{res}})
+	if err != nil {
+		return err
+	}
+	barsCol := byRes[res]
 	moves := beam.ParDo(s.Scope("BarMove"), barMove, barsCol)
 	out, err := alerts.Apply(s, rules, alerts.Inputs{Changes: moves})
 	if err != nil {

@@ -256,13 +256,13 @@ func Build(s beam.Scope, p Plan) error {
 		ticks = tickrule.Classify(b.s, ticks)
 	}
 	// ticks --> bars (--> indicators, portfolio), session stats, price changes
-	barCols := b.bars(ticks)
-	crosses := b.indicators(barCols[0])
-	positions := b.portfolio(barCols[0])
+	first := b.bars(ticks) // the bars of Config.Bars[0]
+	crosses := b.indicators(first)
+	positions := b.portfolio(first)
 	b.session(ticks)
 	changes := b.priceChanges(ticks)
 	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
-	b.alert(alerts.Inputs{Ticks: ticks, Bars: barCols[0], Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions})
+	b.alert(alerts.Inputs{Ticks: ticks, Bars: first, Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions})
 	b.deadLetters()
 	for _, tap := range p.Taps {
 		tap(b.s, b.tapped)
@@ -365,21 +365,26 @@ func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
 	return out.CleanTicks
 }
 
-// bars computes the bars of each resolution and writes them.
-func (b *builder) bars(ticks beam.PCollection) []beam.PCollection {
-	cols := bars.Compute(b.s, ticks, b.Plan.Bars)
-	b.tapped.Ticks, b.tapped.Bars = ticks, cols
-	for i, rows := range cols {
+// bars computes the bars of each resolution and writes them; it returns
+// those of the first resolution (Config.Bars[0]), which indicators,
+// portfolio and the alert rules read.
+func (b *builder) bars(ticks beam.PCollection) (first beam.PCollection) {
+	res := b.Plan.Bars.Resolutions
+	byRes := bars.Compute(b.s, ticks, b.Plan.Bars)
+	b.tapped.Ticks = ticks
+	for _, r := range res {
+		rows := byRes[r]
+		b.tapped.Bars = append(b.tapped.Bars, rows)
 		// Each resolution gets its own sink, also when they share one table
 		// or topic (the resolution column tells them apart): a Flatten would
 		// hold the 1s bars back until the coarsest window's watermark.
 		name := "bars"
 		if b.Outputs.Bars.Kind == endpoint.FileOutput {
-			name += "-" + b.Plan.Bars.Resolutions[i].String()
+			name += "-" + r.String()
 		}
 		b.write(b.Outputs.Bars, name, rows, b.fileWindow, false)
 	}
-	return cols
+	return byRes[res[0]]
 }
 
 // indicators computes the indicators of the first resolution's bars and

@@ -18,7 +18,7 @@ func init() {
 
 var (
 	ruleObsCodec = reorder.Codec[ruleObs]{Append: appendRuleObs, Read: readRuleObs}
-	tickCodec    = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
+	tickCodec    = reorder.Codec[tickbeam.Tick](wire.For[tickbeam.Tick]())
 )
 
 // appendObservation writes only the fields a row has: a tick's

@@ -2,6 +2,7 @@ package bars
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -43,6 +45,33 @@ type Options struct {
 	// are UTC days like any fixed window.
 	Calendar *calendar.Calendar
 }
+
+// Validate reports the first problem of o: no Resolutions, a resolution
+// ParseResolution would refuse (outside 1s to 1d, not whole seconds, not
+// dividing a day) or listed twice, a negative EarlyEvery or
+// AllowedLateness.
+func (o Options) Validate() error {
+	if len(o.Resolutions) == 0 {
+		return errors.New("bars: Resolutions: at least one is required")
+	}
+	seen := make(map[Resolution]bool, len(o.Resolutions))
+	for _, r := range o.Resolutions {
+		if err := optcheck.Wrap("bars", "Resolutions", r.validate()); err != nil {
+			return err
+		}
+		if seen[r] {
+			return fmt.Errorf("bars: Resolutions: %s listed twice", r)
+		}
+		seen[r] = true
+	}
+	return optcheck.NonNegative("bars", optcheck.F("EarlyEvery", o.EarlyEvery), optcheck.F("AllowedLateness", o.AllowedLateness))
+}
+
+// ByResolution holds Compute's bars: the PCollection<tickbeam.Bar> of each
+// resolution of Options.Resolutions, in that resolution's fixed windows.
+// A resolution Compute was not asked for has no entry (an invalid
+// PCollection when indexed).
+type ByResolution map[Resolution]beam.PCollection
 
 // Triggered reports whether the options fire more than the on-time pane.
 func (o Options) Triggered() bool { return o.EarlyEvery > 0 || o.AllowedLateness > 0 }
@@ -82,8 +111,8 @@ func init() {
 }
 
 // Compute turns a PCollection<tickbeam.Tick> timestamped by event time into
-// one PCollection<tickbeam.Bar> per resolution, in the order of
-// opts.Resolutions, each in the fixed windows of its resolution (so windowed
+// one PCollection<tickbeam.Bar> per resolution, keyed by opts.Resolutions
+// (ByResolution), each in the fixed windows of its resolution (so windowed
 // sinks and later transforms see the bars' own windows). There is one bar per
 // symbol and event-time window [start, start+resolution) holding at least one
 // trade. Windows align to multiples of the resolution since the Unix epoch,
@@ -100,23 +129,34 @@ func init() {
 // opts.AllowedLateness add EARLY and LATE panes (accumulating): a consumer
 // keeps, per (symbol, resolution, window_start), the row with the highest
 // pane_index, which is the whole truth for its window.
-func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollection {
-	s = s.Scope("bars.Compute")
-	if len(opts.Resolutions) == 0 {
-		panic("bars.Compute: no resolutions")
+// Compute panics when opts are invalid (Options.Validate); TryCompute
+// returns the error instead.
+func Compute(s beam.Scope, ticks beam.PCollection, opts Options) ByResolution {
+	out, err := TryCompute(s, ticks, opts)
+	if err != nil {
+		panic(err)
 	}
-	var out []beam.PCollection
+	return out
+}
+
+// TryCompute is Compute returning invalid options as an error.
+func TryCompute(s beam.Scope, ticks beam.PCollection, opts Options) (ByResolution, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s = s.Scope("bars.Compute")
+	out := make(ByResolution, len(opts.Resolutions))
 	for _, r := range opts.Resolutions {
 		rs := s.Scope("bars." + r.String())
 		if r == Daily && opts.Calendar != nil {
 			partial := beam.ParDo(rs, &preAggregateFn{Resolution: r, Calendar: opts.Calendar}, ticks)
-			out = append(out, opts.windowing(rs, r, sessionDays(rs, partial, opts)))
+			out[r] = opts.windowing(rs, r, sessionDays(rs, partial, opts))
 			continue
 		}
 		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
 		grouped := beam.GroupByKey(rs, opts.windowing(rs, r, partial))
 		if !opts.Triggered() {
-			out = append(out, beam.ParDo(rs, &barFn{Resolution: r}, grouped))
+			out[r] = beam.ParDo(rs, &barFn{Resolution: r}, grouped)
 			continue
 		}
 		// Panes leave their windows for the accumulation: prism expires a
@@ -125,9 +165,9 @@ func Compute(s beam.Scope, ticks beam.PCollection, opts Options) []beam.PCollect
 		firings := beam.WindowInto(rs, window.NewGlobalWindows(), beam.ParDo(rs, &firingFn{}, grouped))
 		whole := beam.ParDo(rs, &accumulateFn{Resolution: r, Keep: 2*opts.AllowedLateness + r.Duration() + time.Minute,
 			Windows: state.MakeValueState[[]byte]("windows")}, firings)
-		out = append(out, opts.windowing(rs, r, whole))
+		out[r] = opts.windowing(rs, r, whole)
 	}
-	return out
+	return out, nil
 }
 
 // firing is one discarding pane of a window: the trades it adds, its

@@ -64,8 +64,8 @@ func TestComputeHandComputed(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	res := []Resolution{Resolution(time.Minute), Resolution(5 * time.Minute)}
 	got := Compute(s, beamtest.Ticks(s, exampleTicks()...), Options{Resolutions: res})
-	beamtest.Equals(s, got[0], want[:3])
-	beamtest.Equals(s, got[1], want[3:])
+	beamtest.Equals(s, got[res[0]], want[:3])
+	beamtest.Equals(s, got[res[1]], want[3:])
 	ptest.RunAndValidate(t, p)
 }
 
@@ -187,7 +187,7 @@ func TestComputeStreamingOutOfOrder(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	got := Compute(s, teststream.Create(s, cfg), Options{Resolutions: []Resolution{Resolution(time.Minute)}})
-	beamtest.Equals(s, got[0], []tickbeam.Bar{
+	beamtest.Equals(s, got[Resolution(time.Minute)], []tickbeam.Bar{
 		// 10 x 3 + 11 x 1 = 41 over volume 4.
 		bar("AAPL", "1m", 0, time.Minute, 10, 11, 10, 11, 4, 41, 2, 1, 3),
 		// 13 x 1 + 12 x 2 = 37 over volume 3; open is the 65 s trade.
@@ -229,6 +229,35 @@ func TestComputeEarlyOnTimeLatePanes(t *testing.T) {
 	// + 12 x 2 = 65 over volume 6; close is still the 50 s trade.
 	late := bar("AAPL", "1m", 0, time.Minute, 10, 12, 10, 11, 6, 65, 3, 1, 3)
 	late.Timing, late.PaneIndex = tickbeam.Late, 1
-	beamtest.Equals(s, got[0], []tickbeam.Bar{onTime, late})
+	beamtest.Equals(s, got[Resolution(time.Minute)], []tickbeam.Bar{onTime, late})
 	ptest.RunAndValidate(t, p)
+}
+
+func TestOptionsValidate(t *testing.T) {
+	m := Resolution(time.Minute)
+	for _, c := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"ok", Options{Resolutions: []Resolution{m, Daily}, EarlyEvery: time.Second, AllowedLateness: time.Hour}, ""},
+		{"no resolutions", Options{}, "bars: Resolutions: at least one is required"},
+		{"too short", Options{Resolutions: []Resolution{Resolution(time.Millisecond)}}, "bars: Resolutions: bar resolution 1ms: must be between 1s and 24h"},
+		{"fraction", Options{Resolutions: []Resolution{Resolution(1500 * time.Millisecond)}}, "bars: Resolutions: bar resolution 1.5s: must be whole seconds"},
+		{"not dividing", Options{Resolutions: []Resolution{Resolution(7 * time.Hour)}}, "bars: Resolutions: bar resolution 7h0m0s: must divide a day evenly"},
+		{"twice", Options{Resolutions: []Resolution{m, m}}, "bars: Resolutions: 1m listed twice"},
+		{"early", Options{Resolutions: []Resolution{m}, EarlyEvery: -time.Second}, "bars: EarlyEvery must be >= 0, got -1s"},
+		{"lateness", Options{Resolutions: []Resolution{m}, AllowedLateness: -time.Second}, "bars: AllowedLateness must be >= 0, got -1s"},
+	} {
+		var got string
+		if err := c.opts.Validate(); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
+		}
+	}
+	if _, err := TryCompute(beam.NewPipeline().Root(), beam.PCollection{}, Options{}); err == nil {
+		t.Error("TryCompute accepted no resolutions")
+	}
 }

@@ -13,8 +13,11 @@
 // ticks' event times (what parse.Lines and synthetic.Ticks produce):
 //
 //	res, _ := bars.ParseResolutions("1m,5m")
-//	perResolution := bars.Compute(s, ticks, bars.Options{Resolutions: res})
-//	oneMinute := perResolution[0] // PCollection<tickbeam.Bar> in 1-minute windows
+//	byRes := bars.Compute(s, ticks, bars.Options{Resolutions: res})
+//	oneMinute := byRes[res[0]] // PCollection<tickbeam.Bar> in 1-minute windows
+//
+// Compute panics on invalid Options (see Options.Validate); TryCompute
+// returns the error instead.
 //
 // Daily bars can follow an exchange's trading days instead of UTC days:
 //

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
 // Resolution is the length of a bar's window, 1s to 1d, dividing a day evenly
@@ -62,6 +64,10 @@ func ParseResolutions(list string) ([]Resolution, error) {
 	}
 	return out, nil
 }
+
+// validate checks what ParseResolution checks of a Resolution built
+// otherwise: whole seconds from 1s to 1d, dividing a day.
+func (r Resolution) validate() error { return optcheck.DayDivisor("bar resolution", r.Duration()) }
 
 // Duration returns the window length.
 func (r Resolution) Duration() time.Duration { return time.Duration(r) }

@@ -96,7 +96,7 @@ func TestComputeDailyOnSessionDays(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
 			got := Compute(s, beamtest.Ticks(s, c.ticks...), Options{Resolutions: []Resolution{Daily}, Calendar: mustCalendar(t, c.name)})
-			beamtest.Equals(s, got[0], c.want)
+			beamtest.Equals(s, got[Daily], c.want)
 			r := ptest.RunAndValidate(t, p)
 			if got := beamtest.Counter(t, r, "tickbeam/bars", "outside_session"); got != c.outside {
 				t.Errorf("outside_session = %d, want %d", got, c.outside)
@@ -131,7 +131,7 @@ func TestComputeDailyStreamingPanes(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	got := Compute(s, teststream.Create(s, cfg), Options{Resolutions: []Resolution{Daily}, Calendar: mustCalendar(t, "XKRX"),
 		AllowedLateness: time.Hour})
-	beamtest.Equals(s, got[0], []tickbeam.Bar{onTime, late})
+	beamtest.Equals(s, got[Daily], []tickbeam.Bar{onTime, late})
 	r := ptest.RunAndValidate(t, p)
 	if got := beamtest.Counter(t, r, "tickbeam/bars", "dropped_late"); got != 1 {
 		t.Errorf("dropped_late = %d, want 1", got)

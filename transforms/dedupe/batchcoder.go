@@ -22,8 +22,11 @@ const (
 	flagVenue                 // Venue differs from the previous tick's: string follows
 	flagCurrency              // Currency differs from the previous tick's: string follows
 	flagPrevClose             // PrevClose follows
-	flagRaw                   // anything unusual: the whole tick follows
+	flagRaw                   // anything unusual: the whole tick follows (tickCodec)
 )
+
+// tickCodec is the root package's binary form of a Tick.
+var tickCodec = wire.For[tickbeam.Tick]()
 
 func encodeBatch(b Batch) ([]byte, error) {
 	out := make([]byte, 0, 16+32*len(b.Ticks))
@@ -43,7 +46,7 @@ func encodeBatch(b Batch) ([]byte, error) {
 			(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
 			t.EventTime.IsZero() || t.IngestTime.IsZero() {
 			out = append(out, flagRaw)
-			out = tickbeam.AppendTick(out, *t)
+			out = tickCodec.Append(out, *t)
 			continue
 		}
 		var flags byte
@@ -132,7 +135,7 @@ func decodeBatch(data []byte) (Batch, error) {
 	for i := int64(0); i < n && r.Err() == nil; i++ {
 		flags := r.Raw(flag[:])[0]
 		if flags&flagRaw != 0 {
-			b.Ticks = append(b.Ticks, tickbeam.ReadTick(r))
+			b.Ticks = append(b.Ticks, tickCodec.Read(r))
 			continue
 		}
 		t := tickbeam.Tick{Source: source, Symbol: symbol, Kind: tickbeam.Trade, Side: tickbeam.Unknown}

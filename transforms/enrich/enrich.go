@@ -793,12 +793,15 @@ func readDate(r *wire.Reader) calendar.Date {
 // cross to lastCloseFn, and wait in Pending, as one element.
 var itemCodec = reorder.Codec[item]{Append: appendItem, Read: readItem}
 
+// priceChangeCodec is the root package's binary form of a PriceChange.
+var priceChangeCodec = wire.For[tickbeam.PriceChange]()
+
 func itemTime(it item) time.Time { return it.Row.EventTime }
 
 func encodeItem(it item) ([]byte, error) { return appendItem(make([]byte, 0, 160), it), nil }
 
 func appendItem(b []byte, it item) []byte {
-	b = tickbeam.AppendPriceChange(b, it.Row)
+	b = priceChangeCodec.Append(b, it.Row)
 	b = appendDate(b, it.Day)
 	b = appendDate(b, it.CloseDay)
 	b = wire.AppendInt(b, it.ReadyAt)
@@ -819,7 +822,7 @@ func appendItem(b []byte, it item) []byte {
 // readItem reads an item written by appendItem; bad flags are a decoding
 // error of r.
 func readItem(r *wire.Reader) item {
-	it := item{Row: tickbeam.ReadPriceChange(r), Day: readDate(r), CloseDay: readDate(r), ReadyAt: r.Int()}
+	it := item{Row: priceChangeCodec.Read(r), Day: readDate(r), CloseDay: readDate(r), ReadyAt: r.Int()}
 	it.Feed, it.Ref, it.Factor = r.Float(), r.Float(), r.Float()
 	flags := r.Int()
 	it.Regular, it.Waits = flags&1 != 0, flags&2 != 0

@@ -58,7 +58,7 @@ func ExampleCompute() {
 	p, s := beam.NewPipelineWithRoot()
 	ticks := beam.ParDo(s, stampTick, beam.CreateList(s, trades))
 	res, _ := bars.ParseResolutions("1m")
-	oneMinute := bars.Compute(s, ticks, bars.Options{Resolutions: res})[0]
+	oneMinute := bars.Compute(s, ticks, bars.Options{Resolutions: res})[res[0]]
 	rows := portfolio.Compute(s, oneMinute, beam.Create(s, positions), portfolio.Options{Resolution: res[0]})
 	beam.ParDo0(s, collect, rows)
 	if err := beamx.Run(context.Background(), p); err != nil {

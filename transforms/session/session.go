@@ -17,6 +17,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
@@ -154,17 +155,7 @@ func Filter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) beam.PColl
 	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks)
 }
 
-func checkResolution(d time.Duration) error {
-	switch {
-	case d < time.Second || d > 24*time.Hour:
-		return fmt.Errorf("resolution %v: must be between 1s and 24h", d)
-	case d%time.Second != 0:
-		return fmt.Errorf("resolution %v: must be whole seconds", d)
-	case (24*time.Hour)%d != 0:
-		return fmt.Errorf("resolution %v: must divide a day evenly", d)
-	}
-	return nil
-}
+func checkResolution(d time.Duration) error { return optcheck.DayDivisor("resolution", d) }
 
 // calendarSet is the calendars of a transform as a DoFn field: each calendar
 // once, and symbols by index, so a thousand XNYS symbols serialize one

@@ -143,7 +143,7 @@ func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) bea
 }
 
 // tickCodec encodes the ticks of a batch and of the reorder buffer.
-var tickCodec = reorder.Codec[tickbeam.Tick]{Append: tickbeam.AppendTick, Read: tickbeam.ReadTick}
+var tickCodec = reorder.Codec[tickbeam.Tick](wire.For[tickbeam.Tick]())
 
 func tickTime(t tickbeam.Tick) time.Time { return t.EventTime }
 
