@@ -70,7 +70,17 @@ type Meta struct {
 	// Fn API (prism, Dataflow) every cell read or written is a round trip,
 	// and a stream of many symbols makes about one per row per cell.
 	Aux []byte
+	// Inline holds waiting rows in this cell rather than in the bag, up to
+	// InlineBytes: (time, row) pairs as the bag stores them (see Buffer).
+	Inline []byte
 }
+
+// InlineBytes bounds the waiting rows a key keeps in its Meta. A stream has
+// a few rows per key waiting at a time: kept in the cell the DoFn reads and
+// writes anyway, they cost no bag round trips (the Go SDK sends a bag
+// append as two requests, its length and its bytes, and a flush reads and
+// clears the bag). A batch run's rows overflow into the bag.
+const InlineBytes = 4 << 10
 
 // Current reports whether a flush timer's firing is the armed one: a timer
 // cleared as its hold moved may already be on its way, and Flush assumes the
@@ -86,7 +96,7 @@ func ReadMeta(sp state.Provider, v *state.Value[[]byte]) (Meta, bool, error) {
 	r := wire.NewReader(b)
 	m := Meta{Buffered: r.Int(), Stored: r.Int(), BufMin: mtime.Time(r.Int()), Target: mtime.Time(r.Int()), Streak: r.Int(),
 		HasFrontier: r.Int() != 0, Frontier: r.Int(), ReleaseAt: mtime.Time(r.Int()), HasClose: r.Int() != 0, CloseAt: mtime.Time(r.Int()),
-		Aux: r.Bytes()}
+		Aux: r.Bytes(), Inline: r.Bytes()}
 	if err := r.Err(); err != nil {
 		return Meta{}, false, fmt.Errorf("bad reorder state: %w", err)
 	}
@@ -102,12 +112,13 @@ func WriteMeta(sp state.Provider, v *state.Value[[]byte], m Meta) error {
 	if m.HasClose {
 		hc = 1
 	}
-	b := make([]byte, 0, 64+len(m.Aux))
+	b := make([]byte, 0, 64+len(m.Aux)+len(m.Inline))
 	for _, x := range [...]int64{m.Buffered, m.Stored, int64(m.BufMin), int64(m.Target), m.Streak, hf, m.Frontier, int64(m.ReleaseAt),
 		hc, int64(m.CloseAt)} {
 		b = wire.AppendInt(b, x)
 	}
-	return v.Write(sp, wire.AppendBytes(b, m.Aux))
+	b = wire.AppendBytes(b, m.Aux)
+	return v.Write(sp, wire.AppendBytes(b, m.Inline))
 }
 
 // Codec encodes rows of a batch.
@@ -153,11 +164,13 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 // firings, never handing a row over before the watermark has passed it. A
 // streaming row waits at most for the quarter of the buffer ahead of it.
 //
-// A flush leaves the rows it handed over in the bag (they are at or before
-// the frontier and skipped on read) and rewrites the bag, as one batch, only
-// once they outnumber the rows still waiting. The bag stores each row behind
-// its event time and length, so a flush decodes only the rows it hands over:
-// the others are sorted by time and written back as they were read.
+// Waiting rows live in Meta.Inline while they fit in InlineBytes (a stream's
+// few rows per key: no bag round trips at all), else in the bag. A flush
+// leaves the rows it handed over in the bag (they are at or before the
+// frontier and skipped on read) and rewrites the bag, as one batch, only once
+// they outnumber the rows still waiting. Rows are stored behind their event
+// time and length, so a flush decodes only the rows it hands over: the others
+// are sorted by time and written back as they were read.
 type Buffer[T any] struct {
 	Bag         *state.Bag[[]byte]
 	Timer       *timers.EventTime
@@ -202,8 +215,8 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	if len(keep) == 0 {
 		return late, nil, nil
 	}
-	if err := b.Bag.Add(sp, b.encode(keep)); err != nil {
-		return late, nil, fmt.Errorf("buffer: %w", err)
+	if err := b.store(sp, m, b.appendRows(nil, keep), int64(len(keep))); err != nil {
+		return late, nil, err
 	}
 	m.Streak = 0
 	switch {
@@ -216,7 +229,6 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		b.setFlush(tp, m)
 	}
 	m.Buffered += int64(len(keep))
-	m.Stored += int64(len(keep))
 	if rel > m.ReleaseAt {
 		m.ReleaseAt = rel
 		b.Timer.Set(tp, rel.ToTime(), timers.WithTag(TagRelease))
@@ -270,16 +282,15 @@ func (b *Buffer[T]) Drain(sp state.Provider, tp timers.Provider, m *Meta, upto m
 }
 
 // stored is a buffered row as the bag holds it: its event time (Unix ns) and
-// its Codec encoding.
+// its Codec encoding; inBag: read from the bag, not Meta.Inline.
 type stored struct {
-	t   int64
-	raw []byte
+	t     int64
+	raw   []byte
+	inBag bool
 }
 
-// encode packs rows as one bag entry: a count, then each row's time and
-// length-prefixed encoding.
-func (b *Buffer[T]) encode(rows []T) []byte {
-	out := wire.AppendInt(make([]byte, 0, 16+len(rows)*80), int64(len(rows)))
+// appendRows appends each row's time and length-prefixed encoding.
+func (b *Buffer[T]) appendRows(out []byte, rows []T) []byte {
 	var row []byte
 	for _, x := range rows {
 		row = b.Codec.Append(row[:0], x)
@@ -289,12 +300,7 @@ func (b *Buffer[T]) encode(rows []T) []byte {
 	return out
 }
 
-func encodeStored(rows []stored) []byte {
-	n := 16
-	for _, x := range rows {
-		n += len(x.raw) + 12
-	}
-	out := wire.AppendInt(make([]byte, 0, n), int64(len(rows)))
+func appendStored(out []byte, rows []stored) []byte {
 	for _, x := range rows {
 		out = wire.AppendInt(out, x.t)
 		out = wire.AppendBytes(out, x.raw)
@@ -302,29 +308,56 @@ func encodeStored(rows []stored) []byte {
 	return out
 }
 
+// store keeps n waiting rows, encoded as appendRows does, in Meta.Inline
+// while they fit, else as one bag entry: a count, then the rows.
+func (b *Buffer[T]) store(sp state.Provider, m *Meta, enc []byte, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if len(m.Inline)+len(enc) <= InlineBytes {
+		m.Inline = append(m.Inline, enc...)
+		return nil
+	}
+	entry := append(wire.AppendInt(make([]byte, 0, len(enc)+10), n), enc...)
+	if err := b.Bag.Add(sp, entry); err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+	m.Stored += n
+	return nil
+}
+
 // take removes and returns, in order, at most n buffered rows at or before
 // upto, keeps the rest under a new flush timer and advances the frontier.
 // The caller has cleared or fired the old flush timer.
 func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mtime.Time, n int64) ([]T, error) {
-	batches, _, err := b.Bag.Read(sp)
-	if err != nil {
-		return nil, fmt.Errorf("read buffer: %w", err)
-	}
 	waiting := make([]stored, 0, m.Buffered)
-	for _, enc := range batches {
-		r := wire.NewReader(enc)
-		c := r.Int()
-		if c < 0 || c > int64(len(enc)) {
-			return nil, fmt.Errorf("reorder: bad buffer entry of %d rows in %d bytes", c, len(enc))
+	if m.Stored > 0 {
+		batches, _, err := b.Bag.Read(sp)
+		if err != nil {
+			return nil, fmt.Errorf("read buffer: %w", err)
 		}
-		for range c {
-			x := stored{t: r.Int(), raw: r.View()}
-			if !m.HasFrontier || x.t > m.Frontier { // else handed over already
-				waiting = append(waiting, x)
+		for _, enc := range batches {
+			r := wire.NewReader(enc)
+			c := r.Int()
+			if c < 0 || c > int64(len(enc)) {
+				return nil, fmt.Errorf("reorder: bad buffer entry of %d rows in %d bytes", c, len(enc))
+			}
+			for range c {
+				x := stored{t: r.Int(), raw: r.View(), inBag: true}
+				if !m.HasFrontier || x.t > m.Frontier { // else handed over already
+					waiting = append(waiting, x)
+				}
+			}
+			if err := r.Err(); err != nil {
+				return nil, fmt.Errorf("reorder: bad buffer entry: %w", err)
 			}
 		}
+	}
+	// Inline rows are all waiting: every take rewrites them.
+	for r := wire.NewReader(m.Inline); r.Len() > 0; {
+		waiting = append(waiting, stored{t: r.Int(), raw: r.View()})
 		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("reorder: bad buffer entry: %w", err)
+			return nil, fmt.Errorf("reorder: bad inline buffer: %w", err)
 		}
 	}
 	slices.SortStableFunc(waiting, func(a, b stored) int { return cmp.Compare(a.t, b.t) })
@@ -360,7 +393,10 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		}
 		due = uniq
 	}
-	if int64(len(due)) > n { // rows tied at the cut go back
+	// Rows cut off by n go back re-encoded, not knowing where they came
+	// from: the bag is then rewritten.
+	cut := int64(len(due)) > n
+	if cut {
 		back := make([]stored, 0, len(due)-int(n)+len(rest))
 		for _, x := range due[n:] {
 			back = append(back, stored{t: b.Time(x).UnixNano(), raw: b.Codec.Append(nil, x)})
@@ -371,20 +407,35 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	if len(due) > 0 {
 		m.HasFrontier = true
 		m.Frontier = b.Time(due[len(due)-1]).UnixNano()
+		// Rows of the frontier's own time cut off by n still wait: the
+		// frontier stops short of them, or they would read as handed over.
+		if len(rest) > 0 && rest[0].t <= m.Frontier {
+			m.Frontier = rest[0].t - 1
+		}
 	}
-	// A waiting row at the frontier's own time (a take cut short by n)
-	// would read as handed over: rewrite then too.
-	tie := len(rest) > 0 && rest[0].t <= m.Frontier
-	if len(rest) == 0 || tie || m.Stored-int64(len(rest)) > int64(len(rest)) {
-		if err := b.Bag.Clear(sp); err != nil {
-			return nil, fmt.Errorf("clear buffer: %w", err)
+	// The bag keeps its waiting rows (and the handed-over ones, skipped on
+	// read) until those outnumber them; the other waiting rows are stored
+	// anew, inline while they fit.
+	var inBag int64
+	for _, x := range rest {
+		if x.inBag {
+			inBag++
 		}
-		if len(rest) > 0 {
-			if err := b.Bag.Add(sp, encodeStored(rest)); err != nil {
-				return nil, fmt.Errorf("buffer: %w", err)
+	}
+	move := rest
+	if m.Stored > 0 {
+		if !cut && inBag > 0 && m.Stored-inBag <= inBag {
+			move = slices.DeleteFunc(slices.Clone(rest), func(x stored) bool { return x.inBag })
+		} else {
+			if err := b.Bag.Clear(sp); err != nil {
+				return nil, fmt.Errorf("clear buffer: %w", err)
 			}
+			m.Stored = 0
 		}
-		m.Stored = int64(len(rest))
+	}
+	m.Inline = nil
+	if err := b.store(sp, m, appendStored(nil, move), int64(len(move))); err != nil {
+		return nil, err
 	}
 	m.Buffered = int64(len(rest))
 	if len(rest) > 0 {

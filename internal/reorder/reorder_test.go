@@ -1,11 +1,15 @@
 package reorder
 
 import (
+	"cmp"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
-	"github.com/google/go-cmp/cmp"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
@@ -17,7 +21,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(rows, got, cmp.Comparer(func(a, b []int64) bool { return len(a) == len(b) && (len(a) == 0 || cmp.Equal(a, b)) })); diff != "" {
+		if diff := gocmp.Diff(rows, got, gocmp.Comparer(func(a, b []int64) bool { return len(a) == len(b) && (len(a) == 0 || gocmp.Equal(a, b)) })); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
 		}
 	}
@@ -53,7 +57,7 @@ func TestBatcherKeysAndTimestamps(t *testing.T) {
 	}
 	b.Flush(emit)
 	want := map[string][]batch{"A": {{2, []int64{5e6, 2e6, 9e6}}}, "B": {{7, []int64{7e6}}}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	for i := 0; i < MaxBatched; i++ {
@@ -93,5 +97,126 @@ func TestMetaCurrent(t *testing.T) {
 		if got := c.m.Current(c.tag); got != c.want {
 			t.Errorf("%+v.Current(%q) = %v, want %v", c.m, c.tag, got, c.want)
 		}
+	}
+}
+
+// memState is Beam user state in memory, for the buffer's bookkeeping alone
+// (the transforms' tests run it on prism).
+type memState struct {
+	state.Provider
+	vals    map[string]any
+	bags    map[string][]any
+	bagOps  int // bag reads, appends and clears: round trips on a runner
+	setTime int
+}
+
+func newMemState() *memState { return &memState{vals: map[string]any{}, bags: map[string][]any{}} }
+
+func (s *memState) ReadValueState(id string) (any, []state.Transaction, error) {
+	return s.vals[id], nil, nil
+}
+func (s *memState) WriteValueState(t state.Transaction) error { s.vals[t.Key] = t.Val; return nil }
+func (s *memState) ReadBagState(id string) ([]any, []state.Transaction, error) {
+	s.bagOps++
+	return slices.Clone(s.bags[id]), nil, nil
+}
+func (s *memState) WriteBagState(t state.Transaction) error {
+	s.bagOps++
+	s.bags[t.Key] = append(s.bags[t.Key], t.Val)
+	return nil
+}
+func (s *memState) ClearBagState(t state.Transaction) error {
+	s.bagOps++
+	delete(s.bags, t.Key)
+	return nil
+}
+func (s *memState) Set(timers.TimerMap) { s.setTime++ }
+
+// padded rows are an int64 and 100 bytes, so a few dozen fill InlineBytes.
+var padded = Codec[int64]{
+	Append: func(b []byte, x int64) []byte { return wire.AppendBytes(wire.AppendInt(b, x), make([]byte, 100)) },
+	Read:   func(r *wire.Reader) int64 { x := r.Int(); r.View(); return x },
+}
+
+func newTestBuffer(maxBuffered int) (*Buffer[int64], *state.Bag[[]byte], *memState) {
+	bag := state.MakeBagState[[]byte]("buffer")
+	timer := timers.InEventTime("timer")
+	return &Buffer[int64]{Bag: &bag, Timer: &timer, Codec: padded, MaxBuffered: maxBuffered,
+		Time: func(ns int64) time.Time { return time.Unix(0, ns) }, Compare: cmp.Compare[int64]}, &bag, newMemState()
+}
+
+// A stream's rows, one at a time and each flushed before the next, never
+// touch the bag: they wait in Meta.Inline.
+func TestBufferStreamStaysInline(t *testing.T) {
+	b, _, st := newTestBuffer(0)
+	var m Meta
+	var got []int64
+	for i := int64(1); i <= 200; i++ {
+		if _, _, err := b.Add(st, st, &m, []int64{i * 1e9, i*1e9 + 1}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := b.Flush(st, st, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out...)
+		// Through the state cell and back, as a DoFn does between bundles.
+		v := state.MakeValueState[[]byte]("meta")
+		if err := WriteMeta(st, &v, m); err != nil {
+			t.Fatal(err)
+		}
+		if m, _, err = ReadMeta(st, &v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rest, err := b.Drain(st, st, &m, mtime.MaxTimestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, rest...)
+	if len(got) != 400 || !slices.IsSorted(got) {
+		t.Errorf("handed over %d rows (sorted: %v), want 400 in order", len(got), slices.IsSorted(got))
+	}
+	if st.bagOps != 0 {
+		t.Errorf("%d bag round trips, want 0", st.bagOps)
+	}
+}
+
+// A batch overflows into the bag; a full buffer forces its oldest half out
+// even when the cut falls among rows of one time, and every row comes out
+// exactly once, in order.
+func TestBufferForcedCutAmongTies(t *testing.T) {
+	b, _, st := newTestBuffer(100)
+	var m Meta
+	var want, got []int64
+	for batch := int64(0); batch < 20; batch++ {
+		var rows []int64
+		for i := int64(0); i < 50; i++ {
+			rows = append(rows, (batch*50+(49-i))/7*7) // 7 rows per time, descending in the batch
+		}
+		want = append(want, rows...)
+		late, forced, err := b.Add(st, st, &m, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(late) > 0 {
+			t.Fatalf("batch %d: %d rows late", batch, len(late))
+		}
+		got = append(got, forced...)
+	}
+	if st.bagOps == 0 {
+		t.Error("a batch of 50 padded rows stayed inline")
+	}
+	rest, err := b.Drain(st, st, &m, mtime.MaxTimestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, rest...)
+	slices.Sort(want)
+	if !slices.IsSorted(got) {
+		t.Error("rows handed over out of order")
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("rows handed over (-want +got):\n%s", diff)
 	}
 }

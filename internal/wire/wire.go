@@ -55,6 +55,9 @@ func NewReader(b []byte) *Reader { return &Reader{b: b} }
 // Err returns the first decoding error.
 func (r *Reader) Err() error { return r.err }
 
+// Len is the number of bytes left to read.
+func (r *Reader) Len() int { return len(r.b) }
+
 func (r *Reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
