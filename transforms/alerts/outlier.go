@@ -262,6 +262,9 @@ func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 	prev := m
 	switch {
 	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
+			return nil // a stale firing: flushed already, or the hold moved
+		}
 		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)

@@ -558,6 +558,9 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 	}
 	switch {
 	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
+			return nil // a stale firing: flushed already, or the hold moved
+		}
 		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return f.errorf(key, "%w", err)

@@ -271,6 +271,9 @@ func (f *bookFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provid
 	}
 	switch {
 	case reorder.IsFlush(timer.Tag):
+		if !m.Current(timer.Tag) {
+			return nil // a stale firing: flushed already, or the hold moved
+		}
 		due, err := f.ord.Flush(sp, tp, &m)
 		if err != nil {
 			return fmt.Errorf("portfolio: %w", err)
