@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/outage"
 	"github.com/tickbeam/tickbeam/notify"
 )
@@ -56,6 +57,12 @@ type DeliverOptions struct {
 	// does not hold the pipeline back. The first delivery after DownFor
 	// tries again, alone. Default 1m; < 0: never taken for down.
 	DownFor time.Duration
+}
+
+// Validate reports a negative Timeout. Any DownFor is valid (0: the
+// default, < 0: never taken for down).
+func (o DeliverOptions) Validate() error {
+	return optcheck.NonNegative("alerts", optcheck.F("DeliverOptions.Timeout", o.Timeout))
 }
 
 // Deliver sends each alert of PCollection<tickbeam.Alert> to the notifiers
@@ -127,8 +134,8 @@ func newDeliverFn(rs *RuleSet, opts DeliverOptions) (*deliverFn, error) {
 	if rs == nil {
 		return nil, errors.New("alerts.Deliver: no rule set")
 	}
-	if opts.Timeout < 0 {
-		return nil, fmt.Errorf("alerts.Deliver: Timeout must be >= 0, got %v", opts.Timeout)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.DownFor == 0 {
 		opts.DownFor = DefaultDownFor

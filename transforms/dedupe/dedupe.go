@@ -31,6 +31,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
 // Options configure Ticks.
@@ -46,6 +47,12 @@ type Options struct {
 	// left in an earlier pane is not recognised then; the pubsubx reader's
 	// message-id dedupe covers Pub/Sub's own redeliveries.
 	AllowedLateness time.Duration
+}
+
+// Validate reports a negative Window or AllowedLateness; a zero Window
+// means DefaultWindow.
+func (o Options) Validate() error {
+	return optcheck.NonNegative("dedupe", optcheck.F("Window", o.Window), optcheck.F("AllowedLateness", o.AllowedLateness))
 }
 
 // DefaultWindow is the window of the zero Options.
@@ -69,10 +76,14 @@ func init() {
 // are counted in the Beam counter tickbeam/dedupe.duplicates.
 //
 // The output is in fixed windows of opts.Window; transforms that window by
-// event time (bars) re-window it as they need.
+// event time (bars) re-window it as they need. Ticks panics on invalid
+// options (Options.Validate).
 func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
 	s = s.Scope("dedupe.Ticks")
-	if opts.Window <= 0 {
+	if opts.Window == 0 {
 		opts.Window = DefaultWindow
 	}
 	batches := beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)

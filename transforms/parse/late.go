@@ -2,12 +2,10 @@ package parse
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 func init() {
@@ -25,14 +23,13 @@ func init() {
 // reader's on-time messages to Messages and its late ones here keeps
 // messages = ticks-bearing + control + blank + dead_letters.
 //
-// cfg is the Config given to Messages for the on-time messages.
+// cfg is the Config given to Messages for the on-time messages. Late panics
+// if cfg is invalid (Config.Validate).
 func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
-	s = s.Scope("parse.Late")
-	if cfg.Format != "" {
-		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-			panic(fmt.Sprintf("parse.Late: %v", err))
-		}
+	if err := cfg.Validate(); err != nil {
+		panic(err)
 	}
+	s = s.Scope("parse.Late")
 	return beam.ParDo(s, &lateFn{parseFn{Config: cfg}}, late)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/feedformat"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
 // DefaultMaxPayloadBytes bounds one message; larger payloads become dead
@@ -28,6 +29,24 @@ type Config struct {
 	Limits  feedformat.Limits
 	// MaxPayloadBytes bounds a message. Default DefaultMaxPayloadBytes.
 	MaxPayloadBytes int
+}
+
+// Validate reports the first problem of c: a Format feedformat.New refuses
+// with c.Options (when Format is set; else Options that
+// feedformat.Options.Validate refuses), a negative MaxPayloadBytes or
+// Limits.MaxAhead. The zero Config is valid for Messages and Late (each
+// message names its format); Lines needs a Format.
+func (c Config) Validate() error {
+	if c.Format != "" {
+		if _, err := feedformat.New(c.Format, c.Options); err != nil {
+			return err
+		}
+	} else if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("parse: Options: %w", err)
+	}
+	return optcheck.First(
+		optcheck.NonNegative("parse", optcheck.F("MaxPayloadBytes", c.MaxPayloadBytes)),
+		optcheck.NonNegative("parse", optcheck.F("Limits.MaxAhead", c.Limits.MaxAhead)))
 }
 
 func init() {
@@ -48,12 +67,15 @@ func init() {
 // blank + dead_letters, so nothing disappears without a count.
 //
 // It fails at construction (panics, as Beam transforms do on bad arguments) if
-// the format is unknown; call feedformat.New first to get an error instead.
+// cfg is invalid (Config.Validate) or names no Format.
 func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	s = s.Scope("parse.Lines")
-	if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-		panic(fmt.Sprintf("parse.Lines: %v", err))
+	if err := cfg.Validate(); err != nil {
+		panic(err)
 	}
+	if cfg.Format == "" {
+		panic(errors.New("parse: Lines: Config.Format is required"))
+	}
+	s = s.Scope("parse.Lines")
 	return beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
 }
 
@@ -62,14 +84,12 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 // message names its own format in its "format" attribute (as `tickbeam feed`
 // publishes them), and when cfg.Options.Source is empty its "source"
 // attribute names the source; a message naming no known format is a dead
-// letter.
+// letter. Messages panics if cfg is invalid (Config.Validate).
 func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	s = s.Scope("parse.Messages")
-	if cfg.Format != "" {
-		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-			panic(fmt.Sprintf("parse.Messages: %v", err))
-		}
+	if err := cfg.Validate(); err != nil {
+		panic(err)
 	}
+	s = s.Scope("parse.Messages")
 	return beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
 }
 

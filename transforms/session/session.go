@@ -65,6 +65,45 @@ type FilterOptions struct {
 	Drop bool
 }
 
+// Validate reports the first problem of o: a Resolution (when set) outside
+// 1s to 24h, not whole seconds or not dividing a day, a negative
+// AllowedLateness, or a nil calendar in Calendars. The zero Options are
+// valid.
+func (o Options) Validate() error {
+	if o.Resolution != 0 {
+		if err := optcheck.Wrap("session", "Resolution", optcheck.DayDivisor("resolution", o.Resolution)); err != nil {
+			return err
+		}
+	}
+	if o.AllowedLateness < 0 {
+		return fmt.Errorf("session: negative AllowedLateness %v", o.AllowedLateness)
+	}
+	return checkCalendars(o.Calendars)
+}
+
+// Validate reports the first problem of o: a nil calendar in Calendars or a
+// session kind other than calendar.Pre, Regular and After. The zero
+// FilterOptions are valid.
+func (o FilterOptions) Validate() error {
+	for i, k := range o.Sessions {
+		if k < calendar.Pre || k > calendar.After {
+			return fmt.Errorf("session: Sessions[%d]: unknown session kind %v", i, k)
+		}
+	}
+	return checkCalendars(o.Calendars)
+}
+
+// checkCalendars refuses a nil calendar in Options.Calendars or
+// FilterOptions.Calendars.
+func checkCalendars(bySymbol map[string]*calendar.Calendar) error {
+	for sym, c := range bySymbol {
+		if c == nil {
+			return fmt.Errorf("session: Calendars: symbol %q: nil calendar", sym)
+		}
+	}
+	return nil
+}
+
 // Counters, in namespace tickbeam/session.
 var (
 	cOutside     = beam.NewCounter("tickbeam/session", "outside")      // trades in no trading day, skipped by Stats
@@ -111,18 +150,16 @@ func init() {
 // is the open days and the partials within the watermark delay, plus the
 // date of the last closed day (to recognise later trades as late).
 //
-// Stats panics on invalid options, as Beam transforms do at construction.
+// Stats panics on invalid options (Options.Validate), as Beam transforms do
+// at construction.
 func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
 	s = s.Scope("session.Stats")
 	res := opts.Resolution
 	if res == 0 {
 		res = DefaultResolution
-	}
-	if err := checkResolution(res); err != nil {
-		panic(fmt.Sprintf("session.Stats: %v", err))
-	}
-	if opts.AllowedLateness < 0 {
-		panic(fmt.Sprintf("session.Stats: negative AllowedLateness %v", opts.AllowedLateness))
 	}
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
@@ -145,8 +182,12 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 // Filter keeps the ticks of a PCollection<tickbeam.Tick> whose event time is
 // inside one of the chosen sessions of their symbol's calendar (with Drop,
 // those outside), each with its timestamp and window. The ticks removed are
-// counted in tickbeam/session.filtered.
+// counted in tickbeam/session.filtered. Filter panics on invalid options
+// (FilterOptions.Validate).
 func Filter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) beam.PCollection {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
 	s = s.Scope("session.Filter")
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
@@ -154,8 +195,6 @@ func Filter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) beam.PColl
 	}
 	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks)
 }
-
-func checkResolution(d time.Duration) error { return optcheck.DayDivisor("resolution", d) }
 
 // calendarSet is the calendars of a transform as a DoFn field: each calendar
 // once, and symbols by index, so a thousand XNYS symbols serialize one
@@ -176,10 +215,7 @@ func newCalendarSet(def *calendar.Calendar, bySymbol map[string]*calendar.Calend
 	}
 	set := calendarSet{Default: def}
 	index := map[*calendar.Calendar]int{}
-	for sym, c := range bySymbol {
-		if c == nil {
-			return calendarSet{}, fmt.Errorf("symbol %q: nil calendar", sym)
-		}
+	for sym, c := range bySymbol { // none nil: checkCalendars
 		i, ok := index[c]
 		if !ok {
 			i = len(set.List)

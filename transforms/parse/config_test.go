@@ -1,0 +1,34 @@
+package parse
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tickbeam/tickbeam/feedformat"
+)
+
+func TestConfigValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"zero", Config{}, ""},
+		{"ok", Config{Format: "csv", Options: feedformat.Options{CSVColumns: []string{"event_time", "symbol", "price"}}, MaxPayloadBytes: 10, Limits: feedformat.Limits{MaxAhead: time.Hour}}, ""},
+		{"format", Config{Format: "nasdaq"}, fmt.Sprintf("parse: unknown format %q (known: %v)", "nasdaq", feedformat.Formats())},
+		{"format options", Config{Format: "json"}, `parse: format json: Options.JSONFields is empty: map tick fields to dotted JSON paths, e.g. {"symbol": "s", "price": "p", "event_time": "T"}`},
+		{"options", Config{Options: feedformat.Options{Location: "Nowhere/Land"}}, `parse: Options: feedformat: unknown time zone "Nowhere/Land" in Options.Location`},
+		{"max payload", Config{MaxPayloadBytes: -1}, "parse: MaxPayloadBytes must be >= 0, got -1"},
+		{"max ahead", Config{Limits: feedformat.Limits{MaxAhead: -time.Second}}, "parse: Limits.MaxAhead must be >= 0, got -1s"},
+	} {
+		var got string
+		if err := c.cfg.Validate(); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
