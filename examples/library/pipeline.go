@@ -121,7 +121,7 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	barsCol := byRes[res]
 	moves := beam.ParDo(s.Scope("BarMove"), barMove, barsCol)
-	out, err := alerts.Apply(s, rules, alerts.Inputs{Changes: moves})
+	out, err := alerts.TryApply(s, rules, alerts.Inputs{Changes: moves})
 	if err != nil {
 		return err
 	}

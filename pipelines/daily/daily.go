@@ -306,7 +306,7 @@ func Build(s beam.Scope, c Config) error {
 	counts := beam.Flatten(s, beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: 1}, all),
 		beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: -1}, unique))
 	if r.outliers != nil {
-		out, err := alerts.Apply(s, r.outliers, alerts.Inputs{Ticks: unique})
+		out, err := alerts.TryApply(s, r.outliers, alerts.Inputs{Ticks: unique})
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)
 		}

@@ -355,7 +355,7 @@ func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
 	if b.Outliers == nil {
 		return ticks
 	}
-	out, err := alerts.Apply(b.s, b.Outliers, alerts.Inputs{Ticks: ticks})
+	out, err := alerts.TryApply(b.s, b.Outliers, alerts.Inputs{Ticks: ticks})
 	if err != nil {
 		b.fail("--rules", err)
 		return ticks
@@ -436,7 +436,7 @@ func (b *builder) priceChanges(ticks beam.PCollection) (changes beam.PCollection
 // delivers them to their notifiers: a failed delivery is a dead letter.
 func (b *builder) alert(in alerts.Inputs) {
 	if b.Rules != nil && b.err == nil {
-		out, err := alerts.Apply(b.s, b.Rules, in)
+		out, err := alerts.TryApply(b.s, b.Rules, in)
 		b.fail("--rules", err)
 		if err == nil {
 			b.alerts = append(b.alerts, out.Alerts)
@@ -449,7 +449,7 @@ func (b *builder) alert(in alerts.Inputs) {
 	b.tapped.Alerts = all
 	b.write(b.Outputs.Alerts, "alerts", all, b.globalWindow, false)
 	if b.Notify {
-		_, failed, err := alerts.Deliver(b.s, b.RuleSet, all, alerts.DeliverOptions{})
+		_, failed, err := alerts.TryDeliver(b.s, b.RuleSet, all, alerts.DeliverOptions{})
 		b.fail("--notify", err)
 		if err == nil {
 			b.dead = append(b.dead, failed)

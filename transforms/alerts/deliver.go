@@ -109,7 +109,23 @@ func (o DeliverOptions) Validate() error {
 // Beam counters tickbeam/alerts.notified and notify_failed count
 // successful and failed (alert, notifier) deliveries, notify_down the
 // failed ones not tried because their notifier was taken for down.
-func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
+//
+// Deliver panics on invalid arguments (no rule set, alerts not a
+// PCollection<tickbeam.Alert>, options DeliverOptions.Validate refuses, a
+// rule naming an unknown notifier, a secret set in the RuleSet or missing
+// from the environment), as Beam transforms do at construction; TryDeliver
+// returns the error instead.
+func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection) {
+	delivered, failed, err := TryDeliver(s, rs, alerts, opts)
+	if err != nil {
+		panic(err)
+	}
+	return delivered, failed
+}
+
+// TryDeliver is Deliver returning invalid arguments as an error instead of
+// panicking.
+func TryDeliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
 	fn, err := newDeliverFn(rs, opts)
 	if err != nil {
 		return delivered, failed, err

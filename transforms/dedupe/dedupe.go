@@ -77,10 +77,19 @@ func init() {
 //
 // The output is in fixed windows of opts.Window; transforms that window by
 // event time (bars) re-window it as they need. Ticks panics on invalid
-// options (Options.Validate).
+// options (Options.Validate); TryTicks returns the error instead.
 func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
-	if err := opts.Validate(); err != nil {
+	out, err := TryTicks(s, ticks, opts)
+	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// TryTicks is Ticks returning invalid options as an error instead of panicking.
+func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
 	}
 	s = s.Scope("dedupe.Ticks")
 	if opts.Window == 0 {
@@ -96,7 +105,7 @@ func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches)
 	}
 	grouped := beam.GroupByKey(s, windowed)
-	return beam.ParDo(s, &uniqueFn{}, grouped)
+	return beam.ParDo(s, &uniqueFn{}, grouped), nil
 }
 
 // Identity is the key under which copies of t are recognised.

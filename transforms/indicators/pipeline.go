@@ -146,10 +146,19 @@ func init() {
 // reorder buffer (internal/reorder), in the global window; an event-time
 // timer releases it once the symbol has sent no bar for Options.Quiet.
 // Compute panics on invalid options (Options.Validate), as Beam transforms
-// do at construction.
+// do at construction; TryCompute returns the error instead.
 func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossovers beam.PCollection) {
-	if err := opts.Validate(); err != nil {
+	values, crossovers, err := TryCompute(s, bars, opts)
+	if err != nil {
 		panic(err)
+	}
+	return values, crossovers
+}
+
+// TryCompute is Compute returning invalid options as an error instead of panicking.
+func TryCompute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossovers beam.PCollection, err error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
 	}
 	s = s.Scope("indicators.Compute")
 	ws := bars.WindowingStrategy()
@@ -170,7 +179,7 @@ func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossov
 	back := func(col beam.PCollection) beam.PCollection {
 		return beam.WindowInto(s, ws.Fn, col, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
 	}
-	return back(v), back(c)
+	return back(v), back(c), nil
 }
 
 // barKey keys by symbol and resolution, so even a mixed input never

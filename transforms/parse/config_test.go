@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam/feedformat"
 )
@@ -30,5 +31,20 @@ func TestConfigValidate(t *testing.T) {
 		if diff := cmp.Diff(c.want, got); diff != "" {
 			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
 		}
+	}
+}
+
+func TestTryFormsReturnErrors(t *testing.T) {
+	p := beam.NewPipeline()
+	s := p.Root()
+	lines := beam.Create(s, "x")
+	if _, _, err := TryLines(s, Config{}, lines); err == nil || err.Error() != "parse: Lines: Config.Format is required" {
+		t.Errorf("TryLines without a format: %v", err)
+	}
+	if _, _, err := TryMessages(s, Config{MaxPayloadBytes: -1}, lines); err == nil {
+		t.Error("TryMessages accepted MaxPayloadBytes -1")
+	}
+	if _, err := TryLate(s, Config{Format: "nasdaq"}, lines); err == nil {
+		t.Error("TryLate accepted format nasdaq")
 	}
 }

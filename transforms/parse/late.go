@@ -24,13 +24,22 @@ func init() {
 // messages = ticks-bearing + control + blank + dead_letters.
 //
 // cfg is the Config given to Messages for the on-time messages. Late panics
-// if cfg is invalid (Config.Validate).
+// if cfg is invalid (Config.Validate); TryLate returns the error instead.
 func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
-	if err := cfg.Validate(); err != nil {
+	out, err := TryLate(s, cfg, late)
+	if err != nil {
 		panic(err)
 	}
+	return out
+}
+
+// TryLate is Late returning invalid configuration as an error instead of panicking.
+func TryLate(s beam.Scope, cfg Config, late beam.PCollection) (beam.PCollection, error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
 	s = s.Scope("parse.Late")
-	return beam.ParDo(s, &lateFn{parseFn{Config: cfg}}, late)
+	return beam.ParDo(s, &lateFn{parseFn{Config: cfg}}, late), nil
 }
 
 type lateFn struct{ parseFn }

@@ -67,16 +67,27 @@ func init() {
 // blank + dead_letters, so nothing disappears without a count.
 //
 // It fails at construction (panics, as Beam transforms do on bad arguments) if
-// cfg is invalid (Config.Validate) or names no Format.
+// cfg is invalid (Config.Validate) or names no Format; TryLines returns the
+// error instead.
 func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	if err := cfg.Validate(); err != nil {
+	ticks, deadLetters, err := TryLines(s, cfg, lines)
+	if err != nil {
 		panic(err)
 	}
+	return ticks, deadLetters
+}
+
+// TryLines is Lines returning invalid configuration as an error instead of panicking.
+func TryLines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection, err error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
+	}
 	if cfg.Format == "" {
-		panic(errors.New("parse: Lines: Config.Format is required"))
+		return beam.PCollection{}, beam.PCollection{}, errors.New("parse: Lines: Config.Format is required")
 	}
 	s = s.Scope("parse.Lines")
-	return beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
+	ticks, deadLetters = beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
+	return ticks, deadLetters, nil
 }
 
 // Messages is Lines for a PCollection<tickbeam.Message>, e.g. from Pub/Sub.
@@ -84,13 +95,24 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 // message names its own format in its "format" attribute (as `tickbeam feed`
 // publishes them), and when cfg.Options.Source is empty its "source"
 // attribute names the source; a message naming no known format is a dead
-// letter. Messages panics if cfg is invalid (Config.Validate).
+// letter. Messages panics if cfg is invalid (Config.Validate); TryMessages
+// returns the error instead.
 func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	if err := cfg.Validate(); err != nil {
+	ticks, deadLetters, err := TryMessages(s, cfg, msgs)
+	if err != nil {
 		panic(err)
 	}
+	return ticks, deadLetters
+}
+
+// TryMessages is Messages returning invalid configuration as an error instead of panicking.
+func TryMessages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection, err error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
+	}
 	s = s.Scope("parse.Messages")
-	return beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
+	ticks, deadLetters = beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
+	return ticks, deadLetters, nil
 }
 
 // parseFn is what linesFn and messagesFn share: parsers, limits and counts.

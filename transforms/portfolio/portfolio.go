@@ -102,16 +102,25 @@ func init() {
 // index. State grows with the symbols of the feed, not with time.
 //
 // Compute panics on invalid options (Options.Validate), as Beam transforms
-// do at construction.
+// do at construction; TryCompute returns the error instead.
 func Compute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) beam.PCollection {
-	if err := opts.Validate(); err != nil {
+	out, err := TryCompute(s, barsCol, holdings, opts)
+	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// TryCompute is Compute returning invalid options as an error instead of panicking.
+func TryCompute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
 	}
 	s = s.Scope("portfolio.Compute")
 	if opts.Calendar == nil {
 		c, err := calendar.Lookup(DefaultCalendar)
 		if err != nil {
-			panic(fmt.Sprintf("portfolio.Compute: %v", err))
+			return beam.PCollection{}, fmt.Errorf("portfolio: %w", err)
 		}
 		opts.Calendar = c
 	}
@@ -127,7 +136,7 @@ func Compute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) bea
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, in)
-	return beam.WindowInto(s, window.NewFixedWindows(opts.Resolution.Duration()), rows, beam.AllowedLateness(opts.AllowedLateness))
+	return beam.WindowInto(s, window.NewFixedWindows(opts.Resolution.Duration()), rows, beam.AllowedLateness(opts.AllowedLateness)), nil
 }
 
 // Element tags: a bookFn input is a batch of prices or a Holdings.

@@ -151,10 +151,19 @@ func init() {
 // date of the last closed day (to recognise later trades as late).
 //
 // Stats panics on invalid options (Options.Validate), as Beam transforms do
-// at construction.
+// at construction; TryStats returns the error instead.
 func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
-	if err := opts.Validate(); err != nil {
+	out, err := TryStats(s, ticks, opts)
+	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// TryStats is Stats returning invalid options as an error instead of panicking.
+func TryStats(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
 	}
 	s = s.Scope("session.Stats")
 	res := opts.Resolution
@@ -163,7 +172,7 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 	}
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
-		panic(fmt.Sprintf("session.Stats: %v", err))
+		return beam.PCollection{}, fmt.Errorf("session: %w", err)
 	}
 	partials := beam.ParDo(s, &partialFn{Calendars: cals, Resolution: res}, ticks)
 	// A day's totals outlive any window of the input: keep them in the
@@ -176,24 +185,33 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 		Buffer:          state.MakeBagState[[]byte]("buffer"),
 		Timer:           timers.InEventTime("timer"),
 	}, global)
-	return beam.WindowInto(s, window.NewFixedWindows(res), rows, beam.AllowedLateness(opts.AllowedLateness))
+	return beam.WindowInto(s, window.NewFixedWindows(res), rows, beam.AllowedLateness(opts.AllowedLateness)), nil
 }
 
 // Filter keeps the ticks of a PCollection<tickbeam.Tick> whose event time is
 // inside one of the chosen sessions of their symbol's calendar (with Drop,
 // those outside), each with its timestamp and window. The ticks removed are
 // counted in tickbeam/session.filtered. Filter panics on invalid options
-// (FilterOptions.Validate).
+// (FilterOptions.Validate); TryFilter returns the error instead.
 func Filter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) beam.PCollection {
-	if err := opts.Validate(); err != nil {
+	out, err := TryFilter(s, ticks, opts)
+	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// TryFilter is Filter returning invalid options as an error instead of panicking.
+func TryFilter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
 	}
 	s = s.Scope("session.Filter")
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
-		panic(fmt.Sprintf("session.Filter: %v", err))
+		return beam.PCollection{}, fmt.Errorf("session: %w", err)
 	}
-	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks)
+	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks), nil
 }
 
 // calendarSet is the calendars of a transform as a DoFn field: each calendar

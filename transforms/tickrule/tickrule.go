@@ -122,10 +122,20 @@ func Classify(s beam.Scope, ticks beam.PCollection) beam.PCollection {
 // and the trades the watermark has not passed (bounded by
 // Options.MaxBuffered); an event-time timer releases it once the symbol has
 // traded nothing for Options.Quiet. ClassifyWithOptions panics on invalid
-// options (Options.Validate), as Beam transforms do at construction.
+// options (Options.Validate), as Beam transforms do at construction;
+// TryClassifyWithOptions returns the error instead.
 func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
-	if err := opts.Validate(); err != nil {
+	out, err := TryClassifyWithOptions(s, ticks, opts)
+	if err != nil {
 		panic(err)
+	}
+	return out
+}
+
+// TryClassifyWithOptions is ClassifyWithOptions returning invalid options as an error instead of panicking.
+func TryClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
 	}
 	s = s.Scope("tickrule.Classify")
 	if opts.Quiet == 0 {
@@ -147,7 +157,7 @@ func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) bea
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, global)
-	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond)), nil
 }
 
 // tickCodec encodes the ticks of a batch and of the reorder buffer.
