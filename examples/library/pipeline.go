@@ -112,7 +112,7 @@ func Build(s beam.Scope, cfg Config) error {
 		return err
 	}
 	raw, oversized := lines.Read(s, cfg.Input)
-	ticks, bad := parse.Lines(s, parse.Config{Format: cfg.Format}, raw)
+	ticks, bad := parse.Lines(s, raw, parse.Config{Format: cfg.Format})
 	ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: cfg.Bar})
 	res := bars.Resolution(cfg.Bar)
 	byRes, err := bars.TryCompute(s, ticks, bars.Options{Resolutions: []bars.Resolution{res}})
@@ -121,7 +121,7 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	barsCol := byRes[res]
 	moves := beam.ParDo(s.Scope("BarMove"), barMove, barsCol)
-	out, err := alerts.TryApply(s, rules, alerts.Inputs{Changes: moves})
+	out, err := alerts.TryApply(s, alerts.Inputs{Changes: moves}, rules)
 	if err != nil {
 		return err
 	}

@@ -70,8 +70,8 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 //
 // Apply panics on those problems, as Beam transforms do at construction;
 // TryApply returns them as an error instead.
-func Apply(s beam.Scope, rs *RuleSet, in Inputs) Outputs {
-	out, err := TryApply(s, rs, in)
+func Apply(s beam.Scope, in Inputs, rs *RuleSet) Outputs {
+	out, err := TryApply(s, in, rs)
 	if err != nil {
 		panic(err)
 	}
@@ -80,7 +80,7 @@ func Apply(s beam.Scope, rs *RuleSet, in Inputs) Outputs {
 
 // TryApply is Apply returning the problems of rs and in as an error instead
 // of panicking.
-func TryApply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
+func TryApply(s beam.Scope, in Inputs, rs *RuleSet) (Outputs, error) {
 	if rs == nil || len(rs.Rules) == 0 {
 		return Outputs{}, errors.New("alerts.Apply: no rules")
 	}

@@ -115,8 +115,8 @@ func (o DeliverOptions) Validate() error {
 // rule naming an unknown notifier, a secret set in the RuleSet or missing
 // from the environment), as Beam transforms do at construction; TryDeliver
 // returns the error instead.
-func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection) {
-	delivered, failed, err := TryDeliver(s, rs, alerts, opts)
+func Deliver(s beam.Scope, alerts beam.PCollection, rs *RuleSet, opts DeliverOptions) (delivered, failed beam.PCollection) {
+	delivered, failed, err := TryDeliver(s, alerts, rs, opts)
 	if err != nil {
 		panic(err)
 	}
@@ -125,7 +125,7 @@ func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOpt
 
 // TryDeliver is Deliver returning invalid arguments as an error instead of
 // panicking.
-func TryDeliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
+func TryDeliver(s beam.Scope, alerts beam.PCollection, rs *RuleSet, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
 	fn, err := newDeliverFn(rs, opts)
 	if err != nil {
 		return delivered, failed, err

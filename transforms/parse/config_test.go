@@ -38,13 +38,13 @@ func TestTryFormsReturnErrors(t *testing.T) {
 	p := beam.NewPipeline()
 	s := p.Root()
 	lines := beam.Create(s, "x")
-	if _, _, err := TryLines(s, Config{}, lines); err == nil || err.Error() != "parse: Lines: Config.Format is required" {
+	if _, _, err := TryLines(s, lines, Config{}); err == nil || err.Error() != "parse: Lines: Config.Format is required" {
 		t.Errorf("TryLines without a format: %v", err)
 	}
-	if _, _, err := TryMessages(s, Config{MaxPayloadBytes: -1}, lines); err == nil {
+	if _, _, err := TryMessages(s, lines, Config{MaxPayloadBytes: -1}); err == nil {
 		t.Error("TryMessages accepted MaxPayloadBytes -1")
 	}
-	if _, err := TryLate(s, Config{Format: "nasdaq"}, lines); err == nil {
+	if _, err := TryLate(s, lines, Config{Format: "nasdaq"}); err == nil {
 		t.Error("TryLate accepted format nasdaq")
 	}
 }

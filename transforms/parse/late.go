@@ -25,8 +25,8 @@ func init() {
 //
 // cfg is the Config given to Messages for the on-time messages. Late panics
 // if cfg is invalid (Config.Validate); TryLate returns the error instead.
-func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
-	out, err := TryLate(s, cfg, late)
+func Late(s beam.Scope, late beam.PCollection, cfg Config) beam.PCollection {
+	out, err := TryLate(s, late, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -34,7 +34,7 @@ func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
 }
 
 // TryLate is Late returning invalid configuration as an error instead of panicking.
-func TryLate(s beam.Scope, cfg Config, late beam.PCollection) (beam.PCollection, error) {
+func TryLate(s beam.Scope, late beam.PCollection, cfg Config) (beam.PCollection, error) {
 	if err := cfg.Validate(); err != nil {
 		return beam.PCollection{}, err
 	}

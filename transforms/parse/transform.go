@@ -69,8 +69,8 @@ func init() {
 // It fails at construction (panics, as Beam transforms do on bad arguments) if
 // cfg is invalid (Config.Validate) or names no Format; TryLines returns the
 // error instead.
-func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	ticks, deadLetters, err := TryLines(s, cfg, lines)
+func Lines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection) {
+	ticks, deadLetters, err := TryLines(s, lines, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -78,7 +78,7 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 }
 
 // TryLines is Lines returning invalid configuration as an error instead of panicking.
-func TryLines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection, err error) {
+func TryLines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
 	if err := cfg.Validate(); err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
 	}
@@ -97,8 +97,8 @@ func TryLines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLett
 // attribute names the source; a message naming no known format is a dead
 // letter. Messages panics if cfg is invalid (Config.Validate); TryMessages
 // returns the error instead.
-func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	ticks, deadLetters, err := TryMessages(s, cfg, msgs)
+func Messages(s beam.Scope, msgs beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection) {
+	ticks, deadLetters, err := TryMessages(s, msgs, cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -106,7 +106,7 @@ func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLette
 }
 
 // TryMessages is Messages returning invalid configuration as an error instead of panicking.
-func TryMessages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection, err error) {
+func TryMessages(s beam.Scope, msgs beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
 	if err := cfg.Validate(); err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
 	}
