@@ -46,6 +46,16 @@ type Calendar struct {
 // never close (CRYPTO).
 const maxScanDays = 400
 
+// Validate reports what New would refuse in c: no Name or Location, no
+// trading session, sessions outside 00:00-24:00, overlapping or not in
+// whole seconds, an invalid weekend day or every day a weekend, a holiday
+// with an invalid date, listed twice or with empty special hours. It runs
+// New's checks and drops the Calendar.
+func (c Config) Validate() error {
+	_, err := New(c)
+	return err
+}
+
 // New checks cfg and returns its Calendar.
 func New(cfg Config) (*Calendar, error) {
 	if cfg.Name == "" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/metrics"
 )
 
@@ -33,10 +34,19 @@ type Options struct {
 	StatsEvery time.Duration // default 1s
 }
 
+// Validate reports a negative StatsEvery (0 is the default, 1s).
+func (o Options) Validate() error {
+	return optcheck.NonNegative("dashboard", optcheck.F("StatsEvery", o.StatsEvery))
+}
+
 // Serve serves hub on addr (host:port; port 0 picks one): the page at /,
 // its script at /app.js and the events at /events (server-sent events: a
-// snapshot of the hub, then each row as it comes).
+// snapshot of the hub, then each row as it comes). It fails on an address
+// that is not host:port and on invalid opts (Options.Validate).
 func Serve(addr string, hub *Hub, opts Options) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, fmt.Errorf("dashboard address %q: want host:port or :port", addr)
 	}
@@ -78,7 +88,7 @@ func (s *Server) pollStats(opts Options) {
 		return
 	}
 	every := opts.StatsEvery
-	if every <= 0 {
+	if every == 0 {
 		every = time.Second
 	}
 	t := time.NewTicker(every)

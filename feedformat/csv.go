@@ -42,13 +42,7 @@ func newCSV(o Options) (Parser, error) {
 			p.cols[i] = skipColumn
 			continue
 		}
-		f, ok := fieldByName(name)
-		if !ok {
-			return nil, fmt.Errorf("unknown tick field %q in CSVColumns[%d] (known: %s)", name, i, strings.Join(fieldNames[:], ", "))
-		}
-		if have[f] {
-			return nil, fmt.Errorf("CSVColumns: field %s named twice", name)
-		}
+		f, _ := fieldByName(name) // Options.check vouched for names, each once
 		p.cols[i], have[f] = f, true
 	}
 	if err := checkRequired(&have, o); err != nil {

@@ -175,15 +175,20 @@ type timeParser struct {
 }
 
 func newTimeParser(o Options) (timeParser, error) {
-	tp := timeParser{layout: o.TimeLayout, loc: time.UTC}
-	if o.Location != "" {
-		loc, err := time.LoadLocation(o.Location)
-		if err != nil {
-			return tp, fmt.Errorf("unknown time zone %q in Options.Location", o.Location)
-		}
-		tp.loc = loc
+	loc, err := loadLocation(o.Location)
+	return timeParser{layout: o.TimeLayout, loc: loc}, err
+}
+
+// loadLocation is Options.Location's zone: UTC when empty.
+func loadLocation(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
 	}
-	return tp, nil
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC, fmt.Errorf("unknown time zone %q in Options.Location", name)
+	}
+	return loc, nil
 }
 
 // Layouts tried for strings when no TimeLayout is set: with an offset first,

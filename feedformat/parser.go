@@ -3,7 +3,9 @@ package feedformat
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tickbeam/tickbeam"
@@ -58,6 +60,52 @@ type Options struct {
 	Symbol string
 }
 
+// Validate reports the first problem of o that no format would accept: a
+// JSONFields key or CSVColumns name that is not a tick field, a JSONFields
+// path with an empty segment, a field named twice in CSVColumns, or a
+// Location that is not a time zone. The zero Options are valid. Whether a
+// format has the fields it needs (json and csv: symbol, price, event_time)
+// is New's to check, since only it knows the format. New calls Validate.
+func (o Options) Validate() error {
+	if err := o.check(); err != nil {
+		return fmt.Errorf("feedformat: %w", err)
+	}
+	return nil
+}
+
+// check is Validate's error without the package prefix, as New wraps it.
+func (o Options) check() error {
+	names := make([]string, 0, len(o.JSONFields))
+	for name := range o.JSONFields {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if _, ok := fieldByName(name); !ok {
+			return fmt.Errorf("unknown tick field %q in JSONFields (known: %s)", name, strings.Join(fieldNames[:], ", "))
+		}
+		if path := o.JSONFields[name]; slices.Contains(strings.Split(path, "."), "") {
+			return fmt.Errorf("JSONFields[%q]: invalid path %q", name, path)
+		}
+	}
+	var have [nFields]bool
+	for i, name := range o.CSVColumns {
+		if name == "" || name == "-" {
+			continue
+		}
+		f, ok := fieldByName(name)
+		if !ok {
+			return fmt.Errorf("unknown tick field %q in CSVColumns[%d] (known: %s)", name, i, strings.Join(fieldNames[:], ", "))
+		}
+		if have[f] {
+			return fmt.Errorf("CSVColumns: field %s named twice", name)
+		}
+		have[f] = true
+	}
+	_, err := loadLocation(o.Location)
+	return err
+}
+
 // Formats lists the names New accepts.
 func Formats() []string {
 	names := make([]string, 0, len(constructors))
@@ -81,11 +129,17 @@ var sided = map[string]bool{"binance": true, "coinbase": true}
 // own).
 func TradesHaveSide(format string) bool { return sided[format] }
 
-// New returns the parser for the named format.
+// New returns the parser for the named format. It fails on an unknown
+// format, on Options that Validate refuses, and on Options the format
+// cannot use (json without JSONFields, csv without CSVColumns, either
+// without symbol, price and event_time mapped).
 func New(format string, opts Options) (Parser, error) {
 	c, ok := constructors[format]
 	if !ok {
 		return nil, fmt.Errorf("parse: unknown format %q (known: %v)", format, Formats())
+	}
+	if err := opts.check(); err != nil {
+		return nil, fmt.Errorf("parse: format %s: %w", format, err)
 	}
 	if opts.Source == "" {
 		opts.Source = format

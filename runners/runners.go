@@ -26,6 +26,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 	"github.com/tickbeam/tickbeam/internal/counters"
 	"github.com/tickbeam/tickbeam/internal/nosplit"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 
 	// Runners and filesystems users can select by flag.
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
@@ -48,6 +49,12 @@ type Options struct {
 	StopOnSignal bool
 }
 
+// Validate reports a negative Duration. Runner names are checked by Beam
+// when Run submits (any name IsLocal does not know goes to beam.Run).
+func (o Options) Validate() error {
+	return optcheck.NonNegative("runners", optcheck.F("Duration", o.Duration))
+}
+
 // IsLocal reports whether runner names the in-process prism runner.
 func IsLocal(runner string) bool {
 	switch runner {
@@ -60,8 +67,12 @@ func IsLocal(runner string) bool {
 // Run runs p and waits for it. Local runs return the pipeline's metrics; a
 // local run stopped by Duration, the context or a signal is not an error.
 // Dataflow runs return once the job is submitted (or translated, with
-// --dry_run), with a nil result.
+// --dry_run), with a nil result. Invalid opts (Options.Validate) are an
+// error.
 func Run(ctx context.Context, p *beam.Pipeline, opts Options) (beam.PipelineResult, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	if !beam.Initialized() {
 		beam.Init()
 	}

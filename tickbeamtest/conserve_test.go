@@ -46,7 +46,7 @@ func TestConservation(t *testing.T) {
 			p, s := beam.NewPipelineWithRoot()
 			in := beam.CreateList(s, lines)
 			ledger := tickbeamtest.Conservation(s, "feed", in)
-			ticks, dead := parse.Lines(s, parse.Config{Format: "binance"}, in)
+			ticks, dead := parse.Lines(s, in, parse.Config{Format: "binance"})
 			ticks = dedupe.Ticks(s, ticks, dedupe.Options{})
 			if c.leak {
 				ticks = beam.ParDo(s, dropPricesOver100, ticks)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/tickbeam/tickbeam/internal/emuproc"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 )
 
@@ -120,6 +121,17 @@ type Config struct {
 	Require bool
 }
 
+// Validate reports a Project, when set, that is not a project id both
+// emulators accept (6-30 lowercase letters, digits or hyphens, starting
+// with a letter). The zero Config is valid.
+func (c Config) Validate() error {
+	if c.Project == "" {
+		return nil
+	}
+	err := bigqueryx.Table{Project: c.Project, Dataset: "d", Table: "t"}.Validate()
+	return optcheck.Wrap("tickbeamtest", "Project", err)
+}
+
 // Emulators starts the services a test needs on loopback (those already
 // running are reused) and returns its Env. When a service's binary is
 // missing the test is skipped with the command that installs it, unless
@@ -140,9 +152,13 @@ func RequireEmulators(t testing.TB, services ...Service) *Env {
 var envs sync.Map // testing.TB -> *Env
 
 // Start is Emulators with c's settings. Calls for the same test return the
-// same Env, with the services of every call started.
+// same Env, with the services of every call started. Invalid settings
+// (Config.Validate) fail the test.
 func (c Config) Start(t testing.TB, services ...Service) *Env {
 	t.Helper()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	v, loaded := envs.LoadOrStore(t, &Env{Project: c.Project})
 	env := v.(*Env)
 	if !loaded {

@@ -40,9 +40,6 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, cfg Config) error {
-	if err := cfg.BigQuery.Validate(); err != nil {
-		return err
-	}
 	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, cfg); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -9,7 +10,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/feedformat"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lines"
 	"github.com/tickbeam/tickbeam/transforms/alerts"
@@ -39,6 +39,35 @@ type Config struct {
 	BarsTable, AlertsTable, DeadLettersTable string
 	// BigQuery says where BigQuery is: the emulator in tests.
 	BigQuery bigqueryx.Options
+}
+
+// Validate reports the first problem of c: no Input or Format, a Format
+// parse refuses, a Bar that is not a bar resolution (bars.Options.Validate),
+// a MovePct not above 0, a table that is not PROJECT.DATASET.TABLE, or
+// BigQuery options bigqueryx.Options.Validate refuses. Build calls it.
+func (c Config) Validate() error {
+	switch {
+	case c.Input == "":
+		return errors.New("library: Input is required")
+	case c.Format == "":
+		return errors.New("library: Format is required")
+	case !(c.MovePct > 0):
+		return fmt.Errorf("library: MovePct must be > 0, got %g", c.MovePct)
+	}
+	if err := (parse.Config{Format: c.Format}).Validate(); err != nil {
+		return err
+	}
+	if err := (bars.Options{Resolutions: []bars.Resolution{bars.Resolution(c.Bar)}}).Validate(); err != nil {
+		return fmt.Errorf("library: Bar: %w", err)
+	}
+	for _, t := range []struct{ field, table string }{
+		{"BarsTable", c.BarsTable}, {"AlertsTable", c.AlertsTable}, {"DeadLettersTable", c.DeadLettersTable},
+	} {
+		if _, err := bigqueryx.ParseTable(t.table); err != nil {
+			return fmt.Errorf("library: %s: %w", t.field, err)
+		}
+	}
+	return c.BigQuery.Validate()
 }
 
 // Move is what this pipeline adds to tickbeam: a bar's close against its
@@ -73,17 +102,17 @@ rules:
 
 // Build adds the pipeline to s: raw lines -> parse -> dedupe -> bars ->
 // Move (custom DoFn) -> alerts, with bars, alerts and every dead letter
-// written to BigQuery.
+// written to BigQuery. Invalid cfg (Config.Validate) is an error.
 func Build(s beam.Scope, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	rules, err := alerts.ParseRules(strings.NewReader(fmt.Sprintf(rulesYAML, cfg.MovePct)), "bar-move rule")
 	if err != nil {
 		return err
 	}
-	if _, err := feedformat.New(cfg.Format, feedformat.Options{}); err != nil {
-		return err
-	}
 	raw, oversized := lines.Read(s, cfg.Input)
-	ticks, bad := parse.Lines(s, parse.Config{Format: cfg.Format}, raw)
+	ticks, bad := parse.Lines(s, raw, parse.Config{Format: cfg.Format})
 	ticks = dedupe.Ticks(s, ticks, dedupe.Options{Window: cfg.Bar})
 	res := bars.Resolution(cfg.Bar)
 	byRes, err := bars.TryCompute(s, ticks, bars.Options{Resolutions: []bars.Resolution{res}})
@@ -92,7 +121,7 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	barsCol := byRes[res]
 	moves := beam.ParDo(s.Scope("BarMove"), barMove, barsCol)
-	out, err := alerts.Apply(s, rules, alerts.Inputs{Changes: moves})
+	out, err := alerts.TryApply(s, alerts.Inputs{Changes: moves}, rules)
 	if err != nil {
 		return err
 	}

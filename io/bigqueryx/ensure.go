@@ -42,6 +42,20 @@ type TableOptions struct {
 	Location string
 }
 
+// Validate reports the first problem of o: Options that Options.Validate
+// refuses, a Create other than CreateIfNeeded and CreateNever, or more than
+// 4 ClusterBy columns. Whether the columns are in a schema is EnsureTable's
+// (and Write's) to check. The zero TableOptions are valid.
+func (o TableOptions) Validate() error {
+	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	if o.Create != CreateIfNeeded && o.Create != CreateNever {
+		return fmt.Errorf("bigqueryx: Create %d: want CreateIfNeeded or CreateNever", o.Create)
+	}
+	return checkClusterCount(o.ClusterBy)
+}
+
 // DeadLetterSchema is the schema of error tables: tickbeam.DeadLetter's.
 func DeadLetterSchema() bigquery.Schema {
 	s, err := schemaOfType(reflect.TypeFor[tickbeam.DeadLetter]())
@@ -63,11 +77,10 @@ func EnsureTable(ctx context.Context, table Table, schema bigquery.Schema, opts 
 	if err := table.Validate(); err != nil {
 		return err
 	}
-	o := opts.Options.Resolved()
-	if err := o.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return err
 	}
-	c, err := newClient(ctx, table.Project, o)
+	c, err := newClient(ctx, table.Project, opts.Options.Resolved())
 	if err != nil {
 		return err
 	}

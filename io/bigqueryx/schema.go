@@ -228,6 +228,14 @@ func partitionColumn(s bigquery.Schema, want string) (string, error) {
 
 // clusterColumns picks clustering columns: want when set (top-level,
 // non-repeated, at most 4 as BigQuery allows), else "symbol" when present.
+// checkClusterCount refuses more clustering columns than BigQuery allows.
+func checkClusterCount(cols []string) error {
+	if len(cols) > 4 {
+		return fmt.Errorf("bigqueryx: %d clustering columns, BigQuery allows 4", len(cols))
+	}
+	return nil
+}
+
 func clusterColumns(s bigquery.Schema, want []string) ([]string, error) {
 	if len(want) == 0 {
 		if f := column(s, "symbol"); f != nil && !f.Repeated {
@@ -235,8 +243,8 @@ func clusterColumns(s bigquery.Schema, want []string) ([]string, error) {
 		}
 		return nil, nil
 	}
-	if len(want) > 4 {
-		return nil, fmt.Errorf("bigqueryx: %d clustering columns, BigQuery allows 4", len(want))
+	if err := checkClusterCount(want); err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(want))
 	for _, c := range want {

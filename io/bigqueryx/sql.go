@@ -91,6 +91,10 @@ type ExternalOptions struct {
 	RequirePartitionFilter bool
 }
 
+// Validate returns nil: both fields are flags, so every ExternalOptions is
+// valid. It is here so that every options type of the module has one.
+func (o ExternalOptions) Validate() error { return nil }
+
 // Hive partition columns of the lake (io/lake with Partition set).
 var lakePartitionColumns = []string{"dt DATE", "hour INT64"}
 

@@ -150,8 +150,16 @@ func (o WriteOptions) validate() error {
 	case o.Window < 0 || o.Window%time.Millisecond != 0:
 		return fmt.Errorf("bigqueryx: Window %v: want a non-negative whole number of milliseconds", o.Window)
 	}
-	return o.Options.validate()
+	return o.TableOptions.Validate()
 }
+
+// Validate reports the first problem of o, with its defaults applied (so
+// zero values are valid): Shards outside 1 to 10000, MaxBatchRows < 1,
+// MaxBatchBytes over BigQuery's 10 MB, negative MaxRetries, MaxOutage or
+// MaxHeldRows, InitialBackoff not between 0 and MaxBackoff, a Window that
+// is negative or not whole milliseconds, or TableOptions that
+// TableOptions.Validate refuses.
+func (o WriteOptions) Validate() error { return o.withDefaults().validate() }
 
 // Write appends rows, a PCollection of structs, to table ("P.D.T" or
 // "P:D.T") through the Storage Write API's default stream, and returns the

@@ -121,7 +121,7 @@ func TryWrite(s beam.Scope, prefix string, rows beam.PCollection, opts Options) 
 	if err := ValidatePrefix(prefix); err != nil {
 		return beam.PCollection{}, err
 	}
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return beam.PCollection{}, err
 	}
 	s = s.Scope("lake.Write")
@@ -168,7 +168,10 @@ func ValidatePrefix(prefix string) error {
 	return nil
 }
 
-func (o Options) validate() error {
+// Validate reports the first problem of o: a negative Shards, Window or
+// MaxOutage, a Window that is not whole milliseconds, or a Name that is not
+// a plain file name. The zero Options are valid.
+func (o Options) Validate() error {
 	switch {
 	case o.Shards < 0:
 		return fmt.Errorf("lake: Shards %d < 0", o.Shards)

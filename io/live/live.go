@@ -110,6 +110,10 @@ type Options struct {
 	Logf func(format string, args ...any)
 }
 
+// Validate returns nil: both fields may be nil (the defaults), so every
+// Options is valid. It is here so that every options type has one.
+func (o Options) Validate() error { return nil }
+
 func (o Options) getenv(k string) string {
 	if o.Getenv != nil {
 		return o.Getenv(k)

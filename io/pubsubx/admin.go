@@ -90,16 +90,21 @@ type PublisherOptions struct {
 	MaxBatchWait time.Duration
 }
 
+// Validate reports MaxBatch outside 0 to 1000 or a negative MaxBatchWait.
+func (o PublisherOptions) Validate() error {
+	return checkBatch("pubsubx.PublisherOptions", o.MaxBatch, o.MaxBatchWait)
+}
+
 // NewPublisher returns a Publisher to topic ("projects/P/topics/T"). The
-// topic must exist (see CreateTopic).
+// topic must exist (see CreateTopic). It fails on invalid opts
+// (PublisherOptions.Validate).
 func NewPublisher(ctx context.Context, topic string, opts PublisherOptions) (*Publisher, error) {
 	project, _, err := ParseTopic(topic)
 	if err != nil {
 		return nil, fmt.Errorf("pubsubx.NewPublisher: %w", err)
 	}
-	if opts.MaxBatch < 0 || opts.MaxBatch > pubsub.MaxPublishRequestCount || opts.MaxBatchWait < 0 {
-		return nil, fmt.Errorf("pubsubx.NewPublisher: MaxBatch must be 0 to %d and MaxBatchWait >= 0, got %d and %v",
-			pubsub.MaxPublishRequestCount, opts.MaxBatch, opts.MaxBatchWait)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.MaxBatch == 0 {
 		opts.MaxBatch = DefaultWriteMaxBatch

@@ -59,7 +59,11 @@ type WriteOptions struct {
 	MaxBatchWait time.Duration
 }
 
-// Validate reports what is wrong with topic and o, or nil.
+// Validate reports what is wrong with topic and o, or nil: a topic
+// ParseTopic refuses, invalid Attributes, an IDAttribute longer than a
+// Pub/Sub attribute key, MaxBatch outside 0 to 1000 or a negative
+// MaxBatchWait. It takes the topic, unlike the other options' Validate,
+// because Write's checks are of both and callers check them together.
 func (o WriteOptions) Validate(topic string) error {
 	if _, _, err := ParseTopic(topic); err != nil {
 		return fmt.Errorf("pubsubx.Write: %w", err)
@@ -70,11 +74,17 @@ func (o WriteOptions) Validate(topic string) error {
 	if len(o.IDAttribute) > maxAttrKey {
 		return fmt.Errorf("pubsubx.Write: IDAttribute is %d bytes, Pub/Sub attribute keys have at most %d", len(o.IDAttribute), maxAttrKey)
 	}
-	if o.MaxBatch < 0 || o.MaxBatch > pubsub.MaxPublishRequestCount {
-		return fmt.Errorf("pubsubx.Write: MaxBatch must be 0 (default) to %d, got %d", pubsub.MaxPublishRequestCount, o.MaxBatch)
+	return checkBatch("pubsubx.Write", o.MaxBatch, o.MaxBatchWait)
+}
+
+// checkBatch checks the batching options WriteOptions and PublisherOptions
+// share; who prefixes the error.
+func checkBatch(who string, maxBatch int, wait time.Duration) error {
+	if maxBatch < 0 || maxBatch > pubsub.MaxPublishRequestCount {
+		return fmt.Errorf("%s: MaxBatch must be 0 (default) to %d, got %d", who, pubsub.MaxPublishRequestCount, maxBatch)
 	}
-	if o.MaxBatchWait < 0 {
-		return fmt.Errorf("pubsubx.Write: MaxBatchWait must be >= 0, got %v", o.MaxBatchWait)
+	if wait < 0 {
+		return fmt.Errorf("%s: MaxBatchWait must be >= 0, got %v", who, wait)
 	}
 	return nil
 }

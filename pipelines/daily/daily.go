@@ -289,7 +289,7 @@ func Build(s beam.Scope, c Config) error {
 	var ticks, dead []beam.PCollection
 	for _, g := range globs {
 		raw, oversized := lines.Read(s, g)
-		t, d := parse.Lines(s, pc, raw)
+		t, d := parse.Lines(s, raw, pc)
 		ticks = append(ticks, t)
 		dead = append(dead, oversized, d)
 	}
@@ -306,7 +306,7 @@ func Build(s beam.Scope, c Config) error {
 	counts := beam.Flatten(s, beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: 1}, all),
 		beam.ParDo(s, &dayCountFn{dayFilter: days, Sign: -1}, unique))
 	if r.outliers != nil {
-		out, err := alerts.Apply(s, r.outliers, alerts.Inputs{Ticks: unique})
+		out, err := alerts.TryApply(s, alerts.Inputs{Ticks: unique}, r.outliers)
 		if err != nil {
 			return fmt.Errorf("--rules: %w", err)
 		}

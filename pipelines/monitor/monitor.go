@@ -316,7 +316,7 @@ func (b *builder) read() beam.PCollection {
 		return synthetic.Ticks(s, b.Input.Synthetic)
 	case endpoint.LiveInput:
 		msgs, d, gaps := live.Read(s, b.Live)
-		ticks, pd := parse.Messages(s, pc, msgs)
+		ticks, pd := parse.Messages(s, msgs, pc)
 		b.dead = append(b.dead, d, pd)
 		b.write(b.Outputs.Gaps, "gaps", gaps, globalRowsWindow, false)
 		return ticks
@@ -328,13 +328,13 @@ func (b *builder) read() beam.PCollection {
 		} else {
 			msgs, late = pubsubx.ReadWithLate(s, b.PubSub)
 		}
-		ticks, d := parse.Messages(s, pc, msgs)
+		ticks, d := parse.Messages(s, msgs, pc)
 		// A late message that would not parse is a parse dead letter.
-		b.dead = append(b.dead, parse.Late(s, pc, late), d)
+		b.dead = append(b.dead, parse.Late(s, late, pc), d)
 		return ticks
 	}
 	raw, oversized := lines.Read(s, b.Input.URI, lines.MaxLineBytes(pc.MaxPayloadBytes))
-	ticks, d := parse.Lines(s, pc, raw)
+	ticks, d := parse.Lines(s, raw, pc)
 	b.dead = append(b.dead, oversized, d)
 	return ticks
 }
@@ -355,7 +355,7 @@ func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
 	if b.Outliers == nil {
 		return ticks
 	}
-	out, err := alerts.Apply(b.s, b.Outliers, alerts.Inputs{Ticks: ticks})
+	out, err := alerts.TryApply(b.s, alerts.Inputs{Ticks: ticks}, b.Outliers)
 	if err != nil {
 		b.fail("--rules", err)
 		return ticks
@@ -436,7 +436,7 @@ func (b *builder) priceChanges(ticks beam.PCollection) (changes beam.PCollection
 // delivers them to their notifiers: a failed delivery is a dead letter.
 func (b *builder) alert(in alerts.Inputs) {
 	if b.Rules != nil && b.err == nil {
-		out, err := alerts.Apply(b.s, b.Rules, in)
+		out, err := alerts.TryApply(b.s, in, b.Rules)
 		b.fail("--rules", err)
 		if err == nil {
 			b.alerts = append(b.alerts, out.Alerts)
@@ -449,7 +449,7 @@ func (b *builder) alert(in alerts.Inputs) {
 	b.tapped.Alerts = all
 	b.write(b.Outputs.Alerts, "alerts", all, b.globalWindow, false)
 	if b.Notify {
-		_, failed, err := alerts.Deliver(b.s, b.RuleSet, all, alerts.DeliverOptions{})
+		_, failed, err := alerts.TryDeliver(b.s, all, b.RuleSet, alerts.DeliverOptions{})
 		b.fail("--notify", err)
 		if err == nil {
 			b.dead = append(b.dead, failed)

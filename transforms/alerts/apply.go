@@ -67,7 +67,20 @@ func (in Inputs) of(i Input) (beam.PCollection, string) {
 // change %, Ref = previous close), or of any struct with the fields Symbol
 // string, EventTime time.Time and ChangePct float64 (PrevClose float64
 // optional; 0 skips the row).
-func Apply(s beam.Scope, rs *RuleSet, in Inputs) (Outputs, error) {
+//
+// Apply panics on those problems, as Beam transforms do at construction;
+// TryApply returns them as an error instead.
+func Apply(s beam.Scope, in Inputs, rs *RuleSet) Outputs {
+	out, err := TryApply(s, in, rs)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryApply is Apply returning the problems of rs and in as an error instead
+// of panicking.
+func TryApply(s beam.Scope, in Inputs, rs *RuleSet) (Outputs, error) {
 	if rs == nil || len(rs.Rules) == 0 {
 		return Outputs{}, errors.New("alerts.Apply: no rules")
 	}

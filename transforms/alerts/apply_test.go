@@ -63,10 +63,10 @@ func TestApply(t *testing.T) {
 		{Symbol: "005930", EventTime: sec(11), Price: 1, PrevCloseSource: tickbeam.PrevCloseNone}, // no previous close: skipped
 	}
 	p, s := beam.NewPipelineWithRoot()
-	out, err := Apply(s, rs, Inputs{
+	out, err := TryApply(s, Inputs{
 		Ticks:   beamtest.Ticks(s, ticks...),
 		Changes: beam.ParDo(s, stampChange, beam.CreateList(s, changes)),
-	})
+	}, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,13 +100,13 @@ func TestApplyMissingInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, s := beam.NewPipelineWithRoot()
-	_, err = Apply(s, rs, Inputs{Ticks: beamtest.Ticks(s, tradeAt("X", sec(0), "1", 1)), Bars: beam.CreateList(s, []int{1})})
+	_, err = TryApply(s, Inputs{Ticks: beamtest.Ticks(s, tradeAt("X", sec(0), "1", 1)), Bars: beam.CreateList(s, []int{1})}, rs)
 	want := "alerts.Apply: rule move-5pct (change_pct, rules.yaml:17) reads changes, but Inputs.Changes is not set\n" +
 		"alerts.Apply: rule vol (volume_spike, rules.yaml:24): alerts: rule vol: bars input must be a PCollection<tickbeam.Bar>, got PCollection<int>"
 	if err == nil || err.Error() != want {
 		t.Errorf("Apply error:\n%v\nwant:\n%s", err, want)
 	}
-	if _, err := Apply(s, &RuleSet{}, Inputs{}); err == nil {
+	if _, err := TryApply(s, Inputs{}, &RuleSet{}); err == nil {
 		t.Error("Apply with no rules: no error")
 	}
 }

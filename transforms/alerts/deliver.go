@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/outage"
 	"github.com/tickbeam/tickbeam/notify"
 )
@@ -56,6 +57,12 @@ type DeliverOptions struct {
 	// does not hold the pipeline back. The first delivery after DownFor
 	// tries again, alone. Default 1m; < 0: never taken for down.
 	DownFor time.Duration
+}
+
+// Validate reports a negative Timeout. Any DownFor is valid (0: the
+// default, < 0: never taken for down).
+func (o DeliverOptions) Validate() error {
+	return optcheck.NonNegative("alerts", optcheck.F("DeliverOptions.Timeout", o.Timeout))
 }
 
 // Deliver sends each alert of PCollection<tickbeam.Alert> to the notifiers
@@ -102,7 +109,23 @@ type DeliverOptions struct {
 // Beam counters tickbeam/alerts.notified and notify_failed count
 // successful and failed (alert, notifier) deliveries, notify_down the
 // failed ones not tried because their notifier was taken for down.
-func Deliver(s beam.Scope, rs *RuleSet, alerts beam.PCollection, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
+//
+// Deliver panics on invalid arguments (no rule set, alerts not a
+// PCollection<tickbeam.Alert>, options DeliverOptions.Validate refuses, a
+// rule naming an unknown notifier, a secret set in the RuleSet or missing
+// from the environment), as Beam transforms do at construction; TryDeliver
+// returns the error instead.
+func Deliver(s beam.Scope, alerts beam.PCollection, rs *RuleSet, opts DeliverOptions) (delivered, failed beam.PCollection) {
+	delivered, failed, err := TryDeliver(s, alerts, rs, opts)
+	if err != nil {
+		panic(err)
+	}
+	return delivered, failed
+}
+
+// TryDeliver is Deliver returning invalid arguments as an error instead of
+// panicking.
+func TryDeliver(s beam.Scope, alerts beam.PCollection, rs *RuleSet, opts DeliverOptions) (delivered, failed beam.PCollection, err error) {
 	fn, err := newDeliverFn(rs, opts)
 	if err != nil {
 		return delivered, failed, err
@@ -127,8 +150,8 @@ func newDeliverFn(rs *RuleSet, opts DeliverOptions) (*deliverFn, error) {
 	if rs == nil {
 		return nil, errors.New("alerts.Deliver: no rule set")
 	}
-	if opts.Timeout < 0 {
-		return nil, fmt.Errorf("alerts.Deliver: Timeout must be >= 0, got %v", opts.Timeout)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.DownFor == 0 {
 		opts.DownFor = DefaultDownFor

@@ -193,7 +193,7 @@ func TestDeliverFaultyReceivers(t *testing.T) {
 		in = append(in, deliverAlert("all", "AAPL", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("alert %d", i)))
 	}
 	p, s := beam.NewPipelineWithRoot()
-	delivered, failed, err := Deliver(s, rs, beam.CreateList(s, in), DeliverOptions{})
+	delivered, failed, err := TryDeliver(s, beam.CreateList(s, in), rs, DeliverOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

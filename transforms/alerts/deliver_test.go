@@ -263,7 +263,7 @@ rules:
 		deliverAlert("not-in-the-file", "ETHUSDT", t0, "built elsewhere"),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	delivered, failed, err := Deliver(s, rs, beam.CreateList(s, in), DeliverOptions{Timeout: 20 * time.Second})
+	delivered, failed, err := TryDeliver(s, beam.CreateList(s, in), rs, DeliverOptions{Timeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ rules:
 		deliverAlert("good-only", "NVDA", t0, "to the good hook"),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	delivered, failed, err := Deliver(s, rs, beam.CreateList(s, in), DeliverOptions{})
+	delivered, failed, err := TryDeliver(s, beam.CreateList(s, in), rs, DeliverOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ rules:
 	}
 
 	_, s := beam.NewPipelineWithRoot()
-	_, _, err := Deliver(s, rs, alerts(s), DeliverOptions{})
+	_, _, err := TryDeliver(s, alerts(s), rs, DeliverOptions{})
 	if err == nil || !strings.Contains(err.Error(), "environment variable "+envHookSecret+" is empty") {
 		t.Fatalf("empty secret: got %v", err)
 	}
@@ -405,16 +405,16 @@ rules:
 	inline := *rs
 	inline.Webhooks = slices.Clone(rs.Webhooks)
 	inline.Webhooks[0].Config.Secret, inline.Webhooks[0].SecretEnv = testHookSecret, ""
-	_, _, err = Deliver(s, &inline, alerts(s), DeliverOptions{})
+	_, _, err = TryDeliver(s, alerts(s), &inline, DeliverOptions{})
 	if err == nil || !strings.Contains(err.Error(), "Config.Secret is set") || strings.Contains(err.Error(), testHookSecret) {
 		t.Errorf("inline secret: got %v", err)
 	}
 
 	t.Setenv(envHookSecret, testHookSecret)
-	if _, _, err := Deliver(s, rs, beam.CreateList(s, []int{1}), DeliverOptions{}); err == nil || !strings.Contains(err.Error(), "PCollection<tickbeam.Alert>") {
+	if _, _, err := TryDeliver(s, beam.CreateList(s, []int{1}), rs, DeliverOptions{}); err == nil || !strings.Contains(err.Error(), "PCollection<tickbeam.Alert>") {
 		t.Errorf("wrong input type: got %v", err)
 	}
-	if _, _, err := Deliver(s, nil, alerts(s), DeliverOptions{}); err == nil {
+	if _, _, err := TryDeliver(s, alerts(s), nil, DeliverOptions{}); err == nil {
 		t.Error("nil rule set: no error")
 	}
 }
@@ -432,7 +432,7 @@ rules:
   - {name: r1, kind: price_level, direction: above, threshold: 1, notify: [desk-hook]}
 `, hook.URL, envHookSecret))
 	p, s := beam.NewPipelineWithRoot()
-	if _, _, err := Deliver(s, rs, beam.CreateList(s, []tickbeam.Alert{deliverAlert("r1", "X", time.Unix(0, 0).UTC(), "")}), DeliverOptions{}); err != nil {
+	if _, _, err := TryDeliver(s, beam.CreateList(s, []tickbeam.Alert{deliverAlert("r1", "X", time.Unix(0, 0).UTC(), "")}), rs, DeliverOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(envHookSecret, "") // the in-process prism worker reads it in Setup
@@ -485,7 +485,7 @@ rules:
 		t.Fatal(err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	delivered, failed, err := Deliver(s, rs, teststream.Create(s, cfg), DeliverOptions{})
+	delivered, failed, err := TryDeliver(s, teststream.Create(s, cfg), rs, DeliverOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,9 +29,10 @@
 // Each kind is declared once, in its own file, as a row of the package's kind
 // table (kinds.go): its inputs, fields, checks and evaluator. Kinds lists them.
 // The sequence kinds (all but stale_feed and outlier) run as an Evaluator,
-// the pure-Go core of one rule over one symbol's rows; Apply builds a whole
-// RuleSet on a pipeline, running every sequence rule of one input in one
-// stateful step. RuleSet.Split and RuleSet.Needs tell a pipeline which rules
+// the pure-Go core of one rule over one symbol's rows; Apply(s, in, rs)
+// builds a whole RuleSet on a pipeline, running every sequence rule of one
+// input in one stateful step. Apply panics on rules that do not fit their
+// inputs; TryApply returns the error instead. RuleSet.Split and RuleSet.Needs tell a pipeline which rules
 // filter its ticks (outlier) and which inputs the rules read.
 //
 // # Lifecycle
@@ -95,8 +96,8 @@
 //
 // # Delivering alerts
 //
-// Deliver sends each alert to the notifiers its rule names (notify:) and
-// splits the alerts in two: delivered (every notifier of the rule accepted
+// Deliver(s, alerts, rs, opts) sends each alert to the notifiers its rule
+// names (notify:) and splits the alerts in two: delivered (every notifier of the rule accepted
 // the alert, or the rule names none, or is not in the set: passed through
 // without a call) and failed, one tickbeam.DeadLetter per (alert, notifier)
 // that failed, stage notify, source the notifier's name, payload the
@@ -110,7 +111,7 @@
 // variables only and builds the notifiers in Setup from the workers'
 // environment, so the variables must be set wherever the workers run.
 // Deliver checks them first in the launching process, so a missing one
-// fails at construction. Rule-file values that are not secret_env or
+// fails at construction (Deliver panics, TryDeliver returns the error). Rule-file values that are not secret_env or
 // password_env (URLs, headers, hosts) do travel in the graph.
 //
 // Delivery is at least once: a retried bundle sends its alerts again. The

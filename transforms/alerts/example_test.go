@@ -52,7 +52,7 @@ func ExampleApply() {
 		panic(err)
 	}
 	_, s := beam.NewPipelineWithRoot()
-	_, err = alerts.Apply(s, rs, alerts.Inputs{}) // no Changes: a build-time error
+	_, err = alerts.TryApply(s, alerts.Inputs{}, rs) // no Changes: a build-time error
 	fmt.Println(err)
 	// Output:
 	// alerts.Apply: rule move-5pct (change_pct, rules.yaml:2) reads changes, but Inputs.Changes is not set

@@ -108,7 +108,7 @@ func TestApplyGroupsRulesOfOneInput(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	rng.Shuffle(len(ticks), func(i, j int) { ticks[i], ticks[j] = ticks[j], ticks[i] })
 	col := beam.ParDo(s, stampTick, beam.CreateList(s, ticks))
-	out, err := Apply(s, &RuleSet{Rules: rules}, Inputs{Ticks: col})
+	out, err := TryApply(s, Inputs{Ticks: col}, &RuleSet{Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestPortfolioRules(t *testing.T) {
 			lbl("currency", "USD", "direction", "above", "kind", "position_value")),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	out, err := Apply(s, rs, Inputs{Portfolio: beam.ParDo(s, stampPortfolioRow, beam.CreateList(s, rows))})
+	out, err := TryApply(s, Inputs{Portfolio: beam.ParDo(s, stampPortfolioRow, beam.CreateList(s, rows))}, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestPortfolioRules(t *testing.T) {
 	ptest.RunAndValidate(t, p)
 
 	// Without portfolio rows, Apply names the rules that need them.
-	if _, err := Apply(s, rs, Inputs{}); err == nil || !strings.Contains(err.Error(), "reads portfolio, but Inputs.Portfolio is not set") {
+	if _, err := TryApply(s, Inputs{}, rs); err == nil || !strings.Contains(err.Error(), "reads portfolio, but Inputs.Portfolio is not set") {
 		t.Errorf("Apply without Inputs.Portfolio: %v", err)
 	}
 }

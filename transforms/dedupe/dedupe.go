@@ -31,6 +31,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/window/trigger"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
 // Options configure Ticks.
@@ -46,6 +47,12 @@ type Options struct {
 	// left in an earlier pane is not recognised then; the pubsubx reader's
 	// message-id dedupe covers Pub/Sub's own redeliveries.
 	AllowedLateness time.Duration
+}
+
+// Validate reports a negative Window or AllowedLateness; a zero Window
+// means DefaultWindow.
+func (o Options) Validate() error {
+	return optcheck.NonNegative("dedupe", optcheck.F("Window", o.Window), optcheck.F("AllowedLateness", o.AllowedLateness))
 }
 
 // DefaultWindow is the window of the zero Options.
@@ -69,10 +76,23 @@ func init() {
 // are counted in the Beam counter tickbeam/dedupe.duplicates.
 //
 // The output is in fixed windows of opts.Window; transforms that window by
-// event time (bars) re-window it as they need.
+// event time (bars) re-window it as they need. Ticks panics on invalid
+// options (Options.Validate); TryTicks returns the error instead.
 func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	out, err := TryTicks(s, ticks, opts)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryTicks is Ticks returning invalid options as an error instead of panicking.
+func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
 	s = s.Scope("dedupe.Ticks")
-	if opts.Window <= 0 {
+	if opts.Window == 0 {
 		opts.Window = DefaultWindow
 	}
 	batches := beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)
@@ -85,7 +105,7 @@ func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches)
 	}
 	grouped := beam.GroupByKey(s, windowed)
-	return beam.ParDo(s, &uniqueFn{}, grouped)
+	return beam.ParDo(s, &uniqueFn{}, grouped), nil
 }
 
 // Identity is the key under which copies of t are recognised.

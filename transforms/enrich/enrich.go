@@ -94,8 +94,10 @@ type Options struct {
 
 // Validate reports what PrevClose would panic on.
 func (o Options) Validate() error {
-	_, err := o.withDefaults()
-	return err
+	if _, err := o.withDefaults(); err != nil {
+		return fmt.Errorf("enrich: %w", err)
+	}
+	return nil
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -196,14 +198,23 @@ func Flag(changePct, thresholdPct float64) string {
 // into a PCollection<tickbeam.PriceChange>, one row per priced tick, in the
 // input's windows and at the tick's timestamp. See the package documentation
 // for the sources, split adjustment and what happens when no previous close
-// is known. It panics on invalid options, as Beam transforms do at
-// construction.
+// is known. It panics on invalid options (Options.Validate), as Beam
+// transforms do at construction; TryPrevClose returns the error instead.
 func PrevClose(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
-	s = s.Scope("enrich.PrevClose")
-	o, err := opts.withDefaults()
+	out, err := TryPrevClose(s, ticks, opts)
 	if err != nil {
-		panic(fmt.Sprintf("enrich.PrevClose: %v", err))
+		panic(err)
 	}
+	return out
+}
+
+// TryPrevClose is PrevClose returning invalid options as an error instead of panicking.
+func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("enrich.PrevClose")
+	o, _ := opts.withDefaults() // valid: checked above
 	refs := beam.CreateList(s, []Reference{})
 	if o.References.IsValid() && o.uses(SourceReference) {
 		refs = cleanReferences(s, o.References)
@@ -217,7 +228,7 @@ func PrevClose(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollect
 	items := beam.ParDo(s, &prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint, UseReferences: o.uses(SourceReference)},
 		ticks, beam.SideInput{Input: refs}, beam.SideInput{Input: splits})
 	if !o.uses(SourceLastClose) {
-		return beam.ParDo(s, &resolveFn{Plan: p}, items)
+		return beam.ParDo(s, &resolveFn{Plan: p}, items), nil
 	}
 	// The closes must outlive any window of the ticks: keep them in the
 	// global window and release them with a timer, since prism never
@@ -233,7 +244,7 @@ func PrevClose(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollect
 		Pending:   state.MakeBagState[[]byte]("pending"),
 		Timer:     timers.InEventTime("timer"),
 	}, batches)
-	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond)), nil
 }
 
 // calendars picks a symbol's calendar; *calendar.Calendar marshals to JSON,

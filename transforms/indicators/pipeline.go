@@ -3,6 +3,7 @@ package indicators
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
@@ -50,6 +51,36 @@ type Options struct {
 	// past it, the oldest half is applied at once (counted in
 	// tickbeam/indicators.forced_bars) and an older bar arriving later is late.
 	MaxBuffered int
+}
+
+// Validate reports the first problem of o: nothing to compute (no Specs
+// and no Crossovers), an invalid spec or crossover (Spec.Validate,
+// Crossover.Validate), one listed twice, or a negative Quiet or
+// MaxBuffered. Zero Quiet and MaxBuffered mean their defaults.
+func (o Options) Validate() error {
+	if len(o.Specs) == 0 && len(o.Crossovers) == 0 {
+		return errors.New("indicators: Specs, Crossovers: no indicators or crossovers")
+	}
+	for i, spec := range o.Specs {
+		if err := spec.Validate(); err != nil {
+			return fmt.Errorf("indicators: Specs[%d]: %s", i, unprefixed(err))
+		}
+	}
+	for i, c := range o.Crossovers {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("indicators: Crossovers[%d]: %s", i, unprefixed(err))
+		}
+	}
+	if _, err := NewSet(o.Specs, o.Crossovers...); err != nil { // duplicates
+		return err
+	}
+	if o.Quiet < 0 {
+		return fmt.Errorf("indicators: negative Quiet %v", o.Quiet)
+	}
+	if o.MaxBuffered < 0 {
+		return fmt.Errorf("indicators: negative MaxBuffered %d", o.MaxBuffered)
+	}
+	return nil
 }
 
 // Cross column values of CrossEvent.
@@ -114,18 +145,22 @@ func init() {
 // State per symbol is the Set (bounded by the specs' periods) and the bounded
 // reorder buffer (internal/reorder), in the global window; an event-time
 // timer releases it once the symbol has sent no bar for Options.Quiet.
-// Compute panics on invalid options, as Beam transforms do at construction.
+// Compute panics on invalid options (Options.Validate), as Beam transforms
+// do at construction; TryCompute returns the error instead.
 func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossovers beam.PCollection) {
+	values, crossovers, err := TryCompute(s, bars, opts)
+	if err != nil {
+		panic(err)
+	}
+	return values, crossovers
+}
+
+// TryCompute is Compute returning invalid options as an error instead of panicking.
+func TryCompute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossovers beam.PCollection, err error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
+	}
 	s = s.Scope("indicators.Compute")
-	if len(opts.Specs) == 0 && len(opts.Crossovers) == 0 {
-		panic("indicators.Compute: no indicators or crossovers")
-	}
-	if _, err := NewSet(opts.Specs, opts.Crossovers...); err != nil {
-		panic(fmt.Sprintf("indicators.Compute: %v", err))
-	}
-	if opts.Quiet < 0 || opts.MaxBuffered < 0 {
-		panic(fmt.Sprintf("indicators.Compute: negative Quiet (%v) or MaxBuffered (%d)", opts.Quiet, opts.MaxBuffered))
-	}
 	ws := bars.WindowingStrategy()
 	// State must outlive each bar's window: keep it in the global window and
 	// release it with a timer, since prism never collects global state.
@@ -144,7 +179,7 @@ func Compute(s beam.Scope, bars beam.PCollection, opts Options) (values, crossov
 	back := func(col beam.PCollection) beam.PCollection {
 		return beam.WindowInto(s, ws.Fn, col, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
 	}
-	return back(v), back(c)
+	return back(v), back(c), nil
 }
 
 // barKey keys by symbol and resolution, so even a mixed input never

@@ -354,3 +354,28 @@ func TestCrossEventCoderRoundTrip(t *testing.T) {
 		t.Error("truncated event decoded without error")
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"specs", Options{Specs: []Spec{SMA(3), RSI(14)}, Quiet: time.Hour, MaxBuffered: 10}, ""},
+		{"crossovers only", Options{Crossovers: []Crossover{{Fast: SMA(2), Slow: SMA(3)}}}, ""},
+		{"nothing", Options{}, "indicators: Specs, Crossovers: no indicators or crossovers"},
+		{"bad spec", Options{Specs: []Spec{SMA(3), SMA(0)}}, `indicators: Specs[1]: "sma:0": period must be an integer from 1 to 100000, got 0`},
+		{"bad crossover", Options{Crossovers: []Crossover{{Fast: RSI(2), Slow: SMA(3)}}}, `indicators: Crossovers[0]: crossover "rsi:2/sma:3": fast line must be sma or ema, got rsi`},
+		{"twice", Options{Specs: []Spec{SMA(3), SMA(3)}}, "indicators: duplicate indicator sma_3"},
+		{"quiet", Options{Specs: []Spec{SMA(3)}, Quiet: -time.Second}, "indicators: negative Quiet -1s"},
+		{"max buffered", Options{Specs: []Spec{SMA(3)}, MaxBuffered: -1}, "indicators: negative MaxBuffered -1"},
+	} {
+		var got string
+		if err := c.opts.Validate(); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
+		}
+	}
+}

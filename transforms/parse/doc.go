@@ -11,4 +11,12 @@
 // tickbeam/parse namespace (messages = ticks-bearing + control + blank +
 // dead_letters), and control messages (feedformat.ErrControl) counted, not
 // dead-lettered.
+//
+// Each takes the scope, the input collection, then the Config:
+//
+//	ticks, dead := parse.Lines(s, lines, parse.Config{Format: "binance"})
+//
+// Lines, Messages and Late panic on an invalid Config (Config.Validate;
+// Lines also needs a Format), as Beam transforms do at construction;
+// TryLines, TryMessages and TryLate return the error instead.
 package parse

@@ -2,12 +2,10 @@ package parse
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
-	"github.com/tickbeam/tickbeam/feedformat"
 )
 
 func init() {
@@ -25,15 +23,23 @@ func init() {
 // reader's on-time messages to Messages and its late ones here keeps
 // messages = ticks-bearing + control + blank + dead_letters.
 //
-// cfg is the Config given to Messages for the on-time messages.
-func Late(s beam.Scope, cfg Config, late beam.PCollection) beam.PCollection {
-	s = s.Scope("parse.Late")
-	if cfg.Format != "" {
-		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-			panic(fmt.Sprintf("parse.Late: %v", err))
-		}
+// cfg is the Config given to Messages for the on-time messages. Late panics
+// if cfg is invalid (Config.Validate); TryLate returns the error instead.
+func Late(s beam.Scope, late beam.PCollection, cfg Config) beam.PCollection {
+	out, err := TryLate(s, late, cfg)
+	if err != nil {
+		panic(err)
 	}
-	return beam.ParDo(s, &lateFn{parseFn{Config: cfg}}, late)
+	return out
+}
+
+// TryLate is Late returning invalid configuration as an error instead of panicking.
+func TryLate(s beam.Scope, late beam.PCollection, cfg Config) (beam.PCollection, error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("parse.Late")
+	return beam.ParDo(s, &lateFn{parseFn{Config: cfg}}, late), nil
 }
 
 type lateFn struct{ parseFn }

@@ -34,7 +34,7 @@ func TestLate(t *testing.T) {
 		dl(`anything`, tickbeam.StageOutlier),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	out := Late(s, Config{}, beam.CreateList(s, in))
+	out := Late(s, beam.CreateList(s, in), Config{})
 	passert.Equals(s, beam.ParDo(s, describeDeadLetter, out),
 		"late spot: event time arrived 5m behind the watermark",
 		"validate spot: missing symbol",

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/feedformat"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
 // DefaultMaxPayloadBytes bounds one message; larger payloads become dead
@@ -28,6 +29,24 @@ type Config struct {
 	Limits  feedformat.Limits
 	// MaxPayloadBytes bounds a message. Default DefaultMaxPayloadBytes.
 	MaxPayloadBytes int
+}
+
+// Validate reports the first problem of c: a Format feedformat.New refuses
+// with c.Options (when Format is set; else Options that
+// feedformat.Options.Validate refuses), a negative MaxPayloadBytes or
+// Limits.MaxAhead. The zero Config is valid for Messages and Late (each
+// message names its format); Lines needs a Format.
+func (c Config) Validate() error {
+	if c.Format != "" {
+		if _, err := feedformat.New(c.Format, c.Options); err != nil {
+			return err
+		}
+	} else if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("parse: Options: %w", err)
+	}
+	return optcheck.First(
+		optcheck.NonNegative("parse", optcheck.F("MaxPayloadBytes", c.MaxPayloadBytes)),
+		optcheck.NonNegative("parse", optcheck.F("Limits.MaxAhead", c.Limits.MaxAhead)))
 }
 
 func init() {
@@ -48,13 +67,27 @@ func init() {
 // blank + dead_letters, so nothing disappears without a count.
 //
 // It fails at construction (panics, as Beam transforms do on bad arguments) if
-// the format is unknown; call feedformat.New first to get an error instead.
-func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	s = s.Scope("parse.Lines")
-	if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-		panic(fmt.Sprintf("parse.Lines: %v", err))
+// cfg is invalid (Config.Validate) or names no Format; TryLines returns the
+// error instead.
+func Lines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection) {
+	ticks, deadLetters, err := TryLines(s, lines, cfg)
+	if err != nil {
+		panic(err)
 	}
-	return beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
+	return ticks, deadLetters
+}
+
+// TryLines is Lines returning invalid configuration as an error instead of panicking.
+func TryLines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
+	}
+	if cfg.Format == "" {
+		return beam.PCollection{}, beam.PCollection{}, errors.New("parse: Lines: Config.Format is required")
+	}
+	s = s.Scope("parse.Lines")
+	ticks, deadLetters = beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
+	return ticks, deadLetters, nil
 }
 
 // Messages is Lines for a PCollection<tickbeam.Message>, e.g. from Pub/Sub.
@@ -62,15 +95,24 @@ func Lines(s beam.Scope, cfg Config, lines beam.PCollection) (ticks, deadLetters
 // message names its own format in its "format" attribute (as `tickbeam feed`
 // publishes them), and when cfg.Options.Source is empty its "source"
 // attribute names the source; a message naming no known format is a dead
-// letter.
-func Messages(s beam.Scope, cfg Config, msgs beam.PCollection) (ticks, deadLetters beam.PCollection) {
-	s = s.Scope("parse.Messages")
-	if cfg.Format != "" {
-		if _, err := feedformat.New(cfg.Format, cfg.Options); err != nil {
-			panic(fmt.Sprintf("parse.Messages: %v", err))
-		}
+// letter. Messages panics if cfg is invalid (Config.Validate); TryMessages
+// returns the error instead.
+func Messages(s beam.Scope, msgs beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection) {
+	ticks, deadLetters, err := TryMessages(s, msgs, cfg)
+	if err != nil {
+		panic(err)
 	}
-	return beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
+	return ticks, deadLetters
+}
+
+// TryMessages is Messages returning invalid configuration as an error instead of panicking.
+func TryMessages(s beam.Scope, msgs beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
+	if err := cfg.Validate(); err != nil {
+		return beam.PCollection{}, beam.PCollection{}, err
+	}
+	s = s.Scope("parse.Messages")
+	ticks, deadLetters = beam.ParDo2(s, &messagesFn{parseFn{Config: cfg}}, msgs)
+	return ticks, deadLetters, nil
 }
 
 // parseFn is what linesFn and messagesFn share: parsers, limits and counts.

@@ -60,7 +60,7 @@ func TestLines(t *testing.T) {
 		trade("6", "100", now) + strings.Repeat(" ", 300),
 	}
 	p, s := beam.NewPipelineWithRoot()
-	ticks, dead := Lines(s, Config{Format: "binance", Options: feedformat.Options{Source: "spot"}, MaxPayloadBytes: 300}, beam.CreateList(s, in))
+	ticks, dead := Lines(s, beam.CreateList(s, in), Config{Format: "binance", Options: feedformat.Options{Source: "spot"}, MaxPayloadBytes: 300})
 	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 1", "BTCUSDT 2")
 	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
 		"parse spot: binance: invalid JSON: jsonscan: unexpected end of input after object member (expected ',' or '}') at offset 26",
@@ -92,7 +92,7 @@ func TestMessagesFormatFromAttributes(t *testing.T) {
 		{ID: "4", Payload: binance},
 	}
 	p, s := beam.NewPipelineWithRoot()
-	ticks, dead := Messages(s, Config{}, beam.CreateList(s, msgs))
+	ticks, dead := Messages(s, beam.CreateList(s, msgs), Config{})
 	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 7", "BTC-USD 9")
 	known := fmt.Sprint(feedformat.Formats())
 	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),

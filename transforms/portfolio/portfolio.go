@@ -2,6 +2,7 @@ package portfolio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/bars"
@@ -39,6 +41,19 @@ type Options struct {
 	// reorder.DefaultMaxBuffered); past it the oldest half is valued ahead
 	// of the watermark.
 	MaxBuffered int
+}
+
+// Validate reports the first problem of o: a Resolution missing or not one
+// bars.ParseResolution would accept, or a negative AllowedLateness or
+// MaxBuffered.
+func (o Options) Validate() error {
+	if o.Resolution == 0 {
+		return errors.New("portfolio: Resolution is required")
+	}
+	return optcheck.First(
+		optcheck.Wrap("portfolio", "Resolution", optcheck.DayDivisor("bar resolution", o.Resolution.Duration())),
+		optcheck.NonNegative("portfolio", optcheck.F("AllowedLateness", o.AllowedLateness)),
+		optcheck.NonNegative("portfolio", optcheck.F("MaxBuffered", o.MaxBuffered)))
 }
 
 // Counters, in namespace tickbeam/portfolio.
@@ -86,19 +101,26 @@ func init() {
 // symbol's last price, previous close and peak, each currency's return
 // index. State grows with the symbols of the feed, not with time.
 //
-// Compute panics on invalid options, as Beam transforms do at construction.
+// Compute panics on invalid options (Options.Validate), as Beam transforms
+// do at construction; TryCompute returns the error instead.
 func Compute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) beam.PCollection {
+	out, err := TryCompute(s, barsCol, holdings, opts)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryCompute is Compute returning invalid options as an error instead of panicking.
+func TryCompute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
 	s = s.Scope("portfolio.Compute")
-	if opts.Resolution.Duration() <= 0 {
-		panic("portfolio.Compute: Options.Resolution is required")
-	}
-	if opts.AllowedLateness < 0 {
-		panic(fmt.Sprintf("portfolio.Compute: negative AllowedLateness %v", opts.AllowedLateness))
-	}
 	if opts.Calendar == nil {
 		c, err := calendar.Lookup(DefaultCalendar)
 		if err != nil {
-			panic(fmt.Sprintf("portfolio.Compute: %v", err))
+			return beam.PCollection{}, fmt.Errorf("portfolio: %w", err)
 		}
 		opts.Calendar = c
 	}
@@ -114,7 +136,7 @@ func Compute(s beam.Scope, barsCol, holdings beam.PCollection, opts Options) bea
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, in)
-	return beam.WindowInto(s, window.NewFixedWindows(opts.Resolution.Duration()), rows, beam.AllowedLateness(opts.AllowedLateness))
+	return beam.WindowInto(s, window.NewFixedWindows(opts.Resolution.Duration()), rows, beam.AllowedLateness(opts.AllowedLateness)), nil
 }
 
 // Element tags: a bookFn input is a batch of prices or a Holdings.

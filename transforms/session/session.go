@@ -65,6 +65,45 @@ type FilterOptions struct {
 	Drop bool
 }
 
+// Validate reports the first problem of o: a Resolution (when set) outside
+// 1s to 24h, not whole seconds or not dividing a day, a negative
+// AllowedLateness, or a nil calendar in Calendars. The zero Options are
+// valid.
+func (o Options) Validate() error {
+	if o.Resolution != 0 {
+		if err := optcheck.Wrap("session", "Resolution", optcheck.DayDivisor("resolution", o.Resolution)); err != nil {
+			return err
+		}
+	}
+	if o.AllowedLateness < 0 {
+		return fmt.Errorf("session: negative AllowedLateness %v", o.AllowedLateness)
+	}
+	return checkCalendars(o.Calendars)
+}
+
+// Validate reports the first problem of o: a nil calendar in Calendars or a
+// session kind other than calendar.Pre, Regular and After. The zero
+// FilterOptions are valid.
+func (o FilterOptions) Validate() error {
+	for i, k := range o.Sessions {
+		if k < calendar.Pre || k > calendar.After {
+			return fmt.Errorf("session: Sessions[%d]: unknown session kind %v", i, k)
+		}
+	}
+	return checkCalendars(o.Calendars)
+}
+
+// checkCalendars refuses a nil calendar in Options.Calendars or
+// FilterOptions.Calendars.
+func checkCalendars(bySymbol map[string]*calendar.Calendar) error {
+	for sym, c := range bySymbol {
+		if c == nil {
+			return fmt.Errorf("session: Calendars: symbol %q: nil calendar", sym)
+		}
+	}
+	return nil
+}
+
 // Counters, in namespace tickbeam/session.
 var (
 	cOutside     = beam.NewCounter("tickbeam/session", "outside")      // trades in no trading day, skipped by Stats
@@ -111,22 +150,29 @@ func init() {
 // is the open days and the partials within the watermark delay, plus the
 // date of the last closed day (to recognise later trades as late).
 //
-// Stats panics on invalid options, as Beam transforms do at construction.
+// Stats panics on invalid options (Options.Validate), as Beam transforms do
+// at construction; TryStats returns the error instead.
 func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	out, err := TryStats(s, ticks, opts)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryStats is Stats returning invalid options as an error instead of panicking.
+func TryStats(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
 	s = s.Scope("session.Stats")
 	res := opts.Resolution
 	if res == 0 {
 		res = DefaultResolution
 	}
-	if err := checkResolution(res); err != nil {
-		panic(fmt.Sprintf("session.Stats: %v", err))
-	}
-	if opts.AllowedLateness < 0 {
-		panic(fmt.Sprintf("session.Stats: negative AllowedLateness %v", opts.AllowedLateness))
-	}
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
-		panic(fmt.Sprintf("session.Stats: %v", err))
+		return beam.PCollection{}, fmt.Errorf("session: %w", err)
 	}
 	partials := beam.ParDo(s, &partialFn{Calendars: cals, Resolution: res}, ticks)
 	// A day's totals outlive any window of the input: keep them in the
@@ -139,23 +185,34 @@ func Stats(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 		Buffer:          state.MakeBagState[[]byte]("buffer"),
 		Timer:           timers.InEventTime("timer"),
 	}, global)
-	return beam.WindowInto(s, window.NewFixedWindows(res), rows, beam.AllowedLateness(opts.AllowedLateness))
+	return beam.WindowInto(s, window.NewFixedWindows(res), rows, beam.AllowedLateness(opts.AllowedLateness)), nil
 }
 
 // Filter keeps the ticks of a PCollection<tickbeam.Tick> whose event time is
 // inside one of the chosen sessions of their symbol's calendar (with Drop,
 // those outside), each with its timestamp and window. The ticks removed are
-// counted in tickbeam/session.filtered.
+// counted in tickbeam/session.filtered. Filter panics on invalid options
+// (FilterOptions.Validate); TryFilter returns the error instead.
 func Filter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) beam.PCollection {
+	out, err := TryFilter(s, ticks, opts)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryFilter is Filter returning invalid options as an error instead of panicking.
+func TryFilter(s beam.Scope, ticks beam.PCollection, opts FilterOptions) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
 	s = s.Scope("session.Filter")
 	cals, err := newCalendarSet(opts.Calendar, opts.Calendars)
 	if err != nil {
-		panic(fmt.Sprintf("session.Filter: %v", err))
+		return beam.PCollection{}, fmt.Errorf("session: %w", err)
 	}
-	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks)
+	return beam.ParDo(s, &filterFn{Calendars: cals, Sessions: opts.Sessions, Drop: opts.Drop}, ticks), nil
 }
-
-func checkResolution(d time.Duration) error { return optcheck.DayDivisor("resolution", d) }
 
 // calendarSet is the calendars of a transform as a DoFn field: each calendar
 // once, and symbols by index, so a thousand XNYS symbols serialize one
@@ -176,10 +233,7 @@ func newCalendarSet(def *calendar.Calendar, bySymbol map[string]*calendar.Calend
 	}
 	set := calendarSet{Default: def}
 	index := map[*calendar.Calendar]int{}
-	for sym, c := range bySymbol {
-		if c == nil {
-			return calendarSet{}, fmt.Errorf("symbol %q: nil calendar", sym)
-		}
+	for sym, c := range bySymbol { // none nil: checkCalendars
 		i, ok := index[c]
 		if !ok {
 			i = len(set.List)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -309,12 +310,42 @@ func TestOptionsPanics(t *testing.T) {
 		func() {
 			defer func() {
 				r := recover()
-				if msg, _ := r.(string); !strings.Contains(msg, c.want) {
+				if msg := fmt.Sprint(r); !strings.Contains(msg, c.want) {
 					t.Errorf("Stats(%+v) panicked with %v, want %q", c.opts, r, c.want)
 				}
 			}()
 			_, s := beam.NewPipelineWithRoot()
 			Stats(s, beam.Create(s, tickbeam.Tick{}), c.opts)
 		}()
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	xkrx, err := calendar.Lookup("XKRX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"zero", Options{}.Validate(), ""},
+		{"ok", Options{Resolution: 5 * time.Minute, AllowedLateness: time.Hour, Calendars: map[string]*calendar.Calendar{"005930": xkrx}}.Validate(), ""},
+		{"resolution", Options{Resolution: 7 * time.Minute}.Validate(), "session: Resolution: resolution 7m0s: must divide a day evenly"},
+		{"lateness", Options{AllowedLateness: -time.Second}.Validate(), "session: negative AllowedLateness -1s"},
+		{"nil calendar", Options{Calendars: map[string]*calendar.Calendar{"X": nil}}.Validate(), `session: Calendars: symbol "X": nil calendar`},
+		{"filter zero", FilterOptions{}.Validate(), ""},
+		{"filter ok", FilterOptions{Sessions: []calendar.SessionKind{calendar.Pre, calendar.After}, Calendar: xkrx}.Validate(), ""},
+		{"filter kind", FilterOptions{Sessions: []calendar.SessionKind{calendar.Regular, 9}}.Validate(), "session: Sessions[1]: unknown session kind SessionKind(9)"},
+		{"filter nil calendar", FilterOptions{Calendars: map[string]*calendar.Calendar{"X": nil}}.Validate(), `session: Calendars: symbol "X": nil calendar`},
+	} {
+		var got string
+		if c.err != nil {
+			got = c.err.Error()
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/timers"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
+	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 )
@@ -41,6 +42,13 @@ type Options struct {
 	// in the run; past it the oldest half is classified at once (counted in
 	// tickbeam/tickrule.forced), and an older trade arriving later is late.
 	MaxBuffered int
+}
+
+// Validate reports a negative Quiet or MaxBuffered; zero means the default.
+func (o Options) Validate() error {
+	return optcheck.First(
+		optcheck.NonNegative("tickrule", optcheck.F("Quiet", o.Quiet)),
+		optcheck.NonNegative("tickrule", optcheck.F("MaxBuffered", o.MaxBuffered)))
 }
 
 // Counters, in namespace tickbeam/tickrule.
@@ -114,12 +122,22 @@ func Classify(s beam.Scope, ticks beam.PCollection) beam.PCollection {
 // and the trades the watermark has not passed (bounded by
 // Options.MaxBuffered); an event-time timer releases it once the symbol has
 // traded nothing for Options.Quiet. ClassifyWithOptions panics on invalid
-// options, as Beam transforms do at construction.
+// options (Options.Validate), as Beam transforms do at construction;
+// TryClassifyWithOptions returns the error instead.
 func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
-	s = s.Scope("tickrule.Classify")
-	if opts.Quiet < 0 || opts.MaxBuffered < 0 {
-		panic(fmt.Sprintf("tickrule.Classify: negative Quiet (%v) or MaxBuffered (%d)", opts.Quiet, opts.MaxBuffered))
+	out, err := TryClassifyWithOptions(s, ticks, opts)
+	if err != nil {
+		panic(err)
 	}
+	return out
+}
+
+// TryClassifyWithOptions is ClassifyWithOptions returning invalid options as an error instead of panicking.
+func TryClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	if err := opts.Validate(); err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("tickrule.Classify")
 	if opts.Quiet == 0 {
 		opts.Quiet = DefaultQuiet
 	}
@@ -139,7 +157,7 @@ func ClassifyWithOptions(s beam.Scope, ticks beam.PCollection, opts Options) bea
 		Buffer:      state.MakeBagState[[]byte]("buffer"),
 		Timer:       timers.InEventTime("timer"),
 	}, global)
-	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond))
+	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond)), nil
 }
 
 // tickCodec encodes the ticks of a batch and of the reorder buffer.

@@ -212,3 +212,24 @@ func TestClassifySameTimeLaterID(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"zero", Options{}, ""},
+		{"ok", Options{Quiet: time.Hour, MaxBuffered: 10}, ""},
+		{"quiet", Options{Quiet: -time.Second}, "tickrule: Quiet must be >= 0, got -1s"},
+		{"max buffered", Options{MaxBuffered: -1}, "tickrule: MaxBuffered must be >= 0, got -1"},
+	} {
+		var got string
+		if err := c.opts.Validate(); err != nil {
+			got = err.Error()
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%s: Validate (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
