@@ -129,9 +129,14 @@ type Codec[T any] struct {
 
 // Encode packs rows into one batch.
 func (c Codec[T]) Encode(rows []T) []byte {
-	b := wire.AppendInt(make([]byte, 0, 16+len(rows)*64), int64(len(rows)))
-	for _, x := range rows {
+	b := wire.AppendInt(make([]byte, 0, 128), int64(len(rows)))
+	for i, x := range rows {
 		b = c.Append(b, x)
+		if i == 0 && len(rows) > 1 {
+			// A batch's rows are alike: size it once on the first row
+			// rather than regrow it (and copy it) as it fills.
+			b = slices.Grow(b, (len(b)+len(b)/4)*(len(rows)-1))
+		}
 	}
 	return b
 }
@@ -143,6 +148,7 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 	if n < 0 || n > int64(len(b)) {
 		return dst, fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
 	}
+	dst = slices.Grow(dst, int(n))
 	for i := int64(0); i < n && r.Err() == nil; i++ {
 		dst = append(dst, c.Read(r))
 	}
@@ -150,6 +156,24 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 		return dst, fmt.Errorf("reorder: bad batch: %w", err)
 	}
 	return dst, nil
+}
+
+// Each calls f with each row of a batch in turn, decoding one row at a time
+// rather than the whole batch into a slice.
+func (c Codec[T]) Each(b []byte, f func(T)) error {
+	r := wire.NewReader(b)
+	n := r.Int()
+	if n < 0 || n > int64(len(b)) {
+		return fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
+	}
+	for i := int64(0); i < n; i++ {
+		x := c.Read(r)
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("reorder: bad batch: %w", err)
+		}
+		f(x)
+	}
+	return r.Err()
 }
 
 // Buffer is a bounded per-key buffer that hands rows over in event-time

@@ -30,6 +30,25 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCodecEach(t *testing.T) {
+	rows := []int64{5, -3, 1 << 62}
+	enc := nanos.Encode(rows)
+	var got []int64
+	if err := nanos.Each(enc, func(x int64) { got = append(got, x) }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(rows, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	got = nil
+	if err := nanos.Each(enc[:len(enc)-1], func(x int64) { got = append(got, x) }); err == nil {
+		t.Errorf("a truncated batch read without error, rows %v", got)
+	}
+	if diff := gocmp.Diff(rows[:2], got); diff != "" {
+		t.Errorf("rows before the cut (-want +got):\n%s", diff)
+	}
+}
+
 // Batches are per key, hold every row once and carry their earliest time,
 // so the watermark downstream cannot pass a row before its batch is buffered.
 func TestBatcherKeysAndTimestamps(t *testing.T) {
@@ -60,6 +79,17 @@ func TestBatcherKeysAndTimestamps(t *testing.T) {
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// The next batches reuse the flushed ones: none may carry an old row
+	// or an old earliest time.
+	clear(got)
+	b.Add("B", 8e6, emit)
+	b.Add("D", 6e6, emit)
+	b.Flush(emit)
+	want = map[string][]batch{"B": {{8, []int64{8e6}}}, "D": {{6, []int64{6e6}}}}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("second flush (-want +got):\n%s", diff)
+	}
+	clear(got)
 	for i := 0; i < MaxBatched; i++ {
 		b.Add("C", int64(i), emit)
 	}

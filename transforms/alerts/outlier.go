@@ -120,12 +120,9 @@ func emitTicks(emit func(beam.EventTime, []byte), ticks []tickbeam.Tick) []tickb
 
 // unbatchTicks emits a batch's ticks, each at its event time.
 func unbatchTicks(b []byte, emit func(beam.EventTime, tickbeam.Tick)) error {
-	ticks, err := tickCodec.Decode(nil, b)
+	err := tickCodec.Each(b, func(t tickbeam.Tick) { emit(mtime.FromTime(t.EventTime), t) })
 	if err != nil {
 		return fmt.Errorf("alerts: clean ticks: %w", err)
-	}
-	for _, t := range ticks {
-		emit(mtime.FromTime(t.EventTime), t)
 	}
 	return nil
 }

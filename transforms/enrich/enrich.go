@@ -558,6 +558,9 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 		case st.knows(it.ReadyAt):
 			f.emit(ctx, it, st.close(it.CloseDay), emit)
 		default:
+			if waiting == nil {
+				waiting = make([]item, 0, len(items)-i)
+			}
 			waiting = append(waiting, *it)
 			t := it.Row.EventTime.UnixMilli()
 			if st.pending == 0 {
