@@ -121,3 +121,51 @@ func TestIdleWatermark(t *testing.T) {
 		}
 	}
 }
+
+// TestHoldAdapts feeds a live feed pulled every 100 ms in order, then one
+// batch out of order, and checks the span the hold settles on and the
+// oldest event time it returns.
+func TestHoldAdapts(t *testing.T) {
+	defer func(h, m, c time.Duration) { holdFor, minHold, calmFor = h, m, c }(holdFor, minHold, calmFor)
+	holdFor, minHold, calmFor = 2*time.Second, 250*time.Millisecond, 5*time.Second
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	var h hold
+	type check struct {
+		span time.Duration
+		held time.Time
+	}
+	got := map[string]check{}
+	pull := func(name string, at time.Duration, oldest time.Time) {
+		held, _ := h.observe(t0.Add(at), oldest)
+		if name != "" {
+			got[name] = check{h.span, held}
+		}
+	}
+	live := func(from, to int, names map[int]string) { // pulls every 100 ms, each 20 ms old
+		for at := from; at <= to; at += 100 {
+			pull(names[at], ms(at), t0.Add(ms(at-20)))
+		}
+	}
+	live(0, 7000, map[int]string{3000: "before calmFor", 7000: "in order after calmFor"})
+	// 550 ms back to the newest batch as old (pulled at 6.5 s): past the span.
+	pull("out of order", ms(7050), t0.Add(ms(6500)))
+	live(7100, 13000, map[int]string{7100: "right after", 12000: "not calm for calmFor yet", 13000: "calm again"})
+
+	want := map[string]check{
+		// the newest batch pulled 2 s or more before: at 1.0 s
+		"before calmFor": {holdFor, t0.Add(ms(980))},
+		// no batch needed any span: minHold, so the batch pulled at 6.7 s
+		"in order after calmFor": {minHold, t0.Add(ms(6680))},
+		// holdFor at once: the batch pulled at 5.0 s
+		"out of order": {holdFor, t0.Add(ms(4980))},
+		"right after":  {holdFor, t0.Add(ms(5080))},
+		// 4.95 s after it, still holdFor: the batch pulled at 10.0 s
+		"not calm for calmFor yet": {holdFor, t0.Add(ms(9980))},
+		// its need forgotten with it
+		"calm again": {minHold, t0.Add(ms(12680))},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(check{})); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
