@@ -110,7 +110,9 @@ var uriParams = []string{"count", "duration", "paced", "rate", "seed", "start", 
 //
 //	synthetic:?symbols=AAPL,MSFT&rate=200&seed=7
 //
-// Parameters: symbols (required, comma-separated), rate (ticks per second,
+// Parameters: symbols (required, comma-separated; FIRST..LAST names a range
+// of symbols that differ in a final run of digits of one width, so
+// S000..S499 is 500 symbols), rate (ticks per second,
 // default 100), seed (default 0), count (default 0: no limit), duration (a Go
 // duration such as 90s; default 0: no limit), start (RFC 3339; default: the
 // wall clock at run time), paced (true or false; default true, as a live feed)
@@ -150,7 +152,9 @@ func ParseURI(uri string) (Config, error) {
 		switch k {
 		case "symbols":
 			if v != "" {
-				cfg.Symbols = strings.Split(v, ",")
+				if cfg.Symbols, err = expandSymbols(strings.Split(v, ",")); err != nil {
+					return Config{}, err
+				}
 			}
 		case "rate":
 			cfg.Rate, err = strconv.ParseFloat(v, 64)
@@ -200,4 +204,52 @@ func ParseURI(uri string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// maxRangeSymbols bounds what one FIRST..LAST range of the symbols
+// parameter expands to.
+const maxRangeSymbols = 100_000
+
+// expandSymbols expands the FIRST..LAST ranges among symbols: FIRST and LAST
+// share everything but a final run of digits of the same width, and every
+// number between them (inclusive) is a symbol. A ticker never holds "..",
+// so a symbol that does and is not such a range is an error, not a ticker.
+func expandSymbols(symbols []string) ([]string, error) {
+	out := make([]string, 0, len(symbols))
+	for _, s := range symbols {
+		first, last, ok := strings.Cut(s, "..")
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		bad := func(why string) error {
+			return fmt.Errorf("synthetic: symbols: range %q: %s (a range is FIRST..LAST, the same prefix and a number of the same width, e.g. S000..S499)", s, why)
+		}
+		pf, nf := splitDigits(first)
+		pl, nl := splitDigits(last)
+		if nf == "" || nl == "" || len(nf) != len(nl) || pf != pl {
+			return nil, bad("not a range")
+		}
+		lo, err1 := strconv.Atoi(nf)
+		hi, err2 := strconv.Atoi(nl)
+		if err1 != nil || err2 != nil || lo > hi {
+			return nil, bad("its first number is past its last")
+		}
+		if hi-lo+1 > maxRangeSymbols {
+			return nil, bad(fmt.Sprintf("%d symbols, at most %d", hi-lo+1, maxRangeSymbols))
+		}
+		for n := lo; n <= hi; n++ {
+			out = append(out, fmt.Sprintf("%s%0*d", pf, len(nf), n))
+		}
+	}
+	return out, nil
+}
+
+// splitDigits splits s into a prefix and its final run of ASCII digits.
+func splitDigits(s string) (prefix, digits string) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	return s[:i], s[i:]
 }
