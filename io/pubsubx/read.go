@@ -104,7 +104,7 @@ type ReadOptions struct {
 	// their publish time, or when a live feed publishes out of order:
 	// elements up to this much older than what Read has recently seen stay
 	// on time. (A backlog needs none: the watermark trails the batches of
-	// the last 250 ms.)
+	// the last span of pulling, 250 ms to 2 s; see the package doc.)
 	WatermarkDelay time.Duration
 	// Native uses Beam's Pub/Sub read (beam:transform:pubsub_read:v1),
 	// which only Dataflow implements; prism rejects it. Set it when the
@@ -198,8 +198,9 @@ func (o ReadOptions) withDefaults() ReadOptions {
 // committed the bundle that emitted it; messages of a bundle that fails are
 // nacked after CommitTimeout and redelivered. Delivery is at least once;
 // redeliveries within DedupeWindow are dropped. The watermark follows the
-// data: the oldest event time of the batches of the last 250 ms and the one
-// before them, never going back, never ahead of the wall clock, so a backlog
+// data: the oldest event time of the batches of the last span of pulling
+// (2 s, down to 250 ms on a feed that comes in order) and the one before
+// them, never going back, never ahead of the wall clock, so a backlog
 // waiting in the subscription is processed on time even when handed out
 // somewhat out of order; it moves to the wall clock only once the
 // subscription is drained (see IdleTimeout).
