@@ -143,19 +143,8 @@ func (c Codec[T]) Encode(rows []T) []byte {
 
 // Decode appends the rows of a batch to dst.
 func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
-	r := wire.NewReader(b)
-	n := r.Int()
-	if n < 0 || n > int64(len(b)) {
-		return dst, fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
-	}
-	dst = slices.Grow(dst, int(n))
-	for i := int64(0); i < n && r.Err() == nil; i++ {
-		dst = append(dst, c.Read(r))
-	}
-	if err := r.Err(); err != nil {
-		return dst, fmt.Errorf("reorder: bad batch: %w", err)
-	}
-	return dst, nil
+	err := c.Each(b, func(x T) { dst = append(dst, x) })
+	return dst, err
 }
 
 // Each calls f with each row of a batch in turn, decoding one row at a time
@@ -163,6 +152,9 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 func (c Codec[T]) Each(b []byte, f func(T)) error {
 	r := wire.NewReader(b)
 	n := r.Int()
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("reorder: bad batch: %w", err)
+	}
 	if n < 0 || n > int64(len(b)) {
 		return fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
 	}
@@ -173,7 +165,7 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 		}
 		f(x)
 	}
-	return r.Err()
+	return nil
 }
 
 // Buffer is a bounded per-key buffer that hands rows over in event-time
