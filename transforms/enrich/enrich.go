@@ -394,6 +394,26 @@ type prepareFn struct {
 
 	refs   map[refKey]float64 // nil until the bundle's first tick
 	splits splitIndex
+	last   dayFacts
+}
+
+// dayFacts are what prepareFn derives from a tick's trading day. Ticks come
+// mostly in time order, so the last day's facts serve the next tick: a
+// calendar walk and a date format per tick showed in profiles.
+type dayFacts struct {
+	cal      *calendar.Calendar
+	day      calendar.Date
+	name     string        // day.String()
+	closeDay calendar.Date // the trading day before day
+	readyAt  int64         // Unix ms: the end of closeDay's regular session
+}
+
+func (f *prepareFn) factsOf(cal *calendar.Calendar, day calendar.Date) dayFacts {
+	if f.last.cal != cal || f.last.day != day {
+		closeDay := cal.PrevTradingDay(day)
+		f.last = dayFacts{cal: cal, day: day, name: day.String(), closeDay: closeDay, readyAt: regularClose(cal, closeDay).UnixMilli()}
+	}
+	return f.last
 }
 
 type refKey struct {
@@ -436,16 +456,15 @@ func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tic
 		return
 	}
 	cal := f.Calendars.of(t.Symbol)
-	day := sessionDate(cal, t.EventTime)
-	closeDay := cal.PrevTradingDay(day)
+	day := f.factsOf(cal, sessionDate(cal, t.EventTime))
 	it := item{
 		Row: tickbeam.PriceChange{Symbol: t.Symbol, Kind: t.Kind, Source: t.Source, TradeID: t.TradeID, EventTime: t.EventTime,
-			SessionDate: day.String(), Price: price},
-		Day:      day,
-		CloseDay: closeDay,
-		ReadyAt:  regularClose(cal, closeDay).UnixMilli(),
-		Ref:      f.refs[refKey{t.Symbol, day}],
-		Factor:   f.splits.factor(t.Symbol, closeDay, day),
+			SessionDate: day.name, Price: price},
+		Day:      day.day,
+		CloseDay: day.closeDay,
+		ReadyAt:  day.readyAt,
+		Ref:      f.refs[refKey{t.Symbol, day.day}],
+		Factor:   f.splits.factor(t.Symbol, day.closeDay, day.day),
 	}
 	if positive(t.PrevClose) {
 		it.Feed = t.PrevClose
@@ -531,18 +550,16 @@ func (f *lastCloseFn) setReady(tp timers.Provider, st *keyState, oldHold int64, 
 
 func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.PriceChange)) error {
-	items, err := itemCodec.Decode(nil, batch)
-	if err != nil {
-		return fmt.Errorf("enrich: %q: %w", key, err)
-	}
 	st, _, err := f.readState(sp)
 	if err != nil {
 		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
 	armed, oldHold, oldReady, oldRelease := st.pending > 0, st.hold(), st.readyAt, st.releaseAt
-	var waiting []item
-	for i := range items {
-		it := &items[i]
+	// The batch is read row by row, not decoded into a slice: in a batch run
+	// every row waits, and then the batch itself is what Pending keeps.
+	var rows, waiting int64
+	err = itemCodec.Each(batch, func(it item) {
+		rows++
 		if it.Regular {
 			if st.knows(it.DayClose) {
 				// Rows already used the day's close; changing it now would
@@ -553,30 +570,41 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 			}
 		}
 		switch {
-		case !it.Waits:
-			f.emit(ctx, it, 0, emit)
-		case st.knows(it.ReadyAt):
-			f.emit(ctx, it, st.close(it.CloseDay), emit)
+		case !st.waits(&it):
+			f.emit(ctx, &it, st.close(it.CloseDay), emit)
 		default:
-			if waiting == nil {
-				waiting = make([]item, 0, len(items)-i)
-			}
-			waiting = append(waiting, *it)
 			t := it.Row.EventTime.UnixMilli()
 			if st.pending == 0 {
 				st.readyAt, st.pendingMin = it.ReadyAt, t
 			}
 			st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, t)
 			st.pending++
+			waiting++
 		}
 		// Whole hours: one timer write per symbol per hour, not per tick.
 		const hour = int64(time.Hour / time.Millisecond)
 		if r := (it.Row.EventTime.Add(f.Quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
 			st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
 		}
+	})
+	if err != nil {
+		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
-	if len(waiting) > 0 {
-		if err := f.Pending.Add(sp, itemCodec.Encode(waiting)); err != nil {
+	if waiting > 0 {
+		keep := batch
+		if waiting < rows {
+			// Some rows were resolved: keep the others. Whether a row
+			// waits does not change within the batch (the watermark
+			// st knows is fixed here), so a second pass finds them.
+			var rest []item
+			_ = itemCodec.Each(batch, func(it item) { // read once above
+				if st.waits(&it) {
+					rest = append(rest, it)
+				}
+			})
+			keep = itemCodec.Encode(rest)
+		}
+		if err := f.Pending.Add(sp, keep); err != nil {
 			return fmt.Errorf("enrich: %q: buffer ticks: %w", key, err)
 		}
 		if !armed || st.readyAt != oldReady || st.hold() != oldHold {
@@ -652,21 +680,22 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	if err != nil {
 		return fmt.Errorf("enrich: %q: read waiting ticks: %w", key, err)
 	}
-	var items []item
+	var rest []item
+	var rows int
 	for _, b := range batches {
-		if items, err = itemCodec.Decode(items, b); err != nil {
+		err := itemCodec.Each(b, func(it item) {
+			rows++
+			if st.knows(it.ReadyAt) {
+				f.emit(ctx, &it, st.close(it.CloseDay), emit)
+			} else {
+				rest = append(rest, it)
+			}
+		})
+		if err != nil {
 			return fmt.Errorf("enrich: %q: waiting ticks: %w", key, err)
 		}
 	}
-	var rest []item
-	for i := range items {
-		if st.knows(items[i].ReadyAt) {
-			f.emit(ctx, &items[i], st.close(items[i].CloseDay), emit)
-		} else {
-			rest = append(rest, items[i])
-		}
-	}
-	if len(rest) == len(items) {
+	if len(rest) == rows {
 		return nil
 	}
 	if err := f.Pending.Clear(sp); err != nil {
@@ -714,6 +743,9 @@ func (st *keyState) hold() int64 { return min(st.pendingMin, st.readyAt) }
 // knows reports whether the watermark has passed t (Unix ms): a day whose
 // regular session ended by t has its last regular trade for sure.
 func (st *keyState) knows(t int64) bool { return st.watermark != noWatermark && st.watermark >= t }
+
+// waits reports whether it must wait for a close st does not know yet.
+func (st *keyState) waits(it *item) bool { return it.Waits && !st.knows(it.ReadyAt) }
 
 func (st *keyState) close(d calendar.Date) float64 {
 	i := sort.Search(len(st.days), func(i int) bool { return !st.days[i].day.Before(d) })

@@ -348,3 +348,25 @@ func TestOptionsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// A batch mixing ticks that resolve at once (a feed close) with ticks that
+// wait for the last close keeps only the waiting ones, and each gets its own
+// source.
+func TestPrevCloseMixedBatch(t *testing.T) {
+	wed := utc(2026, 1, 14, 20, 0, 0) // 15:00 ET: Wednesday's last regular trade
+	fed := trade("AAPL", "2", utc(2026, 1, 15, 15, 0, 0), 103)
+	fed.PrevClose = 100
+	plain := trade("AAPL", "3", utc(2026, 1, 15, 15, 1, 0), 106)
+
+	p, s := beam.NewPipelineWithRoot()
+	got := PrevClose(s, beamtest.Ticks(s, trade("AAPL", "1", wed, 100), fed, plain), Options{})
+	beamtest.Equals(s, got, []tickbeam.PriceChange{
+		none("AAPL", "1", wed, "2026-01-14", 100), // nothing of Tuesday
+		// 103 − 100 (the feed's close) = 3: 3%.
+		row("AAPL", "2", fed.EventTime, "2026-01-15", 103, 100, "FEED", 1, 3, 3, "NEUTRAL"),
+		// 106 − 100 (Wednesday's last trade) = 6: 6%.
+		row("AAPL", "3", plain.EventTime, "2026-01-15", 106, 100, "LAST_CLOSE", 1, 6, 6, "POSITIVE"),
+	})
+	r := ptest.RunAndValidate(t, p)
+	wantCounters(t, r, map[string]int64{"no_prev_close": 1, "from_feed": 1, "from_last_close": 1})
+}
