@@ -173,8 +173,10 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 //
 // The flush timer fires at a buffered row's time T (Meta.Target) when the
 // watermark has passed T: every on-time row up to T is then in the buffer,
-// and all of them are handed over, oldest first. Each flush sets the next one
-// a quarter of the remaining rows further, and twice as many rows further
+// and all of them are handed over, oldest first. An empty buffer's first
+// batch sets T to its latest row, so a batch the watermark has passed
+// already (a closed window's rows) leaves in one firing. Each flush sets the
+// next one a quarter of the remaining rows further, and twice as many rows further
 // than the last while flushes follow each other with no new row in between (a
 // batch run, or a backlog), so a buffer of n rows drains in O(log n)
 // firings, never handing a row over before the watermark has passed it. A
@@ -214,7 +216,7 @@ func (b *Buffer[T]) maxBuffered() int64 {
 // decides what they become) and the rows a full buffer forces out, in order.
 func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T) (late, forced []T, err error) {
 	keep := rows[:0:0]
-	minTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp
+	minTs, maxTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp, mtime.MinTimestamp
 	for _, x := range rows {
 		t := b.Time(x)
 		if m.HasFrontier && t.UnixNano() <= m.Frontier {
@@ -223,7 +225,7 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		}
 		keep = append(keep, x)
 		ts := mtime.FromTime(t)
-		minTs = min(minTs, ts)
+		minTs, maxTs = min(minTs, ts), max(maxTs, ts)
 		if ttl := b.ttl(x); ttl > 0 {
 			rel = max(rel, ReleaseTime(ts, ttl))
 		}
@@ -237,7 +239,12 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	m.Streak = 0
 	switch {
 	case m.Buffered == 0:
-		m.BufMin, m.Target = minTs, minTs
+		// The first flush waits for the watermark to pass the whole batch:
+		// a batch comes from one bundle (or one closed window) and on a
+		// stream is mostly behind the watermark already, so one firing
+		// hands all of it over where flushing from its earliest row took a
+		// round per few rows.
+		m.BufMin, m.Target = minTs, maxTs
 		b.setFlush(tp, m)
 	case minTs < m.BufMin: // a new hold: a new timer (see FlushTag), firing as planned
 		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
