@@ -38,6 +38,15 @@ type hold struct {
 	needs  []heldNeed  // the needs of the last calmFor, each larger than the later ones
 	span   time.Duration
 	calm   time.Time // the first pull, or the last need at or past the span
+	resets int64     // needs at or past the span since takeResets
+}
+
+// takeResets returns how many batches came out of order by the span or
+// more (each putting the span back to holdFor) since it was last called.
+func (h *hold) takeResets() int64 {
+	n := h.resets
+	h.resets = 0
+	return n
 }
 
 type heldBatch struct {
@@ -116,6 +125,7 @@ func (h *hold) adapt(now time.Time, need time.Duration) {
 	switch {
 	case need >= h.span:
 		h.span, h.calm = holdFor, now
+		h.resets++
 	case now.Sub(h.calm) >= calmFor:
 		largest := time.Duration(0)
 		if len(h.needs) > 0 {

@@ -168,4 +168,11 @@ func TestHoldAdapts(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(check{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+	// Only the out-of-order batch put the span back (counter hold_resets).
+	if n := h.takeResets(); n != 1 {
+		t.Errorf("resets = %d, want 1", n)
+	}
+	if n := h.takeResets(); n != 0 {
+		t.Errorf("resets after taking them = %d, want 0", n)
+	}
 }
