@@ -274,8 +274,8 @@ func (f *outlierFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		}
 		return nil
 	case timer.Tag == reorder.TagRelease:
-		if ts != m.ReleaseAt {
-			return nil
+		if !f.ord.Released(tp, &m, mtime.Time(ts)) {
+			return nil // a later tick moved the release: re-armed
 		}
 		due, err := f.ord.Drain(sp, tp, &m, ts)
 		if err != nil {

@@ -570,8 +570,8 @@ func (f *seqFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provide
 		}
 		return f.writeMeta(sp, key, m)
 	case timer.Tag == reorder.TagRelease:
-		if ts != m.ReleaseAt {
-			return nil // a later row moved the release
+		if !f.ord.Released(tp, &m, mtime.Time(ts)) {
+			return nil // a later row moved the release: re-armed
 		}
 		// Normally flushed already: the flush timer is earlier.
 		due, err := f.ord.Drain(sp, tp, &m, ts)

@@ -189,10 +189,7 @@ func (f *staleFn) write(sp state.Provider, tp timers.Provider, key string, st *s
 	if st.S.Due.After(last) {
 		last = st.S.Due
 	}
-	if rel := reorder.ReleaseTime(mtime.FromTime(last), f.Rule.stateTTL()); rel != st.ReleaseAt {
-		st.ReleaseAt = rel
-		f.Timer.Set(tp, rel.ToTime(), timers.WithTag(reorder.TagRelease))
-	}
+	reorder.MoveRelease(&f.Timer, tp, &st.ReleaseAt, reorder.ReleaseTime(mtime.FromTime(last), f.Rule.stateTTL()))
 	b, err := json.Marshal(st)
 	if err == nil {
 		err = f.State.Write(sp, b)
@@ -228,8 +225,8 @@ func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 		cOutages.Inc(ctx, 1)
 		return f.write(sp, tp, key, &st)
 	case reorder.TagRelease:
-		if mtime.FromTime(now) != st.ReleaseAt {
-			return nil
+		if !reorder.Released(&f.Timer, tp, st.ReleaseAt, mtime.FromTime(now)) {
+			return nil // a later tick moved the release: re-armed
 		}
 		if err := f.State.Clear(sp); err != nil {
 			return f.errorf(key, "release state: %w", err)

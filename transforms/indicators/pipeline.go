@@ -328,8 +328,8 @@ func (f *computeFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pro
 		}
 		return f.writeMeta(sp, key, m)
 	case timer.Tag == reorder.TagRelease:
-		if ts != m.ReleaseAt {
-			return nil // a stale firing: a later bar moved the release
+		if !f.ord.Released(tp, &m, mtime.Time(ts)) {
+			return nil // a later bar moved the release: re-armed
 		}
 		// Normally flushed already (its timer is earlier); every bar is
 		// before the release.

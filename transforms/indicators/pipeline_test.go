@@ -291,6 +291,29 @@ func TestComputeQuietRestartsWarmUp(t *testing.T) {
 	}
 }
 
+// The release timer is armed once, at the first bar + Quiet, and re-armed
+// when it fires before the latest bar + Quiet: a symbol still sending when
+// the first arming passes keeps its state.
+func TestComputeReleaseRearms(t *testing.T) {
+	p, s := beam.NewPipelineWithRoot()
+	// Armed at m2 + 10m = 12:59.999; m11 moves the release to 21:59.999.
+	// The watermark passes 12:59.999 before m14 comes: the firing there
+	// must re-arm, not release, or m14 would restart the warm-up.
+	in := newStream(t).add(bar("AAPL", 0, 1), bar("AAPL", 1, 2), bar("AAPL", 2, 3)).wm(3).
+		add(bar("AAPL", 11, 10)).wm(14).add(bar("AAPL", 14, 20)).create(s)
+	values, _ := Compute(s, in, Options{Specs: []Spec{SMA(3)}, Quiet: 10 * time.Minute})
+	beamtest.Equals(s, beam.ParDo(s, formatValue, values), []string{
+		"AAPL m2 sma_3=2",
+		"AAPL m11 sma_3=5",  // (2+3+10)/3
+		"AAPL m14 sma_3=11", // (3+10+20)/3
+	})
+	r := ptest.RunAndValidate(t, p)
+	// Only the end of input releases it.
+	if got := beamtest.Counter(t, r, "tickbeam/indicators", "released"); got != 1 {
+		t.Errorf("released = %d, want 1", got)
+	}
+}
+
 // Bars far ahead of the watermark fill the buffer; past MaxBuffered the
 // oldest are applied at once, still in order.
 func TestComputeBoundedBuffer(t *testing.T) {

@@ -305,8 +305,8 @@ func (f *bookFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provid
 		}
 		return f.writeMeta(sp, m)
 	case timer.Tag == reorder.TagRelease:
-		if ts != m.ReleaseAt {
-			return nil // a later bar moved the release
+		if !f.ord.Released(tp, &m, mtime.Time(ts)) {
+			return nil // a later bar moved the release: re-armed
 		}
 		due, err := f.ord.Drain(sp, tp, &m, ts)
 		if err != nil {

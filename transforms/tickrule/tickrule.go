@@ -296,8 +296,8 @@ func (f *classifyFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Pr
 		f.classify(ctx, &st, due, emit)
 		return f.writeState(sp, symbol, m, st)
 	case timer.Tag == reorder.TagRelease:
-		if ts != m.ReleaseAt || m.ReleaseAt == 0 {
-			return nil // a stale firing: a later trade moved the release
+		if !f.ord.Released(tp, &m, mtime.Time(ts)) {
+			return nil // a later trade moved the release: re-armed
 		}
 		// Normally flushed already (its timer is earlier); every trade is
 		// before the release, Quiet after the latest.
