@@ -29,79 +29,99 @@ const (
 var tickCodec = wire.For[tickbeam.Tick]()
 
 func encodeBatch(b Batch) ([]byte, error) {
-	out := make([]byte, 0, 16+32*len(b.Ticks))
-	var source, symbol string
+	if b.enc != nil {
+		return b.enc.bytes(), nil
+	}
+	var e batchEncoder
 	if len(b.Ticks) > 0 {
-		source, symbol = b.Ticks[0].Source, b.Ticks[0].Symbol
+		e.source, e.symbol = b.Ticks[0].Source, b.Ticks[0].Symbol
 	}
-	out = wire.AppendString(out, source)
-	out = wire.AppendString(out, symbol)
-	out = wire.AppendInt(out, int64(len(b.Ticks)))
-	var prevEvent, prevIngest, prevID int64
-	var venue, currency string
+	e.body = make([]byte, 0, 32*len(b.Ticks))
 	for i := range b.Ticks {
-		t := &b.Ticks[i]
-		id, numeric := numericID(t.TradeID)
-		if t.Source != source || t.Symbol != symbol || (t.Kind != tickbeam.Trade && t.Kind != tickbeam.Quote) ||
-			(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
-			t.EventTime.IsZero() || t.IngestTime.IsZero() {
-			out = append(out, flagRaw)
-			out = tickCodec.Append(out, *t)
-			continue
-		}
-		var flags byte
-		if t.Kind == tickbeam.Quote {
-			flags |= flagQuote
-		}
-		switch t.Side {
-		case tickbeam.Buy:
-			flags |= flagBuy
-		case tickbeam.Sell:
-			flags |= flagSell
-		}
-		if numeric {
-			flags |= flagNumericID
-		}
-		if t.Venue != venue {
-			flags |= flagVenue
-		}
-		if t.Currency != currency {
-			flags |= flagCurrency
-		}
-		if t.PrevClose != 0 {
-			flags |= flagPrevClose
-		}
-		out = append(out, flags)
-		ev, in := t.EventTime.UnixNano(), t.IngestTime.UnixNano()
-		out = wire.AppendInt(out, ev-prevEvent)
-		out = wire.AppendInt(out, in-prevIngest)
-		prevEvent, prevIngest = ev, in
-		out = wire.AppendFloat(out, t.Price)
-		out = wire.AppendFloat(out, t.Size)
-		if flags&flagQuote != 0 {
-			for _, f := range [...]float64{t.BidPrice, t.BidSize, t.AskPrice, t.AskSize} {
-				out = wire.AppendFloat(out, f)
-			}
-		}
-		if flags&flagPrevClose != 0 {
-			out = wire.AppendFloat(out, t.PrevClose)
-		}
-		if numeric {
-			out = wire.AppendInt(out, id-prevID)
-			prevID = id
-		} else {
-			out = wire.AppendString(out, t.TradeID)
-		}
-		if flags&flagVenue != 0 {
-			out = wire.AppendString(out, t.Venue)
-			venue = t.Venue
-		}
-		if flags&flagCurrency != 0 {
-			out = wire.AppendString(out, t.Currency)
-			currency = t.Currency
+		e.add(&b.Ticks[i])
+	}
+	return e.bytes(), nil
+}
+
+// batchEncoder encodes a batch tick by tick, so a bundle's batches are held
+// encoded (a fifth of the ticks' size) and not encoded again to cross.
+type batchEncoder struct {
+	source, symbol                string
+	n                             int64
+	prevEvent, prevIngest, prevID int64
+	venue, currency               string
+	body                          []byte
+}
+
+func (e *batchEncoder) bytes() []byte {
+	out := make([]byte, 0, len(e.source)+len(e.symbol)+16+len(e.body))
+	out = wire.AppendString(out, e.source)
+	out = wire.AppendString(out, e.symbol)
+	out = wire.AppendInt(out, e.n)
+	return append(out, e.body...)
+}
+
+func (e *batchEncoder) add(t *tickbeam.Tick) {
+	e.n++
+	id, numeric := numericID(t.TradeID)
+	if t.Source != e.source || t.Symbol != e.symbol || (t.Kind != tickbeam.Trade && t.Kind != tickbeam.Quote) ||
+		(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
+		t.EventTime.IsZero() || t.IngestTime.IsZero() {
+		e.body = append(e.body, flagRaw)
+		e.body = tickCodec.Append(e.body, *t)
+		return
+	}
+	var flags byte
+	if t.Kind == tickbeam.Quote {
+		flags |= flagQuote
+	}
+	switch t.Side {
+	case tickbeam.Buy:
+		flags |= flagBuy
+	case tickbeam.Sell:
+		flags |= flagSell
+	}
+	if numeric {
+		flags |= flagNumericID
+	}
+	if t.Venue != e.venue {
+		flags |= flagVenue
+	}
+	if t.Currency != e.currency {
+		flags |= flagCurrency
+	}
+	if t.PrevClose != 0 {
+		flags |= flagPrevClose
+	}
+	e.body = append(e.body, flags)
+	ev, in := t.EventTime.UnixNano(), t.IngestTime.UnixNano()
+	e.body = wire.AppendInt(e.body, ev-e.prevEvent)
+	e.body = wire.AppendInt(e.body, in-e.prevIngest)
+	e.prevEvent, e.prevIngest = ev, in
+	e.body = wire.AppendFloat(e.body, t.Price)
+	e.body = wire.AppendFloat(e.body, t.Size)
+	if flags&flagQuote != 0 {
+		for _, f := range [...]float64{t.BidPrice, t.BidSize, t.AskPrice, t.AskSize} {
+			e.body = wire.AppendFloat(e.body, f)
 		}
 	}
-	return out, nil
+	if flags&flagPrevClose != 0 {
+		e.body = wire.AppendFloat(e.body, t.PrevClose)
+	}
+	if numeric {
+		e.body = wire.AppendInt(e.body, id-e.prevID)
+		e.prevID = id
+	} else {
+		e.body = wire.AppendString(e.body, t.TradeID)
+	}
+	if flags&flagVenue != 0 {
+		e.body = wire.AppendString(e.body, t.Venue)
+		e.venue = t.Venue
+	}
+	if flags&flagCurrency != 0 {
+		e.body = wire.AppendString(e.body, t.Currency)
+		e.currency = t.Currency
+	}
 }
 
 // numericID reports a trade id that round-trips through int64 exactly (no

@@ -129,6 +129,8 @@ func Identity(t *tickbeam.Tick) string {
 // Batch is the ticks of one (source, symbol, window) from one bundle.
 type Batch struct {
 	Ticks []tickbeam.Tick
+
+	enc *batchEncoder // a bundle's batch, encoded as it was packed (Ticks unset)
 }
 
 type batchKey struct {
@@ -137,9 +139,14 @@ type batchKey struct {
 }
 
 type pending struct {
-	batch Batch
-	ids   map[string]struct{}
-	last  time.Time
+	batch batchEncoder
+	// ids holds the batch's identities once they are needed: while every
+	// trade id is a number greater than the one before, as a venue's trades
+	// of one symbol come, a tick cannot be a copy and only the numbers are
+	// kept (asc).
+	ids  map[string]struct{}
+	asc  []int64
+	last time.Time
 }
 
 type batchFn struct {
@@ -165,22 +172,43 @@ func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func
 	k := batchKey{t.Source, t.Symbol, start}
 	p := f.open[k]
 	if p == nil {
-		p = &pending{ids: make(map[string]struct{})}
+		p = &pending{batch: batchEncoder{source: t.Source, symbol: t.Symbol}}
 		f.open[k] = p
 	}
-	id := Identity(&t)
-	if _, seen := p.ids[id]; seen {
-		f.dupes++
-		return
+	if !p.ascending(t.TradeID) {
+		id := Identity(&t)
+		if _, seen := p.ids[id]; seen {
+			f.dupes++
+			return
+		}
+		p.ids[id] = struct{}{}
 	}
-	p.ids[id] = struct{}{}
-	p.batch.Ticks = append(p.batch.Ticks, t)
+	p.batch.add(&t)
 	if t.EventTime.After(p.last) {
 		p.last = t.EventTime
 	}
 	if f.held++; f.held >= maxBatched {
 		f.flush(ctx, emit)
 	}
+}
+
+// ascending reports whether id continues the batch's ascending numeric trade
+// ids, so the tick is new. Otherwise it makes sure ids holds every identity
+// in the batch.
+func (p *pending) ascending(id string) bool {
+	if p.ids == nil {
+		if n, ok := numericID(id); ok && (len(p.asc) == 0 || n > p.asc[len(p.asc)-1]) {
+			p.asc = append(p.asc, n)
+			return true
+		}
+		// A numeric id is its own identity (numericID: canonical decimal).
+		p.ids = make(map[string]struct{}, 2*len(p.asc)+1)
+		for _, n := range p.asc {
+			p.ids[strconv.FormatInt(n, 10)] = struct{}{}
+		}
+		p.asc = nil
+	}
+	return false
 }
 
 func (f *batchFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, Batch)) {
@@ -191,7 +219,7 @@ func (f *batchFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, st
 // batch's window, so windowing downstream puts it back in that window.
 func (f *batchFn) flush(ctx context.Context, emit func(beam.EventTime, string, Batch)) {
 	for k, p := range f.open {
-		emit(mtime.FromTime(p.last), k.source+"\x00"+k.symbol, p.batch)
+		emit(mtime.FromTime(p.last), k.source+"\x00"+k.symbol, Batch{enc: &p.batch})
 	}
 	clear(f.open)
 	f.held = 0
@@ -207,11 +235,26 @@ type uniqueFn struct{}
 
 func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Batch) bool, emit func(beam.EventTime, tickbeam.Tick)) {
 	// Only identities are held, never the group's ticks: the first copy seen
-	// is emitted at once.
-	seen := map[string]struct{}{}
-	var b Batch
+	// is emitted at once. A batch holds no copies of its own (batchFn dropped
+	// them), so a group of one batch, the usual case, needs no identities at
+	// all: they are taken only when a second batch arrives.
+	var first, b Batch
+	if !batches(&first) {
+		return
+	}
+	for _, t := range first.Ticks {
+		emit(mtime.FromTime(t.EventTime), t)
+	}
+	var seen map[string]struct{}
 	var dupes int64
 	for batches(&b) {
+		if seen == nil {
+			seen = make(map[string]struct{}, 2*len(first.Ticks))
+			for i := range first.Ticks {
+				seen[Identity(&first.Ticks[i])] = struct{}{}
+			}
+			first = Batch{}
+		}
 		for _, t := range b.Ticks {
 			id := Identity(&t)
 			if _, dup := seen[id]; dup {

@@ -1,13 +1,16 @@
 package dedupe
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/tickbeam/tickbeam/internal/testenv"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/google/go-cmp/cmp"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 )
@@ -43,5 +46,110 @@ func TestTicks(t *testing.T) {
 	r := ptest.RunAndValidate(t, p)
 	if got := beamtest.Counter(t, r, "tickbeam/dedupe", "duplicates"); got != int64(len(in)-len(want)) {
 		t.Errorf("duplicates counter = %d, want %d", got, len(in)-len(want))
+	}
+}
+
+// A group of several batches (one per bundle that saw the window) drops the
+// copies across batches; a group of one batch is passed through whole.
+func TestUniqueAcrossBatches(t *testing.T) {
+	a := tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100)
+	b := tick("binance", "BTCUSDT", "2", 2*time.Second, 2*time.Second, 101)
+	c := tick("binance", "BTCUSDT", "3", 3*time.Second, 3*time.Second, 102)
+	for _, tc := range []struct {
+		name      string
+		batches   [][]tickbeam.Tick
+		want      []tickbeam.Tick
+		wantDupes int64
+	}{
+		{"one batch", [][]tickbeam.Tick{{a, b}}, []tickbeam.Tick{a, b}, 0},
+		{"copy in second batch", [][]tickbeam.Tick{{a, b}, {b, c}}, []tickbeam.Tick{a, b, c}, 1},
+		{"copies in third batch", [][]tickbeam.Tick{{a}, {b}, {a, b, c}}, []tickbeam.Tick{a, b, c}, 2},
+		{"no batch", nil, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := metrics.SetPTransformID(metrics.SetBundleID(context.Background(), "bundle"), "unique")
+			i := 0
+			next := func(out *Batch) bool {
+				if i == len(tc.batches) {
+					return false
+				}
+				// A decoded batch is a fresh slice, as the runner hands it over.
+				*out = Batch{Ticks: append([]tickbeam.Tick(nil), tc.batches[i]...)}
+				i++
+				return true
+			}
+			var got []tickbeam.Tick
+			(&uniqueFn{}).ProcessElement(ctx, "binance\x00BTCUSDT", next, func(_ beam.EventTime, t tickbeam.Tick) { got = append(got, t) })
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ticks (-want +got):\n%s", diff)
+			}
+			var dupes int64
+			metrics.Extractor{SumInt64: func(l metrics.Labels, v int64) {
+				if l.Name() == "duplicates" {
+					dupes += v
+				}
+			}}.ExtractFrom(metrics.GetStore(ctx))
+			if dupes != tc.wantDupes {
+				t.Errorf("duplicates counter = %d, want %d", dupes, tc.wantDupes)
+			}
+		})
+	}
+}
+
+// A bundle's batch drops copies whether trade ids come ascending (no
+// identities kept) or not (identities kept from the first id out of order).
+func TestBatchDropsCopies(t *testing.T) {
+	at := func(id string) tickbeam.Tick { return tick("binance", "BTCUSDT", id, time.Second, time.Second, 100) }
+	q := tickbeam.Tick{Source: "alpaca", Symbol: "BTCUSDT", Kind: tickbeam.Quote, EventTime: t0, BidPrice: 1, AskPrice: 2}
+	for _, tc := range []struct {
+		name string
+		in   []string // trade ids; "q" is the same quote
+		want []string
+	}{
+		{"ascending", []string{"1", "2", "10"}, []string{"1", "2", "10"}},
+		{"copy of an earlier id", []string{"1", "2", "3", "2", "4"}, []string{"1", "2", "3", "4"}},
+		{"copy of the last id", []string{"1", "2", "2"}, []string{"1", "2"}},
+		{"out of order, no copies", []string{"5", "3", "4", "6"}, []string{"5", "3", "4", "6"}},
+		{"copies after out of order", []string{"5", "3", "5", "3", "6"}, []string{"5", "3", "6"}},
+		{"zero first", []string{"0", "0", "1"}, []string{"0", "1"}},
+		{"not numbers", []string{"a", "07", "a", "7", "07"}, []string{"a", "07", "7"}},
+		{"quotes", []string{"q", "1", "q"}, []string{"q", "1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := metrics.SetPTransformID(metrics.SetBundleID(context.Background(), "bundle"), "batch")
+			f := &batchFn{Window: time.Minute}
+			var got []string
+			emit := func(_ beam.EventTime, _ string, packed Batch) {
+				enc, err := encodeBatch(packed) // as it crosses the runner
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := decodeBatch(enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tk := range b.Ticks {
+					if tk.Kind == tickbeam.Quote {
+						got = append(got, "q")
+					} else {
+						got = append(got, tk.TradeID)
+					}
+				}
+			}
+			f.StartBundle(ctx, emit)
+			for _, id := range tc.in {
+				tk := q
+				if id != "q" {
+					tk = at(id)
+					tk.Source = q.Source // one batch: same source, symbol and window
+					tk.EventTime = t0
+				}
+				f.ProcessElement(ctx, tk, emit)
+			}
+			f.FinishBundle(ctx, emit)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ticks (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
