@@ -130,6 +130,11 @@ type staleFn struct {
 type staleState struct {
 	S         staleness
 	ReleaseAt mtime.Time
+	// Armed is when the due timer fires (0: not armed): at or before S.Due.
+	// It moves only earlier; a firing before S.Due re-arms it there. Set at
+	// every Due, prism would queue a setting per batch until its time passed,
+	// MaxSilence later: memory growing with the rate times MaxSilence.
+	Armed mtime.Time `json:",omitempty"`
 }
 
 func (f *staleFn) Setup() error {
@@ -164,7 +169,6 @@ func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp time
 	if err != nil {
 		return f.errorf(key, "read state: %w", err)
 	}
-	due := st.S.Due
 	for _, ns := range times {
 		t := time.Unix(0, ns).UTC()
 		recovered, silence := st.S.Observe(t, f.sched)
@@ -177,10 +181,19 @@ func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp time
 			cRecoveries.Inc(ctx, 1)
 		}
 	}
-	if !st.S.Due.Equal(due) && !st.S.Due.IsZero() {
-		f.Timer.Set(tp, st.S.Due, timers.WithTag(tagDue))
-	}
+	f.armDue(tp, &st)
 	return f.write(sp, tp, key, &st)
+}
+
+// armDue arms the due timer at S.Due unless it is armed at or before it.
+func (f *staleFn) armDue(tp timers.Provider, st *staleState) {
+	if st.S.Due.IsZero() {
+		return
+	}
+	if due := mtime.FromTime(st.S.Due); st.Armed == 0 || due < st.Armed {
+		f.Timer.Set(tp, st.S.Due, timers.WithTag(tagDue))
+		st.Armed = due
+	}
 }
 
 // write stores st and moves the release timer past every timer it keeps.
@@ -212,8 +225,16 @@ func (f *staleFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provi
 	now := mtime.Time(ts).ToTime()
 	switch timer.Tag {
 	case tagDue:
-		if mtime.FromTime(now) != mtime.FromTime(st.S.Due) || !st.S.Check(st.S.Due) {
-			return nil // moved by a later tick, or reported already
+		at := mtime.FromTime(now)
+		if at != st.Armed {
+			return nil // a setting an earlier Due replaced
+		}
+		st.Armed = 0
+		if due := mtime.FromTime(st.S.Due); due != at || !st.S.Check(st.S.Due) {
+			if due > at {
+				f.armDue(tp, &st) // later ticks moved Due
+			}
+			return f.write(sp, tp, key, &st)
 		}
 		quiet := st.S.Due.Sub(st.S.Last)
 		msg := fmt.Sprintf("%s: no data for %s of open market (last tick %s, %s ago)", key, f.Rule.MaxSilence,
