@@ -68,6 +68,8 @@ bench-alerts:
 	$(BENCH_DIR)/tickbeam-bench alerts --tickbeam=$(BENCH_DIR)/tickbeam --dir=$(BENCH_DIR) --n=$(BENCH_N) --symbols=50
 
 # Streams the paced synthetic feed through monitor (bars, session stats,
-# indicators) for 10 minutes over 500 symbols and prints the heap.
+# indicators, 1,003 rules notifying a local webhook, --changes_out) for
+# SOAK_DURATION over 500 symbols and prints the heap and its slope.
+SOAK_DURATION ?= 30m
 bench-soak:
-	$(GO) run ./cmd/tickbeam-bench soak --duration=10m --symbols=500 --rate=1000
+	$(GO) run ./cmd/tickbeam-bench soak --duration=$(SOAK_DURATION) --symbols=500 --rate=1000 --alerts
