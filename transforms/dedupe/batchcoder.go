@@ -38,7 +38,8 @@ func encodeBatch(b Batch) ([]byte, error) {
 	}
 	e.body = make([]byte, 0, 32*len(b.Ticks))
 	for i := range b.Ticks {
-		e.add(&b.Ticks[i])
+		id, numeric := numericID(b.Ticks[i].TradeID)
+		e.add(&b.Ticks[i], id, numeric)
 	}
 	return e.bytes(), nil
 }
@@ -61,9 +62,10 @@ func (e *batchEncoder) bytes() []byte {
 	return append(out, e.body...)
 }
 
-func (e *batchEncoder) add(t *tickbeam.Tick) {
+// add appends t; id and numeric are numericID(t.TradeID), which the caller
+// has at hand.
+func (e *batchEncoder) add(t *tickbeam.Tick, id int64, numeric bool) {
 	e.n++
-	id, numeric := numericID(t.TradeID)
 	if t.Source != e.source || t.Symbol != e.symbol || (t.Kind != tickbeam.Trade && t.Kind != tickbeam.Quote) ||
 		(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
 		t.EventTime.IsZero() || t.IngestTime.IsZero() {

@@ -175,7 +175,8 @@ func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func
 		p = &pending{batch: batchEncoder{source: t.Source, symbol: t.Symbol}}
 		f.open[k] = p
 	}
-	if !p.ascending(t.TradeID) {
+	n, numeric := numericID(t.TradeID)
+	if !p.ascending(n, numeric) {
 		id := Identity(&t)
 		if _, seen := p.ids[id]; seen {
 			f.dupes++
@@ -183,7 +184,7 @@ func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func
 		}
 		p.ids[id] = struct{}{}
 	}
-	p.batch.add(&t)
+	p.batch.add(&t, n, numeric)
 	if t.EventTime.After(p.last) {
 		p.last = t.EventTime
 	}
@@ -192,12 +193,12 @@ func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func
 	}
 }
 
-// ascending reports whether id continues the batch's ascending numeric trade
-// ids, so the tick is new. Otherwise it makes sure ids holds every identity
-// in the batch.
-func (p *pending) ascending(id string) bool {
+// ascending reports whether a trade id that is n as a number (numeric)
+// continues the batch's ascending numeric trade ids, so the tick is new.
+// Otherwise it makes sure ids holds every identity in the batch.
+func (p *pending) ascending(n int64, numeric bool) bool {
 	if p.ids == nil {
-		if n, ok := numericID(id); ok && (len(p.asc) == 0 || n > p.asc[len(p.asc)-1]) {
+		if numeric && (len(p.asc) == 0 || n > p.asc[len(p.asc)-1]) {
 			p.asc = append(p.asc, n)
 			return true
 		}
