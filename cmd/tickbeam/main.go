@@ -231,7 +231,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	f := &monitorFlags{}
 	fs.StringVar(&f.input, "input", "", "a file path or glob, local or gs:// (.gz read transparently), pubsub:projects/P/subscriptions/S, or synthetic:?symbols=A,B&rate=N&seed=S"+liveInputHelp)
 	fs.StringVar(&f.timestampAttr, "timestamp_attribute", monitor.DefaultTimestampAttribute, "Pub/Sub input: the attribute holding each message's event time (RFC 3339 or Unix ms); messages without it use their publish time")
-	fs.DurationVar(&f.watermarkDelay, "watermark_delay", monitor.DefaultWatermarkDelay, "Pub/Sub input: hold the watermark this far behind the event times read (the feed's latency; for a live feed that publishes out of order, more than its disorder), so slightly older ticks are not late; a backlog needs none")
+	fs.DurationVar(&f.watermarkDelay, "watermark_delay", 0, "Pub/Sub and live input: hold the watermark this far behind the event times read (the feed's latency; for a feed that publishes out of order, more than its disorder), so slightly older ticks are not late; a backlog needs none (default "+monitor.DefaultWatermarkDelay.String()+", for a live input "+monitor.DefaultLiveWatermarkDelay.String()+")")
 	fs.StringVar(&f.bqEndpoint, "bigquery_endpoint", "", "BigQuery HTTP endpoint for bq: outputs, e.g. http://127.0.0.1:9050 (default $BIGQUERY_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.bqStorageEndpoint, "bigquery_storage_endpoint", "", "BigQuery Storage Write gRPC endpoint HOST:PORT (default $BIGQUERY_STORAGE_EMULATOR_HOST, else Google Cloud)")
 	fs.StringVar(&f.format, "format", "", "the feed format of file input: "+strings.Join(feedformat.Formats(), ", "))

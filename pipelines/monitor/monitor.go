@@ -30,10 +30,17 @@ import (
 // follows event time and no tick is behind it.
 const DefaultTimestampAttribute = "ts"
 
-// DefaultWatermarkDelay is Config.WatermarkDelay's default: what the
-// streaming benchmark needs at 5k ticks/s on the emulators with no late
-// ticks (publish-to-pull reordering), with a margin.
-const DefaultWatermarkDelay = time.Second
+// DefaultWatermarkDelay is Config.WatermarkDelay's default for a Pub/Sub
+// input. The reader's own hold already follows the disorder of its pulls
+// (io/pubsubx), so this is a margin for the feed's: the streaming benchmark
+// on the emulators had no late tick with it at 5k ticks/s, and it is most of
+// what a bar waits for after its window ends (it was 1 s).
+const DefaultWatermarkDelay = 250 * time.Millisecond
+
+// DefaultLiveWatermarkDelay is Config.WatermarkDelay's default for a live
+// input (io/live): its watermark follows the oldest tick received with no
+// hold of its own, so the vendor's disorder needs the larger margin.
+const DefaultLiveWatermarkDelay = time.Second
 
 // Config is what the monitor pipeline reads, computes and writes, as the
 // CLI's flags say it; Resolve parses it for a runner into the Plan that
@@ -57,7 +64,8 @@ type Config struct {
 	// feed that publishes out of order (a backlog needs none: the reader
 	// holds its watermark at the oldest message of its recent batches).
 	// Messages later than this become late dead letters. Default
-	// DefaultWatermarkDelay.
+	// DefaultWatermarkDelay; for a live input, which it holds the same
+	// way, DefaultLiveWatermarkDelay.
 	WatermarkDelay time.Duration
 	// NativePubSub reads Pub/Sub with Beam's native read (Dataflow) instead
 	// of tickbeam's own reader; Resolve sets it for runners other than the
@@ -176,6 +184,11 @@ type Config struct {
 	PortfolioOut     string
 	PositionsRefresh time.Duration
 }
+
+// StreamDedupeWindow bounds the dedupe window of a stream: a tick waits
+// for its window to close before bars and rules see it, up to this long
+// (a bar window closes at the same moment, so only rules on ticks wait).
+const StreamDedupeWindow = 250 * time.Millisecond
 
 // DefaultAllowedLateness is the allowed lateness of AutoAllowedLateness on
 // runners other than the local one, and the --allowed_lateness default.
@@ -511,10 +524,13 @@ func (c Config) maxPayload() int {
 	return parse.DefaultMaxPayloadBytes
 }
 
-// watermarkDelay is WatermarkDelay or its default.
-func (c Config) watermarkDelay() time.Duration {
-	if c.WatermarkDelay == 0 {
-		return DefaultWatermarkDelay
+// watermarkDelay is WatermarkDelay or its default for the input's kind.
+func (c Config) watermarkDelay(kind endpoint.InputKind) time.Duration {
+	switch {
+	case c.WatermarkDelay != 0:
+		return c.WatermarkDelay
+	case kind == endpoint.LiveInput:
+		return DefaultLiveWatermarkDelay
 	}
-	return c.WatermarkDelay
+	return DefaultWatermarkDelay
 }

@@ -53,7 +53,9 @@ type Plan struct {
 	// Live reads an endpoint.LiveInput.
 	Live live.ReadOptions
 	// Dedupe drops redelivered trades (not KeepDuplicates), in windows of
-	// DedupeWindow, which tile every bar window.
+	// DedupeWindow, which tile every bar window: on a bounded input the
+	// bars' greatest common divisor, on a stream at most
+	// StreamDedupeWindow.
 	Dedupe       bool
 	DedupeWindow time.Duration
 	// InferSide runs the tick test: Config.InferSide, for a format whose
@@ -210,7 +212,15 @@ func (c Config) Resolve(runner string) (Plan, error) {
 
 	p.Bounded = c.bounded(p.Input)
 	p.Dedupe = !c.KeepDuplicates
-	p.DedupeWindow = bars.GCD(c.Bars)
+	tiles := c.Bars
+	if !p.Bounded {
+		// A stream's ticks leave dedupe only when their window closes, and
+		// rules on ticks see them only then: a short window keeps that
+		// wait short whatever the bars (with --bar=1m a tick waited up to
+		// a minute for its price alert).
+		tiles = append([]bars.Resolution{bars.Resolution(StreamDedupeWindow)}, c.Bars...)
+	}
+	p.DedupeWindow = bars.GCD(tiles)
 	p.InferSide = c.InferSide && !feedformat.TradesHaveSide(c.Format)
 	p.Bars = bars.Options{Resolutions: c.Bars}
 	if c.Calendar != "" {
@@ -219,14 +229,14 @@ func (c Config) Resolve(runner string) (Plan, error) {
 	if !p.Bounded {
 		p.Bars.AllowedLateness = p.AllowedLateness
 	}
-	p.Live = live.ReadOptions{URI: c.Input, WatermarkDelay: c.watermarkDelay(), AllowedLateness: p.AllowedLateness}
+	p.Live = live.ReadOptions{URI: c.Input, WatermarkDelay: c.watermarkDelay(endpoint.LiveInput), AllowedLateness: p.AllowedLateness}
 	if p.Input.Kind == endpoint.PubSubInput {
 		ts := c.TimestampAttribute
 		if ts == "" {
 			ts = DefaultTimestampAttribute
 		}
 		p.PubSub = pubsubx.ReadOptions{Subscription: p.Input.Subscription, TimestampAttribute: ts,
-			WatermarkDelay: c.watermarkDelay(), Native: native, AllowedLateness: p.AllowedLateness}
+			WatermarkDelay: c.watermarkDelay(endpoint.PubSubInput), Native: native, AllowedLateness: p.AllowedLateness}
 		if p.Durable = !native && !c.AckOnCommit; p.Durable {
 			p.PubSub.AckWindow, p.PubSub.AckHorizon = c.ackTimes()
 		}

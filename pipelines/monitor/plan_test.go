@@ -56,6 +56,9 @@ func TestResolve(t *testing.T) {
 			if d := p.Outputs.DeadLetters; d.Kind != endpoint.FileOutput || d.URI != dir || d.Flag != "--deadletter_out" {
 				t.Errorf("dead letters go to %+v, want --bars_out's directory", d)
 			}
+			if p.DedupeWindow != time.Minute {
+				t.Errorf("dedupe window %v, want the 1m bars' (a batch run waits for nothing)", p.DedupeWindow)
+			}
 		}},
 		{name: "explicit lateness on prism", runner: "prism", cfg: with(files, func(c *Config) { c.AllowedLateness = 30 * time.Second }),
 			check: func(t *testing.T, p Plan) {
@@ -71,6 +74,9 @@ func TestResolve(t *testing.T) {
 			if p.PubSub.Subscription != "projects/tickbeam-test/subscriptions/trades" || p.PubSub.TimestampAttribute != DefaultTimestampAttribute ||
 				p.PubSub.WatermarkDelay != DefaultWatermarkDelay {
 				t.Errorf("pubsub read = %+v, want the subscription and defaults", p.PubSub)
+			}
+			if p.DedupeWindow != StreamDedupeWindow {
+				t.Errorf("dedupe window %v with 1m bars, want %v: ticks wait for it before rules see them", p.DedupeWindow, StreamDedupeWindow)
 			}
 		}},
 		{name: "ack on commit", runner: "prism", cfg: with(remote, func(c *Config) { c.AckOnCommit = true }), check: func(t *testing.T, p Plan) {
@@ -97,6 +103,10 @@ func TestResolve(t *testing.T) {
 			check: func(t *testing.T, p Plan) {
 				if p.Input.Kind != endpoint.LiveInput || p.Input.Live.Vendor != "binance" || p.Bounded || p.Outputs.Gaps.Kind != endpoint.FileOutput {
 					t.Errorf("input %+v bounded %v gaps %+v", p.Input, p.Bounded, p.Outputs.Gaps)
+				}
+				if p.Live.WatermarkDelay != DefaultLiveWatermarkDelay || p.DedupeWindow != StreamDedupeWindow {
+					t.Errorf("live watermark delay %v, dedupe window %v; want %v (no hold of its own), %v",
+						p.Live.WatermarkDelay, p.DedupeWindow, DefaultLiveWatermarkDelay, StreamDedupeWindow)
 				}
 			}},
 		{name: "gaps without live", runner: "prism", cfg: with(files, func(c *Config) { c.GapsOut = dir }), want: "--gaps_out needs a live --input (alpaca:, "},
