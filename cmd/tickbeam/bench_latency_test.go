@@ -50,7 +50,7 @@ const (
 	// benchSteadyAfter is when the reader's watermark hold has adapted
 	// (io/pubsubx: calmFor after its first pull).
 	benchSteadyAfter = time.Minute
-	warmupSymbol    = "WARMUP"
+	warmupSymbol     = "WARMUP"
 	// benchQueryTimeout only guards against a hung emulator: the BigQuery
 	// emulator (v0.6.6) can answer every later request with 500 "sql:
 	// connection is already closed" after a client abandons a request
