@@ -194,6 +194,10 @@ func (c Config) Resolve(runner string) (Plan, error) {
 		return Plan{}, err
 	}
 	p.Changes = p.Outputs.Changes.Set() || p.Rules.Needs(alerts.InputChanges)
+	// Rules skip a change without a previous close; unless the changes are
+	// written, a row for it is work for nothing (the first trading day of
+	// every symbol: in a batch run of one day, every tick).
+	p.PrevClose.SkipMissing = !p.Outputs.Changes.Set()
 	if !p.Outputs.DeadLetters.Set() {
 		// Dead letters go with the bars, as files named deadletters-*.
 		if p.Outputs.Bars.Kind != endpoint.FileOutput {

@@ -37,6 +37,10 @@ func TestResolve(t *testing.T) {
 	if err := os.WriteFile(rsiRules, []byte("rules:\n  - {name: rsi, kind: rsi, input: indicators, overbought: 70}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	changeRules := filepath.Join(dir, "change.yaml")
+	if err := os.WriteFile(changeRules, []byte("rules:\n  - {name: move, kind: change_pct, symbols: ['*'], threshold: 5}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res := []bars.Resolution{bars.Resolution(time.Minute)}
 	files := Config{Input: "a.jsonl", Format: "binance", Bars: res, BarsOut: dir, AllowedLateness: AutoAllowedLateness}
 	remote := Config{Input: "pubsub:projects/tickbeam-test/subscriptions/trades", Bars: res, BarsOut: "bq:tickbeam-test.d.bars", DeadLetterOut: "pubsub:projects/tickbeam-test/topics/dead",
@@ -122,6 +126,17 @@ func TestResolve(t *testing.T) {
 				t.Errorf("rules %v, outliers %v, changes %v; want one price rule", p.Rules, p.Outliers, p.Changes)
 			}
 		}},
+		{name: "changes written", runner: "prism", cfg: with(files, func(c *Config) { c.ChangesOut = dir }), check: func(t *testing.T, p Plan) {
+			if !p.Changes || p.PrevClose.SkipMissing {
+				t.Errorf("changes %v, skip missing %v; want every row written, those without a previous close too", p.Changes, p.PrevClose.SkipMissing)
+			}
+		}},
+		{name: "changes for rules only", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = changeRules, dir }),
+			check: func(t *testing.T, p Plan) {
+				if !p.Changes || !p.PrevClose.SkipMissing {
+					t.Errorf("changes %v, skip missing %v; want changes without the rows no rule reads", p.Changes, p.PrevClose.SkipMissing)
+				}
+			}},
 		{name: "missing rules", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = filepath.Join(dir, "nope.yaml"), dir }),
 			want: "--rules: alerts: open "},
 		{name: "rules on indicators without them", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = rsiRules, dir }),
