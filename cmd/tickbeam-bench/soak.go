@@ -39,6 +39,7 @@ func soak(args []string) error {
 	out := fs.String("out", os.TempDir()+"/tickbeam-soak", "output directory (bars, session stats, indicators)")
 	memProfile := fs.String("memprofile", "", "write a heap profile here at every sample (the last one stays)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here (go tool pprof)")
+	dedupeWindow := fs.Duration("dedupe_window", 0, "the monitor's --dedupe_window (0: its default)")
 	withAlerts := fs.Bool("alerts", false, "also run rules (price_cross per symbol, change_pct, outlier, stale_feed) notifying a webhook served here, and --changes_out")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,9 +56,10 @@ func soak(args []string) error {
 		syms[i] = fmt.Sprintf("S%03d", i)
 	}
 	cfg := monitor.Config{
-		Input:   fmt.Sprintf("synthetic:?symbols=%s&rate=%d&seed=1", strings.Join(syms, ","), *rate),
-		Bars:    res,
-		BarsOut: *out, SessionOut: *out, Indicators: *ind, IndicatorsOut: *out,
+		DedupeWindow: *dedupeWindow,
+		Input:        fmt.Sprintf("synthetic:?symbols=%s&rate=%d&seed=1", strings.Join(syms, ","), *rate),
+		Bars:         res,
+		BarsOut:      *out, SessionOut: *out, Indicators: *ind, IndicatorsOut: *out,
 		Duration: *dur,
 	}
 	var posts atomic.Int64

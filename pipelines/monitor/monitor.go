@@ -104,6 +104,12 @@ type Config struct {
 	RawOut string
 	// KeepDuplicates turns deduplication of redelivered trades off.
 	KeepDuplicates bool
+	// DedupeWindow is the event-time window copies are recognised in; it
+	// must divide every bar resolution. A stream's ticks reach the rules
+	// only when their window closes. Default: on a stream
+	// DefaultStreamDedupeWindow, on a bounded input the bars' greatest
+	// common divisor.
+	DedupeWindow time.Duration
 	// InferSide gives trades that the feed sends without an aggressor side
 	// (Alpaca stocks, Alpha Vantage, json/csv without a side) the side of
 	// the tick test (transforms/tickrule) before bars, session statistics
@@ -185,10 +191,12 @@ type Config struct {
 	PositionsRefresh time.Duration
 }
 
-// StreamDedupeWindow bounds the dedupe window of a stream: a tick waits
-// for its window to close before bars and rules see it, up to this long
-// (a bar window closes at the same moment, so only rules on ticks wait).
-const StreamDedupeWindow = 250 * time.Millisecond
+// DefaultStreamDedupeWindow is a stream's dedupe window (Config.DedupeWindow):
+// a tick waits for its window to close before bars and rules see it, up to
+// this long (a bar window closes at the same moment, so only rules on ticks
+// wait). Shorter windows cost more keys per tick where symbols are many
+// and sparse.
+const DefaultStreamDedupeWindow = time.Second
 
 // DefaultAllowedLateness is the allowed lateness of AutoAllowedLateness on
 // runners other than the local one, and the --allowed_lateness default.

@@ -53,9 +53,9 @@ type Plan struct {
 	// Live reads an endpoint.LiveInput.
 	Live live.ReadOptions
 	// Dedupe drops redelivered trades (not KeepDuplicates), in windows of
-	// DedupeWindow, which tile every bar window: on a bounded input the
-	// bars' greatest common divisor, on a stream at most
-	// StreamDedupeWindow.
+	// DedupeWindow, which tile every bar window: Config.DedupeWindow, else
+	// on a bounded input the bars' greatest common divisor and on a stream
+	// DefaultStreamDedupeWindow.
 	Dedupe       bool
 	DedupeWindow time.Duration
 	// InferSide runs the tick test: Config.InferSide, for a format whose
@@ -216,15 +216,9 @@ func (c Config) Resolve(runner string) (Plan, error) {
 
 	p.Bounded = c.bounded(p.Input)
 	p.Dedupe = !c.KeepDuplicates
-	tiles := c.Bars
-	if !p.Bounded {
-		// A stream's ticks leave dedupe only when their window closes, and
-		// rules on ticks see them only then: a short window keeps that
-		// wait short whatever the bars (with --bar=1m a tick waited up to
-		// a minute for its price alert).
-		tiles = append([]bars.Resolution{bars.Resolution(StreamDedupeWindow)}, c.Bars...)
+	if p.DedupeWindow, err = c.dedupeWindow(p.Bounded); err != nil {
+		return Plan{}, err
 	}
-	p.DedupeWindow = bars.GCD(tiles)
 	p.InferSide = c.InferSide && !feedformat.TradesHaveSide(c.Format)
 	p.Bars = bars.Options{Resolutions: c.Bars}
 	if c.Calendar != "" {
@@ -347,6 +341,28 @@ func (c Config) prevCloseOptions(cal *calendar.Calendar) (enrich.Options, error)
 		}
 	}
 	return o, nil
+}
+
+// dedupeWindow is the dedupe window: it must tile every bar window. A
+// stream's ticks leave dedupe only when their window closes, and rules on
+// ticks see them only then, so a stream's window is short whatever the bars
+// (with --bar=1m a tick waited up to a minute for its price alert); a batch
+// run waits for nothing and takes the bars' window, the fewest keys.
+func (c Config) dedupeWindow(bounded bool) (time.Duration, error) {
+	bar := bars.GCD(c.Bars)
+	w := c.DedupeWindow
+	switch {
+	case w < 0:
+		return 0, fmt.Errorf("--dedupe_window %s: want > 0", w)
+	case w == 0 && bounded:
+		return bar, nil
+	case w == 0:
+		w = DefaultStreamDedupeWindow
+	}
+	if bar%w != 0 {
+		return 0, fmt.Errorf("--dedupe_window %s must divide every --bar resolution (their greatest common divisor is %s)", w, bar)
+	}
+	return w, nil
 }
 
 // ackTimes are the AckWindow and AckHorizon of a durable Pub/Sub read (see

@@ -79,8 +79,8 @@ func TestResolve(t *testing.T) {
 				p.PubSub.WatermarkDelay != DefaultWatermarkDelay {
 				t.Errorf("pubsub read = %+v, want the subscription and defaults", p.PubSub)
 			}
-			if p.DedupeWindow != StreamDedupeWindow {
-				t.Errorf("dedupe window %v with 1m bars, want %v: ticks wait for it before rules see them", p.DedupeWindow, StreamDedupeWindow)
+			if p.DedupeWindow != DefaultStreamDedupeWindow {
+				t.Errorf("dedupe window %v with 1m bars, want %v: ticks wait for it before rules see them", p.DedupeWindow, DefaultStreamDedupeWindow)
 			}
 		}},
 		{name: "ack on commit", runner: "prism", cfg: with(remote, func(c *Config) { c.AckOnCommit = true }), check: func(t *testing.T, p Plan) {
@@ -108,9 +108,9 @@ func TestResolve(t *testing.T) {
 				if p.Input.Kind != endpoint.LiveInput || p.Input.Live.Vendor != "binance" || p.Bounded || p.Outputs.Gaps.Kind != endpoint.FileOutput {
 					t.Errorf("input %+v bounded %v gaps %+v", p.Input, p.Bounded, p.Outputs.Gaps)
 				}
-				if p.Live.WatermarkDelay != DefaultLiveWatermarkDelay || p.DedupeWindow != StreamDedupeWindow {
+				if p.Live.WatermarkDelay != DefaultLiveWatermarkDelay || p.DedupeWindow != DefaultStreamDedupeWindow {
 					t.Errorf("live watermark delay %v, dedupe window %v; want %v (no hold of its own), %v",
-						p.Live.WatermarkDelay, p.DedupeWindow, DefaultLiveWatermarkDelay, StreamDedupeWindow)
+						p.Live.WatermarkDelay, p.DedupeWindow, DefaultLiveWatermarkDelay, DefaultStreamDedupeWindow)
 				}
 			}},
 		{name: "gaps without live", runner: "prism", cfg: with(files, func(c *Config) { c.GapsOut = dir }), want: "--gaps_out needs a live --input (alpaca:, "},
@@ -137,6 +137,22 @@ func TestResolve(t *testing.T) {
 					t.Errorf("changes %v, skip missing %v; want changes without the rows no rule reads", p.Changes, p.PrevClose.SkipMissing)
 				}
 			}},
+		{name: "stream dedupe window", runner: "prism", cfg: with(remote, func(c *Config) { c.DedupeWindow = 250 * time.Millisecond }),
+			check: func(t *testing.T, p Plan) {
+				if p.DedupeWindow != 250*time.Millisecond {
+					t.Errorf("dedupe window %v, want the 250ms set", p.DedupeWindow)
+				}
+			}},
+		{name: "dedupe window of a file", runner: "prism", cfg: with(files, func(c *Config) { c.DedupeWindow = 10 * time.Second }),
+			check: func(t *testing.T, p Plan) {
+				if p.DedupeWindow != 10*time.Second {
+					t.Errorf("dedupe window %v, want the 10s set", p.DedupeWindow)
+				}
+			}},
+		{name: "dedupe window not tiling the bars", runner: "prism", cfg: with(files, func(c *Config) { c.DedupeWindow = 7 * time.Second }),
+			want: "--dedupe_window 7s must divide every --bar resolution (their greatest common divisor is 1m0s)"},
+		{name: "negative dedupe window", runner: "prism", cfg: with(files, func(c *Config) { c.DedupeWindow = -time.Second }),
+			want: "--dedupe_window -1s: want > 0"},
 		{name: "missing rules", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = filepath.Join(dir, "nope.yaml"), dir }),
 			want: "--rules: alerts: open "},
 		{name: "rules on indicators without them", runner: "prism", cfg: with(files, func(c *Config) { c.Rules, c.AlertsOut = rsiRules, dir }),
