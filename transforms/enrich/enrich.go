@@ -168,16 +168,17 @@ var (
 )
 
 func init() {
-	register.DoFn6x0[context.Context, beam.EventTime, tickbeam.Tick, func(*Reference) bool, func(*Split) bool,
-		func(beam.EventTime, string, item)](&prepareFn{})
-	register.DoFn4x0[context.Context, beam.EventTime, tickbeam.Tick, func(beam.EventTime, string, item)](&prepareAloneFn{})
+	register.DoFn4x0[context.Context, beam.EventTime, tickbeam.Tick, func(beam.EventTime, string, item)](&prepareFn{})
 	register.Emitter3[beam.EventTime, string, item]()
 	register.DoFn4x0[context.Context, string, item, func(tickbeam.PriceChange)](&resolveFn{})
+	register.DoFn6x0[context.Context, string, item, func(*Reference) bool, func(*Split) bool, func(tickbeam.PriceChange)](&resolveSidesFn{})
 	register.Emitter1[tickbeam.PriceChange]()
 	register.DoFn4x0[context.Context, string, item, func(beam.EventTime, string, []byte)](&batchItemsFn{})
 	register.Emitter3[beam.EventTime, string, []byte]()
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.PriceChange), error](&lastCloseFn{})
+	register.DoFn8x1[context.Context, state.Provider, timers.Provider, string, []byte, func(*Reference) bool, func(*Split) bool,
+		func(beam.EventTime, tickbeam.PriceChange), error](&lastCloseSidesFn{})
 	register.Emitter2[beam.EventTime, tickbeam.PriceChange]()
 	beam.RegisterCoder(reflect.TypeOf(item{}), encodeItem, decodeItem)
 }
@@ -218,10 +219,16 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	o, _ := opts.withDefaults() // valid: checked above
 	p := plan{Sources: o.Sources, Threshold: o.FlagThreshold, ReferenceAdjusted: o.ReferenceAdjusted, SkipMissing: o.SkipMissing}
 	cals := calendars{Default: o.Calendar, BySymbol: o.Calendars}
+	items := beam.ParDo(s, &prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint}, ticks)
 	useRefs := o.References.IsValid() && o.uses(SourceReference)
-	prep := prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint, UseReferences: useRefs}
-	items := prepare(s, ticks, prep, o, useRefs)
+	var sides []beam.Option
+	if useRefs || o.Splits.IsValid() {
+		sides = sideInputs(s, o, useRefs)
+	}
 	if !o.uses(SourceLastClose) {
+		if sides != nil {
+			return beam.ParDo(s, &resolveSidesFn{Plan: p, UseReferences: useRefs}, items, sides...), nil
+		}
 		return beam.ParDo(s, &resolveFn{Plan: p}, items), nil
 	}
 	// The closes must outlive any window of the ticks: keep them in the
@@ -230,23 +237,32 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	ws := ticks.WindowingStrategy()
 	global := beam.WindowInto(s, window.NewGlobalWindows(), items)
 	batches := beam.ParDo(s, &batchItemsFn{}, global)
-	out := beam.ParDo(s, &lastCloseFn{
+	fn := lastCloseFn{
 		Plan:      p,
 		Calendars: cals,
 		Quiet:     o.Quiet,
 		Meta:      state.MakeValueState[[]byte]("meta"),
 		Pending:   state.MakeBagState[[]byte]("pending"),
 		Timer:     timers.InEventTime("timer"),
-	}, batches)
+	}
+	var out beam.PCollection
+	if sides != nil {
+		out = beam.ParDo(s, &lastCloseSidesFn{Plan: fn.Plan, Calendars: fn.Calendars, Quiet: fn.Quiet, UseReferences: useRefs,
+			Meta: fn.Meta, Pending: fn.Pending, Timer: fn.Timer}, batches, sides...)
+	} else {
+		out = beam.ParDo(s, &fn, batches)
+	}
 	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond)), nil
 }
 
-// prepare makes the ticks' items, reading references and splits as side
-// inputs only when there are some (see prepareAloneFn).
-func prepare(s beam.Scope, ticks beam.PCollection, prep prepareFn, o Options, useRefs bool) beam.PCollection {
-	if !useRefs && !o.Splits.IsValid() {
-		return beam.ParDo(s, &prepareAloneFn{Prepare: prep}, ticks)
-	}
+// sideInputs are the references and splits, read by the step that resolves
+// items (resolveSidesFn, lastCloseSidesFn): not by prepareFn, because
+// prism (v2.77) re-schedules a stage that reads a side input in a busy loop
+// while one of its bundles runs (its input watermark then lags its
+// upstream's), and prepareFn's stage is the long one that reads and parses
+// the input: 5.2 million empty rounds, most of a core, in a 1M-tick batch
+// run. A stateful stage does not loop so.
+func sideInputs(s beam.Scope, o Options, useRefs bool) []beam.Option {
 	refs := beam.CreateList(s, []Reference{})
 	if useRefs {
 		refs = cleanReferences(s, o.References)
@@ -255,7 +271,7 @@ func prepare(s beam.Scope, ticks beam.PCollection, prep prepareFn, o Options, us
 	if o.Splits.IsValid() {
 		splits = cleanSplits(s, o.Splits)
 	}
-	return beam.ParDo(s, &prep, ticks, beam.SideInput{Input: refs}, beam.SideInput{Input: splits})
+	return []beam.Option{beam.SideInput{Input: refs}, beam.SideInput{Input: splits}}
 }
 
 // calendars picks a symbol's calendar; *calendar.Calendar marshals to JSON,
@@ -396,16 +412,14 @@ func priceOf(t *tickbeam.Tick, midpoint bool) (float64, bool) {
 }
 
 // prepareFn prices each tick, finds its trading day in its calendar and
-// looks up its feed and reference closes and split factor.
+// notes its feed's previous close. References and splits are looked up
+// later (sides.annotate).
 type prepareFn struct {
 	Plan          plan
 	Calendars     calendars
 	QuoteMidpoint bool
-	UseReferences bool
 
-	refs   map[refKey]float64 // nil until the bundle's first tick
-	splits splitIndex
-	last   dayFacts
+	last dayFacts
 }
 
 // dayFacts are what prepareFn derives from a tick's trading day. Ticks come
@@ -432,19 +446,18 @@ type refKey struct {
 	day    calendar.Date
 }
 
-// StartBundle drops the previous bundle's index: a runner may hand the
-// same instance different side inputs over time.
-func (f *prepareFn) StartBundle(_ context.Context, _ func(*Reference) bool, _ func(*Split) bool,
-	_ func(beam.EventTime, string, item)) {
-	f.refs = nil
+// sides indexes a bundle's references and splits; the zero sides has none.
+type sides struct {
+	refs   map[refKey]float64 // nil until the bundle's first element
+	splits splitIndex
 }
 
 // index reads the side inputs once per bundle, from the first element's
 // window: StartBundle has no window to read them in (prism served a
 // StartBundle read empty now and then).
-func (f *prepareFn) index(refs func(*Reference) bool, splits func(*Split) bool) {
+func (x *sides) index(useRefs bool, refs func(*Reference) bool, splits func(*Split) bool) {
 	a := newAgreed[refKey]()
-	if f.UseReferences {
+	if useRefs {
 		var r Reference
 		for refs(&r) {
 			if d, err := calendar.ParseDate(r.Date); err == nil {
@@ -452,34 +465,19 @@ func (f *prepareFn) index(refs func(*Reference) bool, splits func(*Split) bool) 
 			}
 		}
 	}
-	f.refs = a.vals
-	f.splits = indexSplits(splits)
+	x.refs = a.vals
+	x.splits = indexSplits(splits)
 }
 
-func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, refs func(*Reference) bool,
-	splits func(*Split) bool, emit func(beam.EventTime, string, item)) {
-	if f.refs == nil {
-		f.index(refs, splits)
-	}
-	f.prepare(ctx, ts, t, emit)
+// annotate sets the reference close and split factor of it and, from them,
+// whether it waits for the last close.
+func (x *sides) annotate(p plan, it *item) {
+	it.Ref = x.refs[refKey{it.Row.Symbol, it.Day}]
+	it.Factor = x.splits.factor(it.Row.Symbol, it.CloseDay, it.Day)
+	it.Waits = p.waits(it)
 }
 
-// prepareAloneFn is prepareFn for a run with neither references nor splits:
-// a step with no side input. Prism (v2.77) re-schedules a stage that reads a
-// side input and has nothing pending in a busy loop while its input
-// watermark lags its upstream's: 5.2 million empty rounds, most of a core,
-// in a 1M-tick batch run.
-type prepareAloneFn struct {
-	Prepare prepareFn
-}
-
-func (f *prepareAloneFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, emit func(beam.EventTime, string, item)) {
-	f.Prepare.prepare(ctx, ts, t, emit)
-}
-
-// prepare emits t's item, keyed by its symbol; f.refs and f.splits are the
-// bundle's side inputs, or nil.
-func (f *prepareFn) prepare(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, emit func(beam.EventTime, string, item)) {
+func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, emit func(beam.EventTime, string, item)) {
 	price, ok := priceOf(&t, f.QuoteMidpoint)
 	if !ok {
 		cNoPrice.Inc(ctx, 1)
@@ -493,8 +491,6 @@ func (f *prepareFn) prepare(ctx context.Context, ts beam.EventTime, t tickbeam.T
 		Day:      day.day,
 		CloseDay: day.closeDay,
 		ReadyAt:  day.readyAt,
-		Ref:      f.refs[refKey{t.Symbol, day.day}],
-		Factor:   f.splits.factor(t.Symbol, day.closeDay, day.day),
 	}
 	if positive(t.PrevClose) {
 		it.Feed = t.PrevClose
@@ -504,7 +500,7 @@ func (f *prepareFn) prepare(ctx context.Context, ts beam.EventTime, t tickbeam.T
 			it.Regular, it.DayClose = true, s.Close.UnixMilli()
 		}
 	}
-	it.Waits = f.Plan.waits(&it)
+	(&sides{}).annotate(f.Plan, &it)
 	emit(ts, t.Symbol, it)
 }
 
@@ -514,6 +510,33 @@ type resolveFn struct {
 }
 
 func (f *resolveFn) ProcessElement(ctx context.Context, _ string, it item, emit func(tickbeam.PriceChange)) {
+	if row, ok := f.Plan.resolve(ctx, &it, 0); ok {
+		emit(row)
+	}
+}
+
+// resolveSidesFn is resolveFn with references or splits. (Its stage is
+// prepareFn's, so prism's busy loop, see sideInputs, remains here: a run
+// whose sources leave out the last close.)
+type resolveSidesFn struct {
+	Plan          plan
+	UseReferences bool
+
+	sides sides
+}
+
+// StartBundle drops the previous bundle's index: a runner may hand the
+// same instance different side inputs over time.
+func (f *resolveSidesFn) StartBundle(context.Context, func(*Reference) bool, func(*Split) bool, func(tickbeam.PriceChange)) {
+	f.sides = sides{}
+}
+
+func (f *resolveSidesFn) ProcessElement(ctx context.Context, _ string, it item, refs func(*Reference) bool, splits func(*Split) bool,
+	emit func(tickbeam.PriceChange)) {
+	if f.sides.refs == nil {
+		f.sides.index(f.UseReferences, refs, splits)
+	}
+	f.sides.annotate(f.Plan, &it)
 	if row, ok := f.Plan.resolve(ctx, &it, 0); ok {
 		emit(row)
 	}
@@ -540,6 +563,55 @@ type lastCloseFn struct {
 	Meta    state.Value[[]byte]
 	Pending state.Bag[[]byte] // batches of items, itemCodec
 	Timer   timers.EventTime  // tags readyTag(hold) and tagRelease
+}
+
+// lastCloseSidesFn is lastCloseFn with references or splits, read as side
+// inputs here rather than by prepareFn (see sideInputs). Beam finds state
+// and timers among a DoFn's own fields, so it repeats lastCloseFn's and
+// hands each batch, annotated, to a lastCloseFn made of them.
+type lastCloseSidesFn struct {
+	Plan          plan
+	Calendars     calendars
+	Quiet         time.Duration
+	UseReferences bool
+
+	Meta    state.Value[[]byte]
+	Pending state.Bag[[]byte]
+	Timer   timers.EventTime
+
+	sides sides
+}
+
+func (f *lastCloseSidesFn) lastClose() *lastCloseFn {
+	return &lastCloseFn{Plan: f.Plan, Calendars: f.Calendars, Quiet: f.Quiet, Meta: f.Meta, Pending: f.Pending, Timer: f.Timer}
+}
+
+// StartBundle drops the previous bundle's index: a runner may hand the
+// same instance different side inputs over time.
+func (f *lastCloseSidesFn) StartBundle(context.Context, func(*Reference) bool, func(*Split) bool, func(beam.EventTime, tickbeam.PriceChange)) {
+	f.sides = sides{}
+}
+
+func (f *lastCloseSidesFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
+	refs func(*Reference) bool, splits func(*Split) bool, emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	if f.sides.refs == nil {
+		f.sides.index(f.UseReferences, refs, splits)
+	}
+	items, err := itemCodec.Decode(nil, batch)
+	if err != nil {
+		return fmt.Errorf("enrich: %q: %w", key, err)
+	}
+	for i := range items {
+		f.sides.annotate(f.Plan, &items[i])
+	}
+	return f.lastClose().ProcessElement(ctx, sp, tp, key, itemCodec.Encode(items), emit)
+}
+
+// OnTimer takes the side inputs too: the Go SDK (v2.77) passes them to a
+// timer callback as it does to ProcessElement.
+func (f *lastCloseSidesFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string,
+	timer timers.Context, _ func(*Reference) bool, _ func(*Split) bool, emit func(beam.EventTime, tickbeam.PriceChange)) error {
+	return f.lastClose().OnTimer(ctx, ts, sp, tp, key, timer, emit)
 }
 
 // batchItemsFn packs a bundle's items per symbol: lastCloseFn then touches
