@@ -53,9 +53,7 @@ func appendTick(b []byte, t Tick) []byte {
 	b = wire.AppendString(b, string(t.Kind))
 	b = wire.AppendTime(b, t.EventTime)
 	b = wire.AppendTime(b, t.IngestTime)
-	for _, f := range [...]float64{t.Price, t.Size, t.BidPrice, t.BidSize, t.AskPrice, t.AskSize, t.PrevClose} {
-		b = wire.AppendFloat(b, f)
-	}
+	b = wire.AppendFloats(b, t.Price, t.Size, t.BidPrice, t.BidSize, t.AskPrice, t.AskSize, t.PrevClose)
 	b = wire.AppendString(b, string(t.Side))
 	b = wire.AppendString(b, t.TradeID)
 	b = wire.AppendString(b, t.Source)
@@ -70,9 +68,7 @@ func readTick(r *wire.Reader) Tick {
 	t.Kind = Kind(r.String())
 	t.EventTime = r.Time()
 	t.IngestTime = r.Time()
-	for _, f := range [...]*float64{&t.Price, &t.Size, &t.BidPrice, &t.BidSize, &t.AskPrice, &t.AskSize, &t.PrevClose} {
-		*f = r.Float()
-	}
+	r.Floats(&t.Price, &t.Size, &t.BidPrice, &t.BidSize, &t.AskPrice, &t.AskSize, &t.PrevClose)
 	t.Side = Side(r.String())
 	t.TradeID = r.String()
 	t.Source = r.String()

@@ -70,13 +70,8 @@ func appendPriceChange(b []byte, c PriceChange) []byte {
 	}
 	b = wire.AppendTime(b, c.EventTime)
 	b = wire.AppendString(b, c.SessionDate)
-	for _, f := range [...]float64{c.Price, c.PrevClose} {
-		b = wire.AppendFloat(b, f)
-	}
 	b = wire.AppendString(b, c.PrevCloseSource)
-	for _, f := range [...]float64{c.SplitFactor, c.Change, c.ChangePct} {
-		b = wire.AppendFloat(b, f)
-	}
+	b = wire.AppendFloats(b, c.Price, c.PrevClose, c.SplitFactor, c.Change, c.ChangePct)
 	return wire.AppendString(b, c.Flag)
 }
 
@@ -89,12 +84,8 @@ func readPriceChange(r *wire.Reader) PriceChange {
 	c.TradeID = r.String()
 	c.EventTime = r.Time()
 	c.SessionDate = r.String()
-	c.Price = r.Float()
-	c.PrevClose = r.Float()
 	c.PrevCloseSource = r.String()
-	c.SplitFactor = r.Float()
-	c.Change = r.Float()
-	c.ChangePct = r.Float()
+	r.Floats(&c.Price, &c.PrevClose, &c.SplitFactor, &c.Change, &c.ChangePct)
 	c.Flag = r.String()
 	return c
 }

@@ -21,28 +21,15 @@ var (
 	tickCodec    = reorder.Codec[tickbeam.Tick](wire.For[tickbeam.Tick]())
 )
 
-// appendObservation writes only the fields a row has: a tick's
-// Observation uses 3 of the 11 numbers, so a presence mask comes before
-// the nonzero ones.
+// appendObservation writes only the numbers a row has (wire.AppendFloats):
+// a tick's Observation uses 3 of the 11.
 func appendObservation(b []byte, o Observation) []byte {
 	b = wire.AppendString(b, o.Symbol)
 	b = wire.AppendTime(b, o.Time)
 	b = wire.AppendString(b, o.ID)
 	b = wire.AppendInt(b, o.Pane)
 	b = wire.AppendTime(b, o.WindowStart)
-	nums := [...]float64{o.Price, o.Bid, o.Ask, o.Close, o.VWAP, o.Volume, o.Notional, o.Value, o.Ref, o.Fast, o.Slow}
-	var present int64
-	for i, f := range nums {
-		if f != 0 {
-			present |= 1 << i
-		}
-	}
-	b = wire.AppendInt(b, present)
-	for _, f := range nums {
-		if f != 0 {
-			b = wire.AppendFloat(b, f)
-		}
-	}
+	b = wire.AppendFloats(b, o.Price, o.Bid, o.Ask, o.Close, o.VWAP, o.Volume, o.Notional, o.Value, o.Ref, o.Fast, o.Slow)
 	b = wire.AppendString(b, o.Name)
 	return wire.AppendInt(b, int64(o.Cross))
 }
@@ -54,12 +41,7 @@ func readObservation(r *wire.Reader) Observation {
 	o.ID = r.String()
 	o.Pane = r.Int()
 	o.WindowStart = r.Time()
-	present := r.Int()
-	for i, f := range [...]*float64{&o.Price, &o.Bid, &o.Ask, &o.Close, &o.VWAP, &o.Volume, &o.Notional, &o.Value, &o.Ref, &o.Fast, &o.Slow} {
-		if present&(1<<i) != 0 {
-			*f = r.Float()
-		}
-	}
+	r.Floats(&o.Price, &o.Bid, &o.Ask, &o.Close, &o.VWAP, &o.Volume, &o.Notional, &o.Value, &o.Ref, &o.Fast, &o.Slow)
 	o.Name = r.String()
 	o.Cross = int8(r.Int())
 	return o

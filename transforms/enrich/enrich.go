@@ -953,9 +953,7 @@ func appendItem(b []byte, it item) []byte {
 	b = appendDate(b, it.Day)
 	b = appendDate(b, it.CloseDay)
 	b = wire.AppendInt(b, it.ReadyAt)
-	for _, f := range [...]float64{it.Feed, it.Ref, it.Factor} {
-		b = wire.AppendFloat(b, f)
-	}
+	b = wire.AppendFloats(b, it.Feed, it.Ref, it.Factor)
 	var flags int64
 	if it.Regular {
 		flags |= 1
@@ -971,7 +969,7 @@ func appendItem(b []byte, it item) []byte {
 // error of r.
 func readItem(r *wire.Reader) item {
 	it := item{Row: priceChangeCodec.Read(r), Day: readDate(r), CloseDay: readDate(r), ReadyAt: r.Int()}
-	it.Feed, it.Ref, it.Factor = r.Float(), r.Float(), r.Float()
+	r.Floats(&it.Feed, &it.Ref, &it.Factor)
 	flags := r.Int()
 	it.Regular, it.Waits = flags&1 != 0, flags&2 != 0
 	it.DayClose = r.Int()

@@ -1,0 +1,76 @@
+package wire
+
+import (
+	"math"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestFloatsRoundTrip(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	for _, c := range []struct {
+		name string
+		in   []float64
+		size int // encoded bytes
+	}{
+		{"a trade: price and size", []float64{4000.16, 0.123, 0, 0, 0, 0, 0}, 1 + 16},
+		{"all zero", []float64{0, 0, 0}, 1},
+		{"negative zero is kept", []float64{negZero, 0}, 1 + 8},
+		{"specials", []float64{math.Inf(1), math.Inf(-1), math.NaN(), math.SmallestNonzeroFloat64}, 1 + 32},
+		{"64 floats", make64(), 10 + 8*32}, // the mask's top bit: a 10-byte uvarint
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := AppendFloats([]byte("x"), c.in...)
+			if got := len(b) - 1; got != c.size {
+				t.Errorf("encoded %d bytes, want %d", got, c.size)
+			}
+			r := NewReader(b[1:])
+			out := make([]float64, len(c.in))
+			ptrs := make([]*float64, len(out))
+			for i := range out {
+				out[i] = 7 // overwritten, zeros included
+				ptrs[i] = &out[i]
+			}
+			r.Floats(ptrs...)
+			if err := r.Err(); err != nil || r.Len() != 0 {
+				t.Fatalf("read: err %v, %d bytes left", err, r.Len())
+			}
+			bits := func(xs []float64) []uint64 {
+				var u []uint64
+				for _, x := range xs {
+					u = append(u, math.Float64bits(x))
+				}
+				return u
+			}
+			if d := cmp.Diff(bits(c.in), bits(out)); d != "" {
+				t.Errorf("round trip (-want +got, as bits):\n%s", d)
+			}
+		})
+	}
+}
+
+// make64 is 64 floats, every other one zero: the mask's widest form.
+func make64() []float64 {
+	xs := make([]float64, 64)
+	for i := 1; i < 64; i += 2 {
+		xs[i] = float64(i) + 0.5
+	}
+	return xs
+}
+
+// A mask naming more floats than the reader expects, or a row cut short, is
+// an error, not a panic.
+func TestFloatsBadInput(t *testing.T) {
+	var a, b float64
+	r := NewReader(AppendFloats(nil, 1, 2, 3))
+	r.Floats(&a, &b)
+	if r.Err() == nil {
+		t.Error("a mask of 3 floats read as 2: no error")
+	}
+	r = NewReader(AppendFloats(nil, 1, 2)[:5])
+	r.Floats(&a, &b)
+	if r.Err() == nil {
+		t.Error("a truncated row: no error")
+	}
+}
