@@ -44,17 +44,23 @@ func readAttributes(r *wire.Reader, size int) ([]Attribute, error) {
 	return as, nil
 }
 
+// The usual kinds and sides, one byte each on the wire (wire.AppendEnum).
+var (
+	tickKinds = []string{string(Trade), string(Quote)}
+	tickSides = []string{string(Buy), string(Sell), string(Unknown)}
+)
+
 // appendTick appends the binary form of t to b: the Beam coder tickbeam
 // registers for Tick, which Beam applies by itself. Code outside tickbeam
 // encodes Ticks as JSON (the public schema).
 func appendTick(b []byte, t Tick) []byte {
 	b = wire.AppendString(b, t.Symbol)
 	b = wire.AppendString(b, t.Venue)
-	b = wire.AppendString(b, string(t.Kind))
+	b = wire.AppendEnum(b, string(t.Kind), tickKinds)
 	b = wire.AppendTime(b, t.EventTime)
-	b = wire.AppendTime(b, t.IngestTime)
+	b = wire.AppendTimeSince(b, t.IngestTime, t.EventTime)
 	b = wire.AppendFloats(b, t.Price, t.Size, t.BidPrice, t.BidSize, t.AskPrice, t.AskSize, t.PrevClose)
-	b = wire.AppendString(b, string(t.Side))
+	b = wire.AppendEnum(b, string(t.Side), tickSides)
 	b = wire.AppendString(b, t.TradeID)
 	b = wire.AppendString(b, t.Source)
 	return wire.AppendString(b, t.Currency)
@@ -65,11 +71,11 @@ func readTick(r *wire.Reader) Tick {
 	var t Tick
 	t.Symbol = r.String()
 	t.Venue = r.String()
-	t.Kind = Kind(r.String())
+	t.Kind = Kind(r.Enum(tickKinds))
 	t.EventTime = r.Time()
-	t.IngestTime = r.Time()
+	t.IngestTime = r.TimeSince(t.EventTime)
 	r.Floats(&t.Price, &t.Size, &t.BidPrice, &t.BidSize, &t.AskPrice, &t.AskSize, &t.PrevClose)
-	t.Side = Side(r.String())
+	t.Side = Side(r.Enum(tickSides))
 	t.TradeID = r.String()
 	t.Source = r.String()
 	t.Currency = r.String()

@@ -103,10 +103,19 @@ func TestCoderRoundTrip(t *testing.T) {
 	if _, err := decodeTick(b[:len(b)-1]); err == nil {
 		t.Error("truncated tick decoded")
 	}
-	zero := Tick{}
-	b, _ = encodeTick(zero)
-	if got, err := decodeTick(b); err != nil || !cmp.Equal(zero, got) {
-		t.Errorf("zero tick round trip: %v %v", err, got)
+	// Kinds and sides outside the usual ones, and ingest times on either
+	// side of the event time or without one, round-trip too.
+	for _, tk := range []Tick{
+		{},
+		{Symbol: "X", Kind: "AUCTION", Side: "SELL_SHORT", EventTime: at, IngestTime: at.Add(-3 * time.Second)},
+		{Symbol: "X", Kind: Quote, Side: Unknown, EventTime: at, IngestTime: at.Add(1500 * time.Microsecond)},
+		{Symbol: "X", EventTime: at},
+		{Symbol: "X", IngestTime: at},
+	} {
+		b, _ = encodeTick(tk)
+		if got, err := decodeTick(b); err != nil || !cmp.Equal(tk, got) {
+			t.Errorf("tick %+v round trip: %v\n%s", tk, err, cmp.Diff(tk, got))
+		}
 	}
 	bar := Bar{Symbol: "X", Resolution: "5m", WindowStart: at, WindowEnd: at.Add(5 * time.Minute), Open: 1, High: 2, Low: 0.5, Close: 1.5,
 		Volume: 10, Notional: 12, VWAP: 1.2, Trades: 3, BuyVolume: 4, SellVolume: 5, Timing: Late, PaneIndex: 2}

@@ -7,6 +7,7 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -52,6 +53,18 @@ func AppendFloats(b []byte, fs ...float64) []byte {
 	return b
 }
 
+// AppendEnum appends s as its index in known plus one, or as 0 and s
+// itself: one byte for a field with a few usual values (a tick's kind and
+// side), any value still round-trips.
+func AppendEnum(b []byte, s string, known []string) []byte {
+	for i, k := range known {
+		if s == k {
+			return binary.AppendUvarint(b, uint64(i+1))
+		}
+	}
+	return AppendString(binary.AppendUvarint(b, 0), s)
+}
+
 // AppendInt appends a zig-zag varint.
 func AppendInt(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
 
@@ -61,6 +74,16 @@ func AppendTime(b []byte, t time.Time) []byte {
 		return binary.AppendVarint(b, math.MinInt64)
 	}
 	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// AppendTimeSince appends t as its offset from base, a few bytes where AppendTime
+// takes nine when t is near base (a tick's ingest time after its event
+// time); zero times round-trip.
+func AppendTimeSince(b []byte, t, base time.Time) []byte {
+	if t.IsZero() || base.IsZero() {
+		return AppendTime(binary.AppendUvarint(b, 0), t)
+	}
+	return binary.AppendVarint(binary.AppendUvarint(b, 1), t.UnixNano()-base.UnixNano())
 }
 
 // Reader consumes values in the order they were appended. The first error
@@ -145,6 +168,19 @@ func (r *Reader) Floats(fs ...*float64) {
 	}
 }
 
+// Enum reads a string written by AppendEnum with the same known values.
+func (r *Reader) Enum(known []string) string {
+	i := r.uvarint()
+	switch {
+	case i == 0:
+		return r.String()
+	case i <= uint64(len(known)):
+		return known[i-1]
+	}
+	r.Fail(fmt.Errorf("wire: enum code %d of %d values", i, len(known)))
+	return ""
+}
+
 // Int reads a zig-zag varint.
 func (r *Reader) Int() int64 {
 	if r.err != nil {
@@ -166,6 +202,23 @@ func (r *Reader) Time() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, v).UTC()
+}
+
+// TimeSince reads a time written by AppendTimeSince with the same base.
+func (r *Reader) TimeSince(base time.Time) time.Time {
+	switch form := r.uvarint(); {
+	case form == 0:
+		return r.Time()
+	case form == 1 && !base.IsZero():
+		d := r.Int()
+		if r.err != nil {
+			return time.Time{}
+		}
+		return time.Unix(0, base.UnixNano()+d).UTC()
+	default:
+		r.Fail(fmt.Errorf("wire: time offset of form %d from base %v", form, base))
+		return time.Time{}
+	}
 }
 
 // Raw fills p with the next len(p) bytes and returns it (zeroed on error).

@@ -3,6 +3,7 @@ package wire
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -72,5 +73,34 @@ func TestFloatsBadInput(t *testing.T) {
 	r.Floats(&a, &b)
 	if r.Err() == nil {
 		t.Error("a truncated row: no error")
+	}
+}
+
+func TestEnumAndTimeSince(t *testing.T) {
+	known := []string{"TRADE", "QUOTE"}
+	base := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"TRADE", "QUOTE", "", "AUCTION"} {
+		b := AppendEnum(nil, s, known)
+		if r := NewReader(b); r.Enum(known) != s || r.Err() != nil || r.Len() != 0 {
+			t.Errorf("enum %q: read back wrong (%d bytes, err %v)", s, len(b), r.Err())
+		}
+	}
+	if b := AppendEnum(nil, "QUOTE", known); len(b) != 1 {
+		t.Errorf("a known value takes %d bytes, want 1", len(b))
+	}
+	if r := NewReader(AppendEnum(nil, "x", []string{"a", "b", "x"})); r.Enum(known) != "" || r.Err() == nil {
+		t.Error("an enum code past the known values: no error")
+	}
+	for _, c := range []struct{ t, base time.Time }{
+		{base.Add(1500 * time.Microsecond), base}, {base.Add(-time.Hour), base}, {time.Time{}, base}, {base, time.Time{}},
+	} {
+		r := NewReader(AppendTimeSince(nil, c.t, c.base))
+		if got := r.TimeSince(c.base); !got.Equal(c.t) || r.Err() != nil {
+			t.Errorf("TimeSince(%v, base %v) = %v, %v", c.t, c.base, got, r.Err())
+		}
+	}
+	// An offset needs its base: read without one, it is an error.
+	if r := NewReader(AppendTimeSince(nil, base, base)); !r.TimeSince(time.Time{}).IsZero() || r.Err() == nil {
+		t.Error("an offset read without its base: no error")
 	}
 }
