@@ -237,20 +237,20 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	ws := ticks.WindowingStrategy()
 	global := beam.WindowInto(s, window.NewGlobalWindows(), items)
 	batches := beam.ParDo(s, &batchItemsFn{}, global)
-	fn := lastCloseFn{
-		Plan:      p,
-		Calendars: cals,
-		Quiet:     o.Quiet,
-		Meta:      state.MakeValueState[[]byte]("meta"),
-		Pending:   state.MakeBagState[[]byte]("pending"),
-		Timer:     timers.InEventTime("timer"),
+	fn := &lastCloseSidesFn{
+		Plan:          p,
+		Calendars:     cals,
+		Quiet:         o.Quiet,
+		UseReferences: useRefs,
+		Meta:          state.MakeValueState[[]byte]("meta"),
+		Pending:       state.MakeBagState[[]byte]("pending"),
+		Timer:         timers.InEventTime("timer"),
 	}
 	var out beam.PCollection
 	if sides != nil {
-		out = beam.ParDo(s, &lastCloseSidesFn{Plan: fn.Plan, Calendars: fn.Calendars, Quiet: fn.Quiet, UseReferences: useRefs,
-			Meta: fn.Meta, Pending: fn.Pending, Timer: fn.Timer}, batches, sides...)
+		out = beam.ParDo(s, fn, batches, sides...)
 	} else {
-		out = beam.ParDo(s, &fn, batches)
+		out = beam.ParDo(s, fn.lastClose(), batches)
 	}
 	return beam.WindowInto(s, ws.Fn, out, beam.AllowedLateness(time.Duration(ws.AllowedLateness)*time.Millisecond)), nil
 }
@@ -452,10 +452,13 @@ type sides struct {
 	splits splitIndex
 }
 
-// index reads the side inputs once per bundle, from the first element's
-// window: StartBundle has no window to read them in (prism served a
-// StartBundle read empty now and then).
+// index reads the side inputs once per bundle, at its first element, in
+// that element's window: StartBundle has no window to read them in (prism
+// served a StartBundle read empty now and then).
 func (x *sides) index(useRefs bool, refs func(*Reference) bool, splits func(*Split) bool) {
+	if x.refs != nil {
+		return // read already in this bundle
+	}
 	a := newAgreed[refKey]()
 	if useRefs {
 		var r Reference
@@ -533,9 +536,7 @@ func (f *resolveSidesFn) StartBundle(context.Context, func(*Reference) bool, fun
 
 func (f *resolveSidesFn) ProcessElement(ctx context.Context, _ string, it item, refs func(*Reference) bool, splits func(*Split) bool,
 	emit func(tickbeam.PriceChange)) {
-	if f.sides.refs == nil {
-		f.sides.index(f.UseReferences, refs, splits)
-	}
+	f.sides.index(f.UseReferences, refs, splits)
 	f.sides.annotate(f.Plan, &it)
 	if row, ok := f.Plan.resolve(ctx, &it, 0); ok {
 		emit(row)
@@ -594,9 +595,7 @@ func (f *lastCloseSidesFn) StartBundle(context.Context, func(*Reference) bool, f
 
 func (f *lastCloseSidesFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	refs func(*Reference) bool, splits func(*Split) bool, emit func(beam.EventTime, tickbeam.PriceChange)) error {
-	if f.sides.refs == nil {
-		f.sides.index(f.UseReferences, refs, splits)
-	}
+	f.sides.index(f.UseReferences, refs, splits)
 	items, err := itemCodec.Decode(nil, batch)
 	if err != nil {
 		return fmt.Errorf("enrich: %q: %w", key, err)
