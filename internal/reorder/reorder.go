@@ -180,7 +180,9 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 // than the last while flushes follow each other with no new row in between (a
 // batch run, or a backlog), so a buffer of n rows drains in O(log n)
 // firings, never handing a row over before the watermark has passed it. A
-// streaming row waits at most for the quarter of the buffer ahead of it.
+// streaming row waits at most for the quarter of the buffer ahead of it. A
+// key holding more than backlogRows aims its flush at its latest row
+// instead, so a batch run's buffer leaves in one firing.
 //
 // Waiting rows live in Meta.Inline while they fit in InlineBytes (a stream's
 // few rows per key: no bag round trips at all), else in the bag. A flush
@@ -252,6 +254,10 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		b.setFlush(tp, m)
 	}
 	m.Buffered += int64(len(keep))
+	if m.Buffered > backlogRows && maxTs > m.Target { // see backlogRows
+		m.Target = maxTs
+		b.setFlush(tp, m)
+	}
 	MoveRelease(b.Timer, tp, &m.ReleaseAt, rel)
 	if m.Buffered > b.maxBuffered() {
 		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
@@ -498,11 +504,22 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		// A quarter of the rest further, or 1, 3, 7, ... rows while
 		// flushes follow each other with no new row.
 		ahead := max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4)
+		if len(rest) > backlogRows { // see backlogRows
+			ahead = int64(len(rest)) - 1
+		}
 		m.Target = mtime.FromTime(time.Unix(0, rest[min(ahead, int64(len(rest)-1))].t))
 		b.setFlush(tp, m)
 	}
 	return due, nil
 }
+
+// backlogRows is where a key's buffer stops looking like a stream's few
+// rows ahead of the watermark: a batch run, or a stream catching up. Past it
+// the flush aims at the latest row, so one firing hands the whole buffer
+// over (one bag read) rather than a quarter at a time (a dozen reads of the
+// whole bag for 20k rows); the rows ahead of it wait at most for the
+// watermark to pass the rest of the backlog.
+const backlogRows = 1024
 
 // ReleaseTime is t + ttl, kept inside the global window.
 func ReleaseTime(t mtime.Time, ttl time.Duration) mtime.Time {

@@ -250,3 +250,62 @@ func TestBufferForcedCutAmongTies(t *testing.T) {
 		t.Errorf("rows handed over (-want +got):\n%s", diff)
 	}
 }
+
+// A batch run adds every row before the watermark moves: once a key holds
+// more than backlogRows, the flush aims at its latest row, so one firing
+// hands the whole buffer over with one bag read, where stepping a quarter
+// of the rest at a time read the bag a dozen times for 20k rows.
+func TestBufferBacklogFlushesOnce(t *testing.T) {
+	b, _, st := newTestBuffer(0)
+	var m Meta
+	const batches, per = 20, 100
+	for batch := int64(0); batch < batches; batch++ {
+		rows := make([]int64, per)
+		for i := range rows {
+			rows[i] = (batch*per + int64(i)) * 1e6
+		}
+		if _, _, err := b.Add(st, st, &m, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := mtime.FromTime(time.Unix(0, (batches*per-1)*1e6)); m.Target != want {
+		t.Errorf("flush target %v, want the latest row's time %v", m.Target, want)
+	}
+	reads := st.bagOps
+	out, err := b.Flush(st, st, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != batches*per || !slices.IsSorted(out) {
+		t.Errorf("one flush handed over %d rows (sorted: %v), want %d in order", len(out), slices.IsSorted(out), batches*per)
+	}
+	if m.Buffered != 0 {
+		t.Errorf("%d rows still buffered", m.Buffered)
+	}
+	// One read, and a clear: nothing waits.
+	if n := st.bagOps - reads; n != 2 {
+		t.Errorf("flush made %d bag round trips, want 2 (read, clear)", n)
+	}
+}
+
+// Below backlogRows the first flush still waits only for the first batch,
+// as a stream's few rows per key do: later batches do not delay it.
+func TestBufferFirstFlushAwaitsFirstBatchOnly(t *testing.T) {
+	b, _, st := newTestBuffer(0)
+	var m Meta
+	for _, rows := range [][]int64{{1e9, 2e9}, {3e9, 4e9}, {5e9}} {
+		if _, _, err := b.Add(st, st, &m, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := mtime.FromTime(time.Unix(0, 2e9)); m.Target != want {
+		t.Errorf("flush target %v, want the first batch's latest row %v", m.Target, want)
+	}
+	out, err := b.Flush(st, st, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff([]int64{1e9, 2e9}, out); diff != "" {
+		t.Errorf("first flush (-want +got):\n%s", diff)
+	}
+}
