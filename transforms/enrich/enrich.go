@@ -173,7 +173,7 @@ func init() {
 	register.DoFn4x0[context.Context, string, item, func(tickbeam.PriceChange)](&resolveFn{})
 	register.DoFn6x0[context.Context, string, item, func(*Reference) bool, func(*Split) bool, func(tickbeam.PriceChange)](&resolveSidesFn{})
 	register.Emitter1[tickbeam.PriceChange]()
-	register.DoFn4x0[context.Context, string, item, func(beam.EventTime, string, []byte)](&batchItemsFn{})
+	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte)](&prepareBatchFn{})
 	register.Emitter3[beam.EventTime, string, []byte]()
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.PriceChange), error](&lastCloseFn{})
@@ -219,13 +219,14 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	o, _ := opts.withDefaults() // valid: checked above
 	p := plan{Sources: o.Sources, Threshold: o.FlagThreshold, ReferenceAdjusted: o.ReferenceAdjusted, SkipMissing: o.SkipMissing}
 	cals := calendars{Default: o.Calendar, BySymbol: o.Calendars}
-	items := beam.ParDo(s, &prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint}, ticks)
+	prepare := prepareFn{Plan: p, Calendars: cals, QuoteMidpoint: o.QuoteMidpoint}
 	useRefs := o.References.IsValid() && o.uses(SourceReference)
 	var sides []beam.Option
 	if useRefs || o.Splits.IsValid() {
 		sides = sideInputs(s, o, useRefs)
 	}
 	if !o.uses(SourceLastClose) {
+		items := beam.ParDo(s, &prepare, ticks)
 		if sides != nil {
 			return beam.ParDo(s, &resolveSidesFn{Plan: p, UseReferences: useRefs}, items, sides...), nil
 		}
@@ -235,8 +236,8 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	// global window and release them with a timer, since prism never
 	// collects global state.
 	ws := ticks.WindowingStrategy()
-	global := beam.WindowInto(s, window.NewGlobalWindows(), items)
-	batches := beam.ParDo(s, &batchItemsFn{}, global)
+	global := beam.WindowInto(s, window.NewGlobalWindows(), ticks)
+	batches := beam.ParDo(s, &prepareBatchFn{prepareFn: prepare}, global)
 	fn := &lastCloseSidesFn{
 		Plan:          p,
 		Calendars:     cals,
@@ -481,10 +482,17 @@ func (x *sides) annotate(p plan, it *item) {
 }
 
 func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tickbeam.Tick, emit func(beam.EventTime, string, item)) {
-	price, ok := priceOf(&t, f.QuoteMidpoint)
+	if it, ok := f.prepare(ctx, &t); ok {
+		emit(ts, t.Symbol, it)
+	}
+}
+
+// prepare makes a tick's item; false if the tick has no price.
+func (f *prepareFn) prepare(ctx context.Context, t *tickbeam.Tick) (item, bool) {
+	price, ok := priceOf(t, f.QuoteMidpoint)
 	if !ok {
 		cNoPrice.Inc(ctx, 1)
-		return
+		return item{}, false
 	}
 	cal := f.Calendars.of(t.Symbol)
 	day := f.factsOf(cal, sessionDate(cal, t.EventTime))
@@ -504,7 +512,7 @@ func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tic
 		}
 	}
 	(&sides{}).annotate(f.Plan, &it)
-	emit(ts, t.Symbol, it)
+	return it, true
 }
 
 // resolveFn finishes items when SourceLastClose is not among the sources.
@@ -613,17 +621,24 @@ func (f *lastCloseSidesFn) OnTimer(ctx context.Context, ts beam.EventTime, sp st
 	return f.lastClose().OnTimer(ctx, ts, sp, tp, key, timer, emit)
 }
 
-// batchItemsFn packs a bundle's items per symbol: lastCloseFn then touches
-// a symbol's state once per batch, not per tick.
-type batchItemsFn struct{ batch reorder.Batcher[item] }
-
-func (f *batchItemsFn) Setup() { f.batch = reorder.Batcher[item]{Codec: itemCodec, Time: itemTime} }
-
-func (f *batchItemsFn) ProcessElement(_ context.Context, key string, it item, emit func(beam.EventTime, string, []byte)) {
-	f.batch.Add(key, it, emit)
+// prepareBatchFn is prepareFn packing a bundle's items per symbol:
+// lastCloseFn then touches a symbol's state once per batch, not per tick.
+// One DoFn, not prepareFn and a batcher after it: each step between DoFns
+// costs a call per tick, about a second per million.
+type prepareBatchFn struct {
+	prepareFn
+	batch reorder.Batcher[item]
 }
 
-func (f *batchItemsFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
+func (f *prepareBatchFn) Setup() { f.batch = reorder.Batcher[item]{Codec: itemCodec, Time: itemTime} }
+
+func (f *prepareBatchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	if it, ok := f.prepare(ctx, &t); ok {
+		f.batch.Add(t.Symbol, it, emit)
+	}
+}
+
+func (f *prepareBatchFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
 	f.batch.Flush(emit)
 }
 
