@@ -27,6 +27,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local prefixes
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam/internal/outage"
+	"github.com/tickbeam/tickbeam/internal/wire"
 )
 
 var (
@@ -48,6 +49,8 @@ const (
 func init() {
 	register.DoFn3x1[context.Context, beam.T, func(int, []byte), error](&shardFn{})
 	register.Emitter2[int, []byte]()
+	register.DoFn4x1[context.Context, beam.EventTime, beam.T, func(beam.EventTime, int, []byte), error](&batchShardFn{})
+	register.Emitter3[beam.EventTime, int, []byte]()
 	register.DoFn6x1[context.Context, beam.PaneInfo, beam.Window, int, func(*[]byte) bool, func(string), error](&writeFn{})
 	register.Iter1[[]byte]()
 	register.Emitter1[string]()
@@ -125,12 +128,18 @@ func TryWrite(s beam.Scope, prefix string, rows beam.PCollection, opts Options) 
 		return beam.PCollection{}, err
 	}
 	s = s.Scope("lake.Write")
-	if opts.Window > 0 {
-		rows = beam.WindowInto(s, window.NewFixedWindows(opts.Window), rows)
-	}
 	prefix = strings.TrimRight(prefix, "/")
 	sink := outage.NewID()
-	keyed := beam.ParDo(s, &shardFn{Shards: opts.shards(), Sink: sink, Prefix: prefix}, rows)
+	var keyed beam.PCollection
+	if opts.Window > 0 {
+		// Rows leave in batches per bundle, shard and file window: on prism
+		// every element crossing to the GroupByKey costs microseconds, and
+		// raw ticks or price changes are a row per tick.
+		batches := beam.ParDo(s, &batchShardFn{Shards: opts.shards(), Window: opts.Window, Sink: sink, Prefix: prefix}, rows)
+		keyed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches)
+	} else {
+		keyed = beam.ParDo(s, &shardFn{Shards: opts.shards(), Sink: sink, Prefix: prefix}, rows)
+	}
 	grouped := beam.GroupByKey(s, keyed)
 	return beam.ParDo(s, &writeFn{
 		Prefix:    prefix,
@@ -219,18 +228,95 @@ func (fn *shardFn) Setup() { fn.sink = sinkState(fn.Sink, fn.Prefix) }
 func sinkState(id, prefix string) *outage.Sink { return outage.For(id, "lake: "+prefix) }
 
 func (fn *shardFn) ProcessElement(_ context.Context, row beam.T, emit func(int, []byte)) error {
-	b, err := json.Marshal(row)
+	b, shard, err := encodeRow(row, fn.Shards)
 	if err != nil {
-		return fmt.Errorf("lake: encode %T: %w", row, err)
+		return err
 	}
-	h := fnv.New64a()
-	h.Write(b)
-	emit(int(h.Sum64()%uint64(fn.Shards)), b)
+	emit(shard, wire.AppendBytes(nil, b)) // a batch of one row
 	fn.sink.Enter(1)
 	return nil
 }
 
-// writeFn writes one shard of one pane of one window as one file.
+// encodeRow is a row's JSON and its shard, picked from the JSON.
+func encodeRow(row any, shards int) ([]byte, int, error) {
+	b, err := json.Marshal(row)
+	if err != nil {
+		return nil, 0, fmt.Errorf("lake: encode %T: %w", row, err)
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return b, int(h.Sum64() % uint64(shards)), nil
+}
+
+// maxBatchBytes bounds the encoded rows a bundle holds before batchShardFn
+// emits them.
+const maxBatchBytes = 4 << 20
+
+// batchShardFn is shardFn for rows written in fixed windows of Window: it
+// packs a bundle's rows per (shard, window) into one element, timestamped
+// at its earliest row, which a WindowInto then puts back in that window.
+type batchShardFn struct {
+	Shards int
+	Window time.Duration
+	Sink   string // outage.Sink id
+	Prefix string
+
+	sink *outage.Sink
+	open map[shardWindow]*rowBatch
+	held int
+}
+
+type shardWindow struct {
+	shard int
+	start mtime.Time
+}
+
+type rowBatch struct {
+	rows  []byte // wire.AppendBytes per row
+	first mtime.Time
+}
+
+func (fn *batchShardFn) Setup() { fn.sink = sinkState(fn.Sink, fn.Prefix) }
+
+func (fn *batchShardFn) StartBundle(context.Context, func(beam.EventTime, int, []byte)) {
+	fn.open, fn.held = map[shardWindow]*rowBatch{}, 0
+}
+
+func (fn *batchShardFn) ProcessElement(_ context.Context, ts beam.EventTime, row beam.T, emit func(beam.EventTime, int, []byte)) error {
+	b, shard, err := encodeRow(row, fn.Shards)
+	if err != nil {
+		return err
+	}
+	size := mtime.FromDuration(fn.Window)
+	k := shardWindow{shard, ts - (ts%size+size)%size} // FixedWindows' start, also before 1970
+	p := fn.open[k]
+	if p == nil {
+		p = &rowBatch{first: ts}
+		fn.open[k] = p
+	}
+	p.rows = wire.AppendBytes(p.rows, b)
+	p.first = min(p.first, ts)
+	fn.sink.Enter(1)
+	if fn.held += len(b); fn.held >= maxBatchBytes {
+		fn.flush(emit)
+	}
+	return nil
+}
+
+func (fn *batchShardFn) FinishBundle(_ context.Context, emit func(beam.EventTime, int, []byte)) {
+	fn.flush(emit)
+}
+
+func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) {
+	for k, p := range fn.open {
+		emit(p.first, k.shard, p.rows)
+	}
+	clear(fn.open)
+	fn.held = 0
+}
+
+// writeFn writes one shard of one pane of one window as one file; its
+// elements are batches of rows (wire.AppendBytes each).
 type writeFn struct {
 	Prefix    string
 	Name      string
@@ -257,9 +343,15 @@ func (fn *writeFn) Teardown() error {
 
 func (fn *writeFn) ProcessElement(ctx context.Context, pn beam.PaneInfo, w beam.Window, shard int, iter func(*[]byte) bool, emit func(string)) error {
 	var rows [][]byte
-	var row []byte
-	for iter(&row) {
-		rows = append(rows, row)
+	var batch []byte
+	for iter(&batch) {
+		for r := wire.NewReader(batch); r.Len() > 0; {
+			row := r.View()
+			if err := r.Err(); err != nil {
+				return fmt.Errorf("lake: bad batch of rows: %w", err)
+			}
+			rows = append(rows, row)
+		}
 	}
 	// Sorted, so a file's bytes depend only on which rows it holds.
 	slices.SortFunc(rows, bytes.Compare)
