@@ -181,8 +181,8 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 // batch run, or a backlog), so a buffer of n rows drains in O(log n)
 // firings, never handing a row over before the watermark has passed it. A
 // streaming row waits at most for the quarter of the buffer ahead of it. A
-// key holding more than backlogRows aims its flush at its latest row
-// instead, so a batch run's buffer leaves in one firing.
+// flush leaving more than backlogRows waiting aims the next one at the
+// latest of them instead, so a batch run's buffer leaves in two firings.
 //
 // Waiting rows live in Meta.Inline while they fit in InlineBytes (a stream's
 // few rows per key: no bag round trips at all), else in the bag. A flush
@@ -254,10 +254,6 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		b.setFlush(tp, m)
 	}
 	m.Buffered += int64(len(keep))
-	if m.Buffered > backlogRows && maxTs > m.Target { // see backlogRows
-		m.Target = maxTs
-		b.setFlush(tp, m)
-	}
 	MoveRelease(b.Timer, tp, &m.ReleaseAt, rel)
 	if m.Buffered > b.maxBuffered() {
 		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
@@ -513,13 +509,15 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	return due, nil
 }
 
-// backlogRows is where a key's buffer stops looking like a stream's few
-// rows ahead of the watermark: a batch run, or a stream catching up. Past it
-// the flush aims at the latest row, so one firing hands the whole buffer
-// over (one bag read) rather than a quarter at a time (a dozen reads of the
-// whole bag for 20k rows); the rows ahead of it wait at most for the
-// watermark to pass the rest of the backlog.
-const backlogRows = 1024
+// backlogRows is where the rows a flush leaves waiting stop looking like a
+// stream's rows ahead of the watermark (500 ticks/s of a symbol with 2 s of
+// delays is 1000): a batch run, or a stream catching up. Past it the next
+// flush aims at the latest of them, so one firing hands them all over (one
+// bag read) rather than a quarter at a time (a dozen reads of the whole bag
+// for 20k rows); they wait at most until the watermark passes the last of
+// them. The target is not moved as rows arrive: on a stream it would run
+// ahead of the watermark for as long as the symbol trades.
+const backlogRows = 4096
 
 // ReleaseTime is t + ttl, kept inside the global window.
 func ReleaseTime(t mtime.Time, ttl time.Duration) mtime.Time {

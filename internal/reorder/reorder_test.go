@@ -251,14 +251,15 @@ func TestBufferForcedCutAmongTies(t *testing.T) {
 	}
 }
 
-// A batch run adds every row before the watermark moves: once a key holds
-// more than backlogRows, the flush aims at its latest row, so one firing
-// hands the whole buffer over with one bag read, where stepping a quarter
+// A batch run adds every row before the watermark moves. The first flush
+// waits for the first batch only, as on a stream; it then leaves more than
+// backlogRows waiting and aims the next flush at the latest of them, so the
+// buffer drains in two firings and two bag reads, where stepping a quarter
 // of the rest at a time read the bag a dozen times for 20k rows.
-func TestBufferBacklogFlushesOnce(t *testing.T) {
+func TestBufferBacklogDrainsInTwoFlushes(t *testing.T) {
 	b, _, st := newTestBuffer(0)
 	var m Meta
-	const batches, per = 20, 100
+	const batches, per = 50, 100
 	for batch := int64(0); batch < batches; batch++ {
 		rows := make([]int64, per)
 		for i := range rows {
@@ -268,32 +269,36 @@ func TestBufferBacklogFlushesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if want := mtime.FromTime(time.Unix(0, (batches*per-1)*1e6)); m.Target != want {
-		t.Errorf("flush target %v, want the latest row's time %v", m.Target, want)
-	}
 	reads := st.bagOps
-	out, err := b.Flush(st, st, &m)
-	if err != nil {
-		t.Fatal(err)
+	var got []int64
+	for flush := 1; m.Buffered > 0; flush++ {
+		if flush > 2 {
+			t.Fatalf("flush %d with %d rows still buffered", flush, m.Buffered)
+		}
+		out, err := b.Flush(st, st, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flush == 1 && len(out) != per {
+			t.Errorf("first flush handed over %d rows, want the first batch's %d", len(out), per)
+		}
+		got = append(got, out...)
 	}
-	if len(out) != batches*per || !slices.IsSorted(out) {
-		t.Errorf("one flush handed over %d rows (sorted: %v), want %d in order", len(out), slices.IsSorted(out), batches*per)
+	if len(got) != batches*per || !slices.IsSorted(got) {
+		t.Errorf("handed over %d rows (sorted: %v), want %d in order", len(got), slices.IsSorted(got), batches*per)
 	}
-	if m.Buffered != 0 {
-		t.Errorf("%d rows still buffered", m.Buffered)
-	}
-	// One read, and a clear: nothing waits.
-	if n := st.bagOps - reads; n != 2 {
-		t.Errorf("flush made %d bag round trips, want 2 (read, clear)", n)
+	// Two reads, and a clear once nothing waits.
+	if n := st.bagOps - reads; n != 3 {
+		t.Errorf("flushes made %d bag round trips, want 3 (read, read, clear)", n)
 	}
 }
 
-// Below backlogRows the first flush still waits only for the first batch,
-// as a stream's few rows per key do: later batches do not delay it.
-func TestBufferFirstFlushAwaitsFirstBatchOnly(t *testing.T) {
+// A flush leaving few rows waiting, as on a stream, steps a quarter of them
+// ahead: rows wait for the watermark to pass the next few, not the last.
+func TestBufferStreamFlushStepsAQuarter(t *testing.T) {
 	b, _, st := newTestBuffer(0)
 	var m Meta
-	for _, rows := range [][]int64{{1e9, 2e9}, {3e9, 4e9}, {5e9}} {
+	for _, rows := range [][]int64{{1e9, 2e9}, {3e9, 4e9, 5e9, 6e9, 7e9, 8e9, 9e9, 10e9}} {
 		if _, _, err := b.Add(st, st, &m, rows); err != nil {
 			t.Fatal(err)
 		}
@@ -307,5 +312,9 @@ func TestBufferFirstFlushAwaitsFirstBatchOnly(t *testing.T) {
 	}
 	if diff := gocmp.Diff([]int64{1e9, 2e9}, out); diff != "" {
 		t.Errorf("first flush (-want +got):\n%s", diff)
+	}
+	// 8 rows wait: the next flush aims 8/4 = 2 rows ahead, at 5s.
+	if want := mtime.FromTime(time.Unix(0, 5e9)); m.Target != want {
+		t.Errorf("next flush target %v, want %v", m.Target, want)
 	}
 }
