@@ -24,14 +24,21 @@ func TestBatchShardFnPacksPerShardAndWindow(t *testing.T) {
 		rows  []string
 	}
 	var batches []got
+	var crossed, raw int
 	emit := func(ts mtime.Time, shard int, b []byte) {
 		g := got{ts: ts, shard: shard}
-		for r := wire.NewReader(b); r.Len() > 0; {
-			g.rows = append(g.rows, string(r.View()))
-			if err := r.Err(); err != nil {
-				t.Fatal(err)
-			}
+		if b[0] != flateBatch {
+			t.Errorf("batch in format %d, want deflated (%d)", b[0], flateBatch)
 		}
+		rows, err := appendRows(nil, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			g.rows = append(g.rows, string(r))
+			raw += len(r)
+		}
+		crossed += len(b)
 		batches = append(batches, g)
 	}
 	pad := strings.Repeat("x", maxBatchBytes/8) // 9 rows fill a bundle's batches
@@ -46,7 +53,12 @@ func TestBatchShardFnPacksPerShardAndWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fn.FinishBundle(context.Background(), emit)
+	if err := fn.FinishBundle(context.Background(), emit); err != nil {
+		t.Fatal(err)
+	}
+	if crossed*10 > raw {
+		t.Errorf("batches of %d bytes of rows crossed as %d bytes, want deflated", raw, crossed)
+	}
 
 	seen := map[string]int{}
 	flushed := 0
@@ -76,5 +88,25 @@ func TestBatchShardFnPacksPerShardAndWindow(t *testing.T) {
 	}
 	if diff := cmp.Diff(0, fn.held); diff != "" {
 		t.Errorf("bytes held after FinishBundle (-want +got):\n%s", diff)
+	}
+}
+
+// Batches in a format writeFn does not know, or cut short, are errors, not
+// files with rows missing.
+func TestAppendRowsRefusesBadBatches(t *testing.T) {
+	good := wire.AppendBytes([]byte{plainBatch}, []byte(`{"a":1}`))
+	rows, err := appendRows(nil, good)
+	if err != nil || len(rows) != 1 || string(rows[0]) != `{"a":1}` {
+		t.Fatalf("appendRows(plain batch) = %q, %v", rows, err)
+	}
+	for name, b := range map[string][]byte{
+		"empty":          nil,
+		"unknown format": append([]byte{7}, good[1:]...),
+		"cut short":      good[:len(good)-2],
+		"bad deflate":    {flateBatch, 0xff, 0xff},
+	} {
+		if _, err := appendRows(nil, b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

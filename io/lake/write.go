@@ -3,6 +3,7 @@ package lake
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -232,7 +233,7 @@ func (fn *shardFn) ProcessElement(_ context.Context, row beam.T, emit func(int, 
 	if err != nil {
 		return err
 	}
-	emit(shard, wire.AppendBytes(nil, b)) // a batch of one row
+	emit(shard, wire.AppendBytes([]byte{plainBatch}, b)) // a batch of one row
 	fn.sink.Enter(1)
 	return nil
 }
@@ -264,6 +265,8 @@ type batchShardFn struct {
 	sink *outage.Sink
 	open map[shardWindow]*rowBatch
 	held int
+	zw   *flate.Writer
+	zbuf bytes.Buffer
 }
 
 type shardWindow struct {
@@ -298,25 +301,90 @@ func (fn *batchShardFn) ProcessElement(_ context.Context, ts beam.EventTime, row
 	p.first = min(p.first, ts)
 	fn.sink.Enter(1)
 	if fn.held += len(b); fn.held >= maxBatchBytes {
-		fn.flush(emit)
+		return fn.flush(emit)
 	}
 	return nil
 }
 
-func (fn *batchShardFn) FinishBundle(_ context.Context, emit func(beam.EventTime, int, []byte)) {
-	fn.flush(emit)
+func (fn *batchShardFn) FinishBundle(_ context.Context, emit func(beam.EventTime, int, []byte)) error {
+	return fn.flush(emit)
 }
 
-func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) {
+func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) error {
 	for k, p := range fn.open {
-		emit(p.first, k.shard, p.rows)
+		b, err := fn.compress(p.rows)
+		if err != nil {
+			return err
+		}
+		emit(p.first, k.shard, b)
 	}
 	clear(fn.open)
 	fn.held = 0
+	return nil
+}
+
+// compress deflates a batch's rows: prism copies every byte crossing to the
+// GroupByKey several times and builds the group's output in one growing
+// buffer, so JSON rows cost there in proportion to their bytes, and
+// deflating them at BestSpeed costs a fraction of that.
+func (fn *batchShardFn) compress(rows []byte) ([]byte, error) {
+	fn.zbuf.Reset()
+	fn.zbuf.WriteByte(flateBatch)
+	if fn.zw == nil {
+		zw, err := flate.NewWriter(&fn.zbuf, flate.BestSpeed)
+		if err != nil {
+			return nil, fmt.Errorf("lake: compress batch: %w", err)
+		}
+		fn.zw = zw
+	} else {
+		fn.zw.Reset(&fn.zbuf)
+	}
+	if _, err := fn.zw.Write(rows); err != nil {
+		return nil, fmt.Errorf("lake: compress batch: %w", err)
+	}
+	if err := fn.zw.Close(); err != nil {
+		return nil, fmt.Errorf("lake: compress batch: %w", err)
+	}
+	return bytes.Clone(fn.zbuf.Bytes()), nil
+}
+
+// A batch's first byte says how its rows follow: as they are, or deflated.
+const (
+	plainBatch byte = iota
+	flateBatch
+)
+
+// appendRows appends the rows of one batch (wire.AppendBytes each, behind
+// the format byte) to rows.
+func appendRows(rows [][]byte, batch []byte) ([][]byte, error) {
+	if len(batch) == 0 {
+		return rows, errors.New("lake: empty batch of rows")
+	}
+	body := batch[1:]
+	switch batch[0] {
+	case plainBatch:
+	case flateBatch:
+		zr := flate.NewReader(bytes.NewReader(body))
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			return rows, fmt.Errorf("lake: inflate batch of rows: %w", err)
+		}
+		body = b
+	default:
+		return rows, fmt.Errorf("lake: batch of rows in unknown format %d", batch[0])
+	}
+	for r := wire.NewReader(body); r.Len() > 0; {
+		row := r.View()
+		if err := r.Err(); err != nil {
+			return rows, fmt.Errorf("lake: bad batch of rows: %w", err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // writeFn writes one shard of one pane of one window as one file; its
-// elements are batches of rows (wire.AppendBytes each).
+// elements are batches of rows (appendRows).
 type writeFn struct {
 	Prefix    string
 	Name      string
@@ -345,12 +413,9 @@ func (fn *writeFn) ProcessElement(ctx context.Context, pn beam.PaneInfo, w beam.
 	var rows [][]byte
 	var batch []byte
 	for iter(&batch) {
-		for r := wire.NewReader(batch); r.Len() > 0; {
-			row := r.View()
-			if err := r.Err(); err != nil {
-				return fmt.Errorf("lake: bad batch of rows: %w", err)
-			}
-			rows = append(rows, row)
+		var err error
+		if rows, err = appendRows(rows, batch); err != nil {
+			return err
 		}
 	}
 	// Sorted, so a file's bytes depend only on which rows it holds.
