@@ -49,6 +49,42 @@ func TestCodecEach(t *testing.T) {
 	}
 }
 
+// A batch from deflateBytes on crosses deflated and reads back the same; a
+// deflated batch cut short or corrupted is an error, not fewer rows.
+func TestCodecDeflatesLargeBatches(t *testing.T) {
+	rows := make([]int64, 5000)
+	for i := range rows {
+		rows[i] = 1_768_000_000_000_000_000 + int64(i)*1_000_000 // a trade a millisecond
+	}
+	enc := nanos.Encode(rows)
+	if r := wire.NewReader(enc); r.Int() != deflatedBatch {
+		t.Fatalf("a batch of %d rows is not deflated", len(rows))
+	}
+	if plain := len(nanos.Encode(rows[:1])) * len(rows); len(enc)*2 > plain {
+		t.Errorf("deflated batch of %d bytes, want well under the %d of its rows", len(enc), plain)
+	}
+	got, err := nanos.Decode(nil, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(rows, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	small := nanos.Encode(rows[:3])
+	if r := wire.NewReader(small); r.Int() != 3 {
+		t.Error("a small batch was deflated")
+	}
+	for name, bad := range map[string][]byte{
+		"cut short": enc[:len(enc)/2],
+		"corrupted": append(wire.AppendInt(nil, deflatedBatch), 0xff, 0xfe, 0xfd),
+	} {
+		n := 0
+		if err := nanos.Each(bad, func(int64) { n++ }); err == nil {
+			t.Errorf("%s: read %d rows without error", name, n)
+		}
+	}
+}
+
 // Batches are per key, hold every row once and carry their earliest time,
 // so the watermark downstream cannot pass a row before its batch is buffered.
 func TestBatcherKeysAndTimestamps(t *testing.T) {
