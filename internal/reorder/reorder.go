@@ -12,15 +12,11 @@
 package reorder
 
 import (
-	"bytes"
 	"cmp"
-	"compress/flate"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -158,38 +154,9 @@ const deflateBytes = 4096
 // deflatedBatch, where a batch's row count would be, marks a deflated batch.
 const deflatedBatch = -1
 
-var writers = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestSpeed) // BestSpeed is a valid level
-	return w
-}}
-
-// deflateBatch is the deflated form of an encoded batch b. Writes to a
-// bytes.Buffer do not fail.
+// deflateBatch is the deflated form of an encoded batch b.
 func deflateBatch(b []byte) []byte {
-	var buf bytes.Buffer
-	buf.Grow(len(b)/2 + 16)
-	buf.Write(wire.AppendInt(nil, deflatedBatch))
-	w := writers.Get().(*flate.Writer)
-	w.Reset(&buf)
-	w.Write(b)
-	w.Close()
-	writers.Put(w)
-	return buf.Bytes()
-}
-
-var readers sync.Pool // of flate readers, reset for each batch
-
-func inflateBatch(b []byte) ([]byte, error) {
-	var zr io.ReadCloser
-	if v := readers.Get(); v != nil {
-		zr = v.(io.ReadCloser)
-		zr.(flate.Resetter).Reset(bytes.NewReader(b), nil)
-	} else {
-		zr = flate.NewReader(bytes.NewReader(b))
-	}
-	out, err := io.ReadAll(zr)
-	readers.Put(zr)
-	return out, err
+	return wire.AppendDeflated(wire.AppendInt(nil, deflatedBatch), b)
 }
 
 // Decode appends the rows of a batch to dst.
@@ -207,7 +174,7 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 		return fmt.Errorf("reorder: bad batch: %w", err)
 	}
 	if n == deflatedBatch {
-		plain, err := inflateBatch(b[len(b)-r.Len():])
+		plain, err := wire.Inflate(b[len(b)-r.Len():])
 		if err != nil {
 			return fmt.Errorf("reorder: bad batch: %w", err)
 		}

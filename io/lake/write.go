@@ -3,7 +3,6 @@ package lake
 import (
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -265,8 +264,6 @@ type batchShardFn struct {
 	sink *outage.Sink
 	open map[shardWindow]*rowBatch
 	held int
-	zw   *flate.Writer
-	zbuf bytes.Buffer
 }
 
 type shardWindow struct {
@@ -301,51 +298,29 @@ func (fn *batchShardFn) ProcessElement(_ context.Context, ts beam.EventTime, row
 	p.first = min(p.first, ts)
 	fn.sink.Enter(1)
 	if fn.held += len(b); fn.held >= maxBatchBytes {
-		return fn.flush(emit)
+		fn.flush(emit)
 	}
 	return nil
 }
 
 func (fn *batchShardFn) FinishBundle(_ context.Context, emit func(beam.EventTime, int, []byte)) error {
-	return fn.flush(emit)
-}
-
-func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) error {
-	for k, p := range fn.open {
-		b, err := fn.compress(p.rows)
-		if err != nil {
-			return err
-		}
-		emit(p.first, k.shard, b)
-	}
-	clear(fn.open)
-	fn.held = 0
+	fn.flush(emit)
 	return nil
 }
 
+func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) {
+	for k, p := range fn.open {
+		emit(p.first, k.shard, fn.compress(p.rows))
+	}
+	clear(fn.open)
+	fn.held = 0
+}
+
 // compress deflates a batch's rows: prism copies every byte crossing to the
-// GroupByKey several times and builds the group's output in one growing
-// buffer, so JSON rows cost there in proportion to their bytes, and
-// deflating them at BestSpeed costs a fraction of that.
-func (fn *batchShardFn) compress(rows []byte) ([]byte, error) {
-	fn.zbuf.Reset()
-	fn.zbuf.WriteByte(flateBatch)
-	if fn.zw == nil {
-		zw, err := flate.NewWriter(&fn.zbuf, flate.BestSpeed)
-		if err != nil {
-			return nil, fmt.Errorf("lake: compress batch: %w", err)
-		}
-		fn.zw = zw
-	} else {
-		fn.zw.Reset(&fn.zbuf)
-	}
-	if _, err := fn.zw.Write(rows); err != nil {
-		return nil, fmt.Errorf("lake: compress batch: %w", err)
-	}
-	if err := fn.zw.Close(); err != nil {
-		return nil, fmt.Errorf("lake: compress batch: %w", err)
-	}
-	return bytes.Clone(fn.zbuf.Bytes()), nil
+// GroupByKey several times and builds a group's output in one growing
+// buffer, so JSON rows cost there in proportion to their bytes.
+func (fn *batchShardFn) compress(rows []byte) []byte {
+	return wire.AppendDeflated([]byte{flateBatch}, rows)
 }
 
 // A batch's first byte says how its rows follow: as they are, or deflated.
@@ -364,8 +339,7 @@ func appendRows(rows [][]byte, batch []byte) ([][]byte, error) {
 	switch batch[0] {
 	case plainBatch:
 	case flateBatch:
-		zr := flate.NewReader(bytes.NewReader(body))
-		b, err := io.ReadAll(zr)
+		b, err := wire.Inflate(body)
 		if err != nil {
 			return rows, fmt.Errorf("lake: inflate batch of rows: %w", err)
 		}
