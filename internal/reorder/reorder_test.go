@@ -49,19 +49,19 @@ func TestCodecEach(t *testing.T) {
 	}
 }
 
-// A batch from deflateBytes on crosses deflated and reads back the same; a
-// deflated batch cut short or corrupted is an error, not fewer rows.
-func TestCodecDeflatesLargeBatches(t *testing.T) {
+// A batch from compressBytes on crosses compressed and reads back the same; a
+// compressed batch cut short or corrupted is an error, not fewer rows.
+func TestCodecCompressesLargeBatches(t *testing.T) {
 	rows := make([]int64, 5000)
 	for i := range rows {
 		rows[i] = 1_768_000_000_000_000_000 + int64(i)*1_000_000 // a trade a millisecond
 	}
 	enc := nanos.Encode(rows)
-	if r := wire.NewReader(enc); r.Int() != deflatedBatch {
-		t.Fatalf("a batch of %d rows is not deflated", len(rows))
+	if r := wire.NewReader(enc); r.Int() != compressedBatch {
+		t.Fatalf("a batch of %d rows is not compressed", len(rows))
 	}
 	if plain := len(nanos.Encode(rows[:1])) * len(rows); len(enc)*2 > plain {
-		t.Errorf("deflated batch of %d bytes, want well under the %d of its rows", len(enc), plain)
+		t.Errorf("compressed batch of %d bytes, want well under the %d of its rows", len(enc), plain)
 	}
 	got, err := nanos.Decode(nil, enc)
 	if err != nil {
@@ -72,11 +72,11 @@ func TestCodecDeflatesLargeBatches(t *testing.T) {
 	}
 	small := nanos.Encode(rows[:3])
 	if r := wire.NewReader(small); r.Int() != 3 {
-		t.Error("a small batch was deflated")
+		t.Error("a small batch was compressed")
 	}
 	for name, bad := range map[string][]byte{
 		"cut short": enc[:len(enc)/2],
-		"corrupted": append(wire.AppendInt(nil, deflatedBatch), 0xff, 0xfe, 0xfd),
+		"corrupted": append(wire.AppendInt(nil, compressedBatch), 0xff, 0xfe, 0xfd),
 	} {
 		n := 0
 		if err := nanos.Each(bad, func(int64) { n++ }); err == nil {

@@ -27,8 +27,8 @@ func TestBatchShardFnPacksPerShardAndWindow(t *testing.T) {
 	var crossed, raw int
 	emit := func(ts mtime.Time, shard int, b []byte) {
 		g := got{ts: ts, shard: shard}
-		if b[0] != flateBatch {
-			t.Errorf("batch in format %d, want deflated (%d)", b[0], flateBatch)
+		if b[0] != zstdBatch {
+			t.Errorf("batch in format %d, want compressed (%d)", b[0], zstdBatch)
 		}
 		rows, err := appendRows(nil, b)
 		if err != nil {
@@ -57,7 +57,7 @@ func TestBatchShardFnPacksPerShardAndWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	if crossed*10 > raw {
-		t.Errorf("batches of %d bytes of rows crossed as %d bytes, want deflated", raw, crossed)
+		t.Errorf("batches of %d bytes of rows crossed as %d bytes, want compressed", raw, crossed)
 	}
 
 	seen := map[string]int{}
@@ -103,7 +103,7 @@ func TestAppendRowsRefusesBadBatches(t *testing.T) {
 		"empty":          nil,
 		"unknown format": append([]byte{7}, good[1:]...),
 		"cut short":      good[:len(good)-2],
-		"bad deflate":    {flateBatch, 0xff, 0xff},
+		"bad zstd":    {zstdBatch, 0xff, 0xff},
 	} {
 		if _, err := appendRows(nil, b); err == nil {
 			t.Errorf("%s: no error", name)

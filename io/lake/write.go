@@ -316,17 +316,18 @@ func (fn *batchShardFn) flush(emit func(beam.EventTime, int, []byte)) {
 	fn.held = 0
 }
 
-// compress deflates a batch's rows: prism copies every byte crossing to the
+// compress compresses a batch's rows: prism copies every byte crossing to the
 // GroupByKey several times and builds a group's output in one growing
 // buffer, so JSON rows cost there in proportion to their bytes.
 func (fn *batchShardFn) compress(rows []byte) []byte {
-	return wire.AppendDeflated([]byte{flateBatch}, rows)
+	return wire.AppendCompressed([]byte{zstdBatch}, rows)
 }
 
-// A batch's first byte says how its rows follow: as they are, or deflated.
+// A batch's first byte says how its rows follow: as they are, or
+// compressed (1 was flate in earlier versions).
 const (
-	plainBatch byte = iota
-	flateBatch
+	plainBatch byte = 0
+	zstdBatch  byte = 2
 )
 
 // appendRows appends the rows of one batch (wire.AppendBytes each, behind
@@ -338,10 +339,10 @@ func appendRows(rows [][]byte, batch []byte) ([][]byte, error) {
 	body := batch[1:]
 	switch batch[0] {
 	case plainBatch:
-	case flateBatch:
-		b, err := wire.Inflate(body)
+	case zstdBatch:
+		b, err := wire.Decompress(body)
 		if err != nil {
-			return rows, fmt.Errorf("lake: inflate batch of rows: %w", err)
+			return rows, fmt.Errorf("lake: batch of rows: %w", err)
 		}
 		body = b
 	default:
