@@ -103,7 +103,7 @@ func TestAppendRowsRefusesBadBatches(t *testing.T) {
 		"empty":          nil,
 		"unknown format": append([]byte{7}, good[1:]...),
 		"cut short":      good[:len(good)-2],
-		"bad zstd":    {zstdBatch, 0xff, 0xff},
+		"bad zstd":       {zstdBatch, 0xff, 0xff},
 	} {
 		if _, err := appendRows(nil, b); err == nil {
 			t.Errorf("%s: no error", name)

@@ -362,18 +362,34 @@ func (b *builder) read() beam.PCollection {
 
 // dedupe drops redelivered trades. Deduplicated ticks leave each dedupe
 // window when it closes; every bar window must then still be open, so
-// dedupe windows tile every bar window (DedupeWindow).
+// dedupe windows tile every bar window (DedupeWindow). The outlier rules
+// judge inside it (alerts.Screen), where the ticks they pass cost no
+// crossing of their own.
 func (b *builder) dedupe(ticks beam.PCollection) beam.PCollection {
 	if !b.Dedupe {
 		return ticks
 	}
-	return dedupe.Ticks(b.s, ticks, dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness})
+	opts := dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness}
+	if b.Outliers == nil {
+		return dedupe.Ticks(b.s, ticks, opts)
+	}
+	scr := &alerts.Screen{Rules: b.Outliers}
+	opts.Screen = scr.Batches
+	unique := dedupe.Ticks(b.s, ticks, opts)
+	if err := scr.Err(); err != nil {
+		b.fail("--rules", err)
+		return unique
+	}
+	b.dead = append(b.dead, scr.Quarantined)
+	b.alerts = append(b.alerts, scr.Alerts)
+	return unique
 }
 
 // quarantineOutliers applies the outlier rules before anything is computed
-// from ticks: outliers become dead letters.
+// from ticks when dedupe is off (else dedupe did): outliers become dead
+// letters.
 func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
-	if b.Outliers == nil {
+	if b.Outliers == nil || b.Dedupe {
 		return ticks
 	}
 	out, err := alerts.TryApply(b.s, alerts.Inputs{Ticks: ticks}, b.Outliers)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 var (
@@ -84,8 +85,14 @@ func (f *outlierKeyFn) Setup() error {
 
 func tickTime(t tickbeam.Tick) time.Time { return t.EventTime }
 
+// judges reports whether r judges t: a trade with a price, of a symbol r
+// watches, during r's sessions (sched). Other ticks pass as they are.
+func judges(r *Rule, sched *sessionSchedule, t *tickbeam.Tick) bool {
+	return t.Kind == tickbeam.Trade && t.Price > 0 && !math.IsInf(t.Price, 0) && r.Matches(t.Symbol) && sched.IsOpen(t.EventTime)
+}
+
 func (f *outlierKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, batches func(beam.EventTime, string, []byte), pass func(beam.EventTime, []byte)) {
-	if t.Kind == tickbeam.Trade && t.Price > 0 && !math.IsInf(t.Price, 0) && f.Rule.Matches(t.Symbol) && f.sched.IsOpen(t.EventTime) {
+	if judges(&f.Rule, f.sched, &t) {
 		f.batch.Add(t.Symbol, t, batches)
 		return
 	}
@@ -172,29 +179,37 @@ func tryOutliers(s beam.Scope, r Rule, ticks beam.PCollection) (clean, quarantin
 	ws := ticks.WindowingStrategy()
 	batches, passed := beam.ParDo2(s, &outlierKeyFn{Rule: r}, ticks)
 	global := beam.WindowInto(s, window.NewGlobalWindows(), batches)
-	fn := &outlierFn{
-		Rule:   r,
-		Meta:   state.MakeValueState[[]byte]("meta"),
-		Buffer: state.MakeBagState[[]byte]("buffer"),
-		Timer:  timers.InEventTime("timer"),
-	}
-	c, q, a := beam.ParDo3(s, fn, global)
+	c, q, a := beam.ParDo3(s, newOutlierFn(r, false), global)
 	lateness := beam.AllowedLateness(time.Duration(ws.AllowedLateness) * time.Millisecond)
 	cleanBatches := beam.Flatten(s, beam.WindowInto(s, window.NewGlobalWindows(), passed), c)
 	clean = beam.WindowInto(s, ws.Fn, beam.ParDo(s, unbatchTicks, cleanBatches), lateness)
 	return clean, q, a, nil
 }
 
+func newOutlierFn(r Rule, dropCopies bool) *outlierFn {
+	return &outlierFn{
+		Rule:       r,
+		DropCopies: dropCopies,
+		Meta:       state.MakeValueState[[]byte]("meta"),
+		Buffer:     state.MakeBagState[[]byte]("buffer"),
+		Timer:      timers.InEventTime("timer"),
+	}
+}
+
 // outlierFn judges a symbol's trades in order with an outlierDetector.
 type outlierFn struct {
 	Rule        Rule
 	MaxBuffered int
+	// DropCopies drops the copies of a trade that meet in the buffer,
+	// counted in dedupe.Duplicates: a Screen judges before dedupe groups.
+	DropCopies bool
 
 	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the detector's state
 	Buffer state.Bag[[]byte]
 	Timer  timers.EventTime // tags reorder.FlushTag(hold) and reorder.TagRelease
 
-	ord *reorder.Buffer[tickbeam.Tick]
+	ord    *reorder.Buffer[tickbeam.Tick]
+	copies int64 // dropped since judge last counted them
 }
 
 // outlierState is the detector and the alert cooldown of one symbol.
@@ -213,7 +228,22 @@ func compareTicks(a, b tickbeam.Tick) int {
 func (f *outlierFn) Setup() error {
 	f.ord = &reorder.Buffer[tickbeam.Tick]{Bag: &f.Buffer, Timer: &f.Timer, Codec: tickCodec, MaxBuffered: f.MaxBuffered,
 		TTL: f.Rule.stateTTL(), Time: tickTime, Compare: compareTicks}
+	if f.DropCopies {
+		f.ord.Duplicate = f.copy
+	}
 	return nil
+}
+
+// copy reports whether next, following prev in order, is a copy of it. A
+// trade without an id has copies of the same time and content that need
+// not be next to each other: one judged twice is dropped by dedupe if clean.
+func (f *outlierFn) copy(prev, next tickbeam.Tick) bool {
+	if !prev.EventTime.Equal(next.EventTime) || prev.Source != next.Source || prev.TradeID != next.TradeID ||
+		dedupe.Identity(&prev) != dedupe.Identity(&next) {
+		return false
+	}
+	f.copies++
+	return true
 }
 
 func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
@@ -315,6 +345,10 @@ func (f *outlierFn) newState() outlierState {
 // is in *detector (the reorder Meta's Aux).
 func (f *outlierFn) judge(ctx context.Context, key string, prev reorder.Meta, detector *[]byte, trades []tickbeam.Tick,
 	emitClean func(beam.EventTime, []byte), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
+	if f.copies > 0 { // dropped by the take that gave trades
+		dedupe.Duplicates.Inc(ctx, f.copies)
+		f.copies = 0
+	}
 	st := f.newState()
 	if len(*detector) > 0 {
 		if err := json.Unmarshal(*detector, &st); err != nil {

@@ -20,9 +20,11 @@ package dedupe
 
 import (
 	"context"
+	"errors"
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -47,6 +49,16 @@ type Options struct {
 	// left in an earlier pane is not recognised then; the pubsubx reader's
 	// message-id dedupe covers Pub/Sub's own redeliveries.
 	AllowedLateness time.Duration
+	// Screen, if set, sees the batches before they are grouped and returns
+	// the batches to group instead: e.g. alerts.ScreenOutliers, which
+	// takes outlier trades out. It is given a PCollection<KV<string,
+	// Batch>> (KeyOf keys) and the Window, and returns PCollections of that type, each
+	// batch holding one key's ticks of one Window and timestamped at one of
+	// them; Ticks windows each and flattens them into its GroupByKey. On
+	// prism that Flatten costs no crossing of its own, where a Flatten of
+	// ticks after the grouping would be one more crossing of every tick.
+	// Copies a Screen drops it counts in Duplicates.
+	Screen func(s beam.Scope, batches beam.PCollection, window time.Duration) []beam.PCollection
 }
 
 // Validate reports a negative Window or AllowedLateness; a zero Window
@@ -95,17 +107,50 @@ func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollect
 	if opts.Window == 0 {
 		opts.Window = DefaultWindow
 	}
-	batches := beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)
-	var windowed beam.PCollection
-	if opts.AllowedLateness > 0 {
-		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches,
-			beam.Trigger(trigger.AfterEndOfWindow().LateFiring(trigger.Always())),
-			beam.AllowedLateness(opts.AllowedLateness), beam.PanesDiscard())
-	} else {
-		windowed = beam.WindowInto(s, window.NewFixedWindows(opts.Window), batches)
+	batches := []beam.PCollection{beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)}
+	if opts.Screen != nil {
+		batches = opts.Screen(s.Scope("screen"), batches[0], opts.Window)
+		if len(batches) == 0 {
+			return beam.PCollection{}, errors.New("dedupe: Screen returned no batches")
+		}
 	}
-	grouped := beam.GroupByKey(s, windowed)
+	// Each input is windowed before the Flatten, whose inputs must share
+	// their windowing: a WindowInto after it would be a step of its own.
+	windowed := make([]beam.PCollection, len(batches))
+	for i, b := range batches {
+		if opts.AllowedLateness > 0 {
+			windowed[i] = beam.WindowInto(s, window.NewFixedWindows(opts.Window), b,
+				beam.Trigger(trigger.AfterEndOfWindow().LateFiring(trigger.Always())),
+				beam.AllowedLateness(opts.AllowedLateness), beam.PanesDiscard())
+		} else {
+			windowed[i] = beam.WindowInto(s, window.NewFixedWindows(opts.Window), b)
+		}
+	}
+	all := windowed[0]
+	if len(windowed) > 1 {
+		all = beam.Flatten(s, windowed...)
+	}
+	grouped := beam.GroupByKey(s, all)
 	return beam.ParDo(s, &uniqueFn{}, grouped), nil
+}
+
+// KeyOf is the key of a Batch of source's ticks of symbol.
+func KeyOf(source, symbol string) string { return source + "\x00" + symbol }
+
+// SymbolOf is the symbol of a KeyOf key.
+func SymbolOf(key string) string {
+	_, symbol, _ := strings.Cut(key, "\x00")
+	return symbol
+}
+
+// WindowStart is the start of the fixed window of size w holding t.
+func WindowStart(t time.Time, w time.Duration) int64 {
+	ns, size := t.UnixNano(), int64(w)
+	start := ns - ns%size
+	if ns < 0 && ns%size != 0 {
+		start -= size
+	}
+	return start
 }
 
 // Identity is the key under which copies of t are recognised.
@@ -131,6 +176,16 @@ type Batch struct {
 	Ticks []tickbeam.Tick
 
 	enc *batchEncoder // a bundle's batch, encoded as it was packed (Ticks unset)
+}
+
+// All returns the batch's ticks: Ticks, or those of a batch Ticks packed
+// itself, which it holds encoded until they cross the runner.
+func (b Batch) All() ([]tickbeam.Tick, error) {
+	if b.enc == nil {
+		return b.Ticks, nil
+	}
+	d, err := decodeBatch(b.enc.bytes())
+	return d.Ticks, err
 }
 
 type batchKey struct {
@@ -163,13 +218,7 @@ func (f *batchFn) StartBundle(context.Context, func(beam.EventTime, string, Batc
 }
 
 func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, Batch)) {
-	ns := t.EventTime.UnixNano()
-	w := int64(f.Window)
-	start := ns - ns%w
-	if ns < 0 && ns%w != 0 {
-		start -= w
-	}
-	k := batchKey{t.Source, t.Symbol, start}
+	k := batchKey{t.Source, t.Symbol, WindowStart(t.EventTime, f.Window)}
 	p := f.open[k]
 	if p == nil {
 		p = &pending{batch: batchEncoder{source: t.Source, symbol: t.Symbol}}
@@ -220,17 +269,18 @@ func (f *batchFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, st
 // batch's window, so windowing downstream puts it back in that window.
 func (f *batchFn) flush(ctx context.Context, emit func(beam.EventTime, string, Batch)) {
 	for k, p := range f.open {
-		emit(mtime.FromTime(p.last), k.source+"\x00"+k.symbol, Batch{enc: &p.batch})
+		emit(mtime.FromTime(p.last), KeyOf(k.source, k.symbol), Batch{enc: &p.batch})
 	}
 	clear(f.open)
 	f.held = 0
 	if f.dupes > 0 {
-		duplicates.Inc(ctx, f.dupes)
+		Duplicates.Inc(ctx, f.dupes)
 		f.dupes = 0
 	}
 }
 
-var duplicates = beam.NewCounter("tickbeam/dedupe", "duplicates")
+// Duplicates counts the copies removed (tickbeam/dedupe.duplicates).
+var Duplicates = beam.NewCounter("tickbeam/dedupe", "duplicates")
 
 type uniqueFn struct{}
 
@@ -267,6 +317,6 @@ func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Bat
 		}
 	}
 	if dupes > 0 {
-		duplicates.Inc(ctx, dupes)
+		Duplicates.Inc(ctx, dupes)
 	}
 }
