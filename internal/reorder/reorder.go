@@ -370,6 +370,7 @@ type stored struct {
 	t     int64
 	raw   []byte
 	inBag bool
+	seq   int // arrival order, which breaks ties of t
 }
 
 // appendRows appends each row's time and length-prefixed encoding.
@@ -426,7 +427,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 				return nil, fmt.Errorf("reorder: bad buffer entry of %d rows in %d bytes", c, len(enc))
 			}
 			for range c {
-				x := stored{t: r.Int(), raw: r.View(), inBag: true}
+				x := stored{t: r.Int(), raw: r.View(), inBag: true, seq: len(waiting)}
 				if !m.HasFrontier || x.t > m.Frontier { // else handed over already
 					waiting = append(waiting, x)
 				}
@@ -438,12 +439,15 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	}
 	// Inline rows are all waiting: every take rewrites them.
 	for r := wire.NewReader(m.Inline); r.Len() > 0; {
-		waiting = append(waiting, stored{t: r.Int(), raw: r.View()})
+		waiting = append(waiting, stored{t: r.Int(), raw: r.View(), seq: len(waiting)})
 		if err := r.Err(); err != nil {
 			return nil, fmt.Errorf("reorder: bad inline buffer: %w", err)
 		}
 	}
-	slices.SortStableFunc(waiting, func(a, b stored) int { return cmp.Compare(a.t, b.t) })
+	// Stable by time, as arrival order breaks ties; pdqsort with the
+	// explicit tie-break is several times cheaper than SortStableFunc's
+	// merges on a batch run's buffers of tens of thousands of rows.
+	slices.SortFunc(waiting, func(a, b stored) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.seq, b.seq)) })
 	// The rows due: at or before upto, at most n, whole event times only
 	// (rows of one time are ordered, and deduplicated, by Compare below).
 	k := 0
@@ -582,7 +586,7 @@ func isDigits(s string) bool {
 }
 
 // MaxBatched bounds the rows a Batcher holds before it emits its batches.
-const MaxBatched = 8192
+const MaxBatched = 32768
 
 // Batcher packs one bundle's rows per key into batches, the elements a
 // stateful DoFn using Buffer reads: a DoFn calls Add per row and Flush in
