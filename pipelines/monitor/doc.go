@@ -5,7 +5,7 @@
 // runners.Run runs it, on prism in this process or on Dataflow (Run does
 // all three).
 //
-//	input --> parse --> dedupe --> [outlier rules] --+--> raw_out (archive)
+//	input --> parse --> dedupe [outlier rules] ------+--> raw_out (archive)
 //	  |                                              '--> [tick test] --> ticks
 //	  |                                                                    |--> bars (each resolution) --> bars_out
 //	  |                                                                    |      |--> indicators --> indicators_out
@@ -16,7 +16,10 @@
 //	  |--> gaps (a live input's) --> gaps_out
 //	  '--> dead letters (parse, late, outlier, notify, ...) --> deadletter_out
 //
-// The tick test (Config.InferSide) gives what is computed from ticks the
+// The outlier rules judge inside dedupe (alerts.Screen), before its
+// grouping, so the ticks they pass cross the runner no more often than
+// without them; without dedupe (--dedupe=false) they run after parse. The
+// tick test (Config.InferSide) gives what is computed from ticks the
 // sides the feed left out; the raw archive keeps the feed's own. The alert
 // rules read ticks, bars, indicator crosses, price changes and the
 // portfolio.

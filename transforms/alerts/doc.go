@@ -33,7 +33,10 @@
 // builds a whole RuleSet on a pipeline, running every sequence rule of one
 // input in one stateful step. Apply panics on rules that do not fit their
 // inputs; TryApply returns the error instead. RuleSet.Split and RuleSet.Needs tell a pipeline which rules
-// filter its ticks (outlier) and which inputs the rules read.
+// filter its ticks (outlier) and which inputs the rules read. A pipeline that
+// deduplicates runs the outlier rules inside dedupe instead, as its
+// dedupe.Options.Screen (Screen): same verdicts, one crossing of the runner
+// fewer for every tick.
 //
 // # Lifecycle
 //
