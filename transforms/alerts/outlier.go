@@ -115,14 +115,19 @@ func emitTicks(emit func(beam.EventTime, []byte), ticks []tickbeam.Tick) []tickb
 	if len(ticks) == 0 {
 		return ticks
 	}
+	emit(mtime.FromTime(earliest(ticks)), tickCodec.Encode(ticks))
+	return ticks[:0]
+}
+
+// earliest is the earliest event time of ticks, which are not empty.
+func earliest(ticks []tickbeam.Tick) time.Time {
 	first := ticks[0].EventTime
 	for _, t := range ticks[1:] {
 		if t.EventTime.Before(first) {
 			first = t.EventTime
 		}
 	}
-	emit(mtime.FromTime(first), tickCodec.Encode(ticks))
-	return ticks[:0]
+	return first
 }
 
 // unbatchTicks emits a batch's ticks, each at its event time.
@@ -229,15 +234,15 @@ func (f *outlierFn) Setup() error {
 	f.ord = &reorder.Buffer[tickbeam.Tick]{Bag: &f.Buffer, Timer: &f.Timer, Codec: tickCodec, MaxBuffered: f.MaxBuffered,
 		TTL: f.Rule.stateTTL(), Time: tickTime, Compare: compareTicks}
 	if f.DropCopies {
-		f.ord.Duplicate = f.copy
+		f.ord.Duplicate = f.isCopy
 	}
 	return nil
 }
 
-// copy reports whether next, following prev in order, is a copy of it. A
+// isCopy reports whether next, following prev in order, is a copy of it. A
 // trade without an id has copies of the same time and content that need
 // not be next to each other: one judged twice is dropped by dedupe if clean.
-func (f *outlierFn) copy(prev, next tickbeam.Tick) bool {
+func (f *outlierFn) isCopy(prev, next tickbeam.Tick) bool {
 	if !prev.EventTime.Equal(next.EventTime) || prev.Source != next.Source || prev.TradeID != next.TradeID ||
 		dedupe.Identity(&prev) != dedupe.Identity(&next) {
 		return false

@@ -166,14 +166,7 @@ func (f *rebatchFn) ProcessElement(b []byte, emit func(beam.EventTime, string, d
 		return fmt.Errorf("alerts: clean ticks: %w", err)
 	}
 	for _, k := range order {
-		ticks := groups[k]
-		first := ticks[0].EventTime
-		for _, t := range ticks[1:] {
-			if t.EventTime.Before(first) {
-				first = t.EventTime
-			}
-		}
-		emit(mtime.FromTime(first), k.key, dedupe.Batch{Ticks: ticks})
+		emit(mtime.FromTime(earliest(groups[k])), k.key, dedupe.Batch{Ticks: groups[k]})
 	}
 	return nil
 }

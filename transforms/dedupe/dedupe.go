@@ -50,7 +50,7 @@ type Options struct {
 	// message-id dedupe covers Pub/Sub's own redeliveries.
 	AllowedLateness time.Duration
 	// Screen, if set, sees the batches before they are grouped and returns
-	// the batches to group instead: e.g. alerts.ScreenOutliers, which
+	// the batches to group instead: e.g. alerts.Screen's Batches, which
 	// takes outlier trades out. It is given a PCollection<KV<string,
 	// Batch>> (KeyOf keys) and the Window, and returns PCollections of that type, each
 	// batch holding one key's ticks of one Window and timestamped at one of
