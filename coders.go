@@ -69,16 +69,16 @@ func appendTick(b []byte, t Tick) []byte {
 // readTick reads a Tick written by appendTick.
 func readTick(r *wire.Reader) Tick {
 	var t Tick
-	t.Symbol = r.String()
-	t.Venue = r.String()
+	t.Symbol = r.Shared()
+	t.Venue = r.Shared()
 	t.Kind = Kind(r.Enum(tickKinds))
 	t.EventTime = r.Time()
 	t.IngestTime = r.TimeSince(t.EventTime)
 	r.Floats(&t.Price, &t.Size, &t.BidPrice, &t.BidSize, &t.AskPrice, &t.AskSize, &t.PrevClose)
 	t.Side = Side(r.Enum(tickSides))
 	t.TradeID = r.String()
-	t.Source = r.String()
-	t.Currency = r.String()
+	t.Source = r.Shared()
+	t.Currency = r.Shared()
 	return t
 }
 

@@ -78,15 +78,15 @@ func appendPriceChange(b []byte, c PriceChange) []byte {
 // readPriceChange reads a PriceChange written by appendPriceChange.
 func readPriceChange(r *wire.Reader) PriceChange {
 	var c PriceChange
-	c.Symbol = r.String()
-	c.Kind = Kind(r.String())
-	c.Source = r.String()
+	c.Symbol = r.Shared()
+	c.Kind = Kind(r.Shared())
+	c.Source = r.Shared()
 	c.TradeID = r.String()
 	c.EventTime = r.Time()
-	c.SessionDate = r.String()
-	c.PrevCloseSource = r.String()
+	c.SessionDate = r.Shared()
+	c.PrevCloseSource = r.Shared()
 	r.Floats(&c.Price, &c.PrevClose, &c.SplitFactor, &c.Change, &c.ChangePct)
-	c.Flag = r.String()
+	c.Flag = r.Shared()
 	return c
 }
 

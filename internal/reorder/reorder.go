@@ -12,7 +12,9 @@
 package reorder
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -593,42 +595,83 @@ const MaxBatched = 32768
 // FinishBundle. Each batch is timestamped at its earliest row, so the
 // watermark downstream cannot pass a row before the batch holding it is
 // buffered.
+//
+// A row is encoded as it is added, into a buffer the key keeps from one
+// batch to the next: holding the rows themselves until Flush regrew (and
+// copied) a slice of large structs per key and bundle, and encoding them
+// afterwards walked them a second time.
 type Batcher[T any] struct {
 	Codec Codec[T]
 	Time  func(T) time.Time
 
-	open map[string]*pending[T]
+	open map[string]*pending
 	held int
 }
 
-type pending[T any] struct {
-	rows  []T
+// headRoom is the room a pending batch keeps before its rows for the row
+// count, which is known only at Flush.
+const headRoom = binary.MaxVarintLen64
+
+// keepBytes bounds the buffer a key keeps after a Flush: a burst's large
+// buffer is not held on to by a key that then sends a row now and then.
+const keepBytes = 1 << 20
+
+type pending struct {
+	rows  int64
+	buf   []byte // headRoom bytes, then the encoded rows
 	first mtime.Time
 }
 
 // Add adds x under key; a Batcher holding MaxBatched rows emits them first.
 func (b *Batcher[T]) Add(key string, x T, emit func(mtime.Time, string, []byte)) {
 	if b.open == nil {
-		b.open = map[string]*pending[T]{}
+		b.open = map[string]*pending{}
 	}
 	ts := mtime.FromTime(b.Time(x))
 	p := b.open[key]
 	if p == nil {
-		p = &pending[T]{first: ts}
+		p = &pending{}
 		b.open[key] = p
 	}
-	p.rows = append(p.rows, x)
+	if p.rows == 0 {
+		if p.buf == nil {
+			p.buf = make([]byte, headRoom, 256)
+		}
+		p.first = ts
+	}
+	p.buf = b.Codec.Append(p.buf, x)
+	p.rows++
 	p.first = min(p.first, ts)
 	if b.held++; b.held >= MaxBatched {
 		b.Flush(emit)
 	}
 }
 
-// Flush emits every open batch.
+// Flush emits every open batch. A key that had no row since the last Flush
+// is forgotten, so a stream's map holds only the keys that trade.
 func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
 	for k, p := range b.open {
-		emit(p.first, k, b.Codec.Encode(p.rows))
+		if p.rows == 0 {
+			delete(b.open, k)
+			continue
+		}
+		var n [headRoom]byte
+		head := wire.AppendInt(n[:0], p.rows)
+		start := headRoom - len(head)
+		copy(p.buf[start:], head)
+		plain := p.buf[start:]
+		if len(plain) < compressBytes {
+			// A copy: the buffer is written again by the next batch.
+			emit(p.first, k, bytes.Clone(plain))
+		} else {
+			emit(p.first, k, compressBatch(plain))
+		}
+		p.rows = 0
+		if cap(p.buf) > keepBytes {
+			p.buf = nil
+		} else {
+			p.buf = p.buf[:headRoom]
+		}
 	}
-	clear(b.open)
 	b.held = 0
 }

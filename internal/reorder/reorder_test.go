@@ -134,6 +134,39 @@ func TestBatcherKeysAndTimestamps(t *testing.T) {
 	}
 }
 
+// A key's buffer is written again by its next batch: a batch emitted
+// before, small (plain) or large (compressed), must not change with it.
+func TestBatcherBatchesOutliveTheNextOne(t *testing.T) {
+	b := Batcher[int64]{Codec: nanos, Time: func(ns int64) time.Time { return time.Unix(0, ns) }}
+	var encs [][]byte
+	emit := func(_ mtime.Time, _ string, enc []byte) { encs = append(encs, enc) }
+	var want [][]int64
+	for _, n := range []int{3, 5000, 2, 4000, 1} {
+		var rows []int64
+		for i := 0; i < n; i++ {
+			x := int64(len(want)*1e6 + i)
+			rows = append(rows, x)
+			b.Add("A", x, emit)
+		}
+		b.Flush(emit)
+		want = append(want, rows)
+	}
+	var got [][]int64
+	for _, enc := range encs {
+		rows, err := nanos.Decode(nil, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rows)
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("batches read after the later ones were made (-want +got):\n%s", diff)
+	}
+	if big, small := wire.NewReader(encs[1]).Int(), wire.NewReader(encs[0]).Int(); big != compressedBatch || small != 3 {
+		t.Errorf("batches start %d and %d: want the 5000-row batch compressed (%d) and the 3-row one plain", big, small, compressedBatch)
+	}
+}
+
 func TestCompareIDs(t *testing.T) {
 	for _, c := range []struct {
 		a, b string

@@ -89,8 +89,9 @@ func AppendTimeSince(b []byte, t, base time.Time) []byte {
 // Reader consumes values in the order they were appended. The first error
 // sticks; callers check Err once at the end.
 type Reader struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	shared []string // Shared's strings so far
 }
 
 // NewReader reads from b.
@@ -130,6 +131,27 @@ func (r *Reader) take(n uint64) []byte {
 
 // String reads a length-prefixed string.
 func (r *Reader) String() string { return string(r.take(r.uvarint())) }
+
+// maxShared bounds the strings a Reader keeps for Shared.
+const maxShared = 16
+
+// Shared reads a string like String, for a field whose few values repeat
+// across a batch's rows (a symbol, a kind, a date): a value r read before
+// with Shared is returned again rather than copied anew. A batch of a
+// million rows otherwise allocates each row's symbol, kind and date.
+func (r *Reader) Shared() string {
+	p := r.take(r.uvarint())
+	for _, s := range r.shared {
+		if s == string(p) { // compared in place, no copy
+			return s
+		}
+	}
+	s := string(p)
+	if len(r.shared) < maxShared && s != "" {
+		r.shared = append(r.shared, s)
+	}
+	return s
+}
 
 // Bytes reads a length-prefixed byte slice (a copy), nil when empty.
 func (r *Reader) Bytes() []byte {

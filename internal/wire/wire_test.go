@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -102,5 +103,32 @@ func TestEnumAndTimeSince(t *testing.T) {
 	// An offset needs its base: read without one, it is an error.
 	if r := NewReader(AppendTimeSince(nil, base, base)); !r.TimeSince(time.Time{}).IsZero() || r.Err() == nil {
 		t.Error("an offset read without its base: no error")
+	}
+}
+
+// Shared returns what String would, and one copy of each repeated value.
+func TestSharedStrings(t *testing.T) {
+	var b []byte
+	in := []string{"BTCUSDT", "trade", "", "BTCUSDT", "12345", "trade", "BTCUSDT"}
+	for _, s := range in {
+		b = AppendString(b, s)
+	}
+	r := NewReader(b)
+	var got []string
+	for range in {
+		got = append(got, r.Shared())
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if unsafe.StringData(got[0]) != unsafe.StringData(got[6]) {
+		t.Error("a repeated value was copied again")
+	}
+	short := NewReader(b[:3])
+	if s := short.Shared(); s != "" || short.Err() == nil {
+		t.Errorf("cut input: got %q, err %v; want \"\" and an error", s, short.Err())
 	}
 }

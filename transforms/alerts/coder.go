@@ -36,13 +36,13 @@ func appendObservation(b []byte, o Observation) []byte {
 
 func readObservation(r *wire.Reader) Observation {
 	var o Observation
-	o.Symbol = r.String()
+	o.Symbol = r.Shared()
 	o.Time = r.Time()
 	o.ID = r.String()
 	o.Pane = r.Int()
 	o.WindowStart = r.Time()
 	r.Floats(&o.Price, &o.Bid, &o.Ask, &o.Close, &o.VWAP, &o.Volume, &o.Notional, &o.Value, &o.Ref, &o.Fast, &o.Slow)
-	o.Name = r.String()
+	o.Name = r.Shared()
 	o.Cross = int8(r.Int())
 	return o
 }
