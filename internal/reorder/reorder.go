@@ -245,15 +245,22 @@ func (b *Buffer[T]) maxBuffered() int64 {
 // or before the last row handed over (late: not buffered; the caller
 // decides what they become) and the rows a full buffer forces out, in order.
 func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T) (late, forced []T, err error) {
-	keep := rows[:0:0]
+	// keep is rows itself until a late row turns up: copying rows that
+	// are mostly large structs showed in profiles.
+	keep := rows
 	minTs, maxTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp, mtime.MinTimestamp
-	for _, x := range rows {
+	for i, x := range rows {
 		t := b.Time(x)
 		if m.HasFrontier && t.UnixNano() <= m.Frontier {
+			if len(late) == 0 {
+				keep = slices.Clone(rows[:i])
+			}
 			late = append(late, x)
 			continue
 		}
-		keep = append(keep, x)
+		if len(late) > 0 {
+			keep = append(keep, x)
+		}
 		ts := mtime.FromTime(t)
 		minTs, maxTs = min(minTs, ts), max(maxTs, ts)
 		if ttl := b.ttl(x); ttl > 0 {
@@ -378,10 +385,13 @@ type stored struct {
 // appendRows appends each row's time and length-prefixed encoding.
 func (b *Buffer[T]) appendRows(out []byte, rows []T) []byte {
 	var row []byte
-	for _, x := range rows {
+	for i, x := range rows {
 		row = b.Codec.Append(row[:0], x)
 		out = wire.AppendInt(out, b.Time(x).UnixNano())
 		out = wire.AppendBytes(out, row)
+		if i == 0 && len(rows) > 1 {
+			out = slices.Grow(out, (len(out)+len(out)/4)*(len(rows)-1)) // as Codec.Encode
+		}
 	}
 	return out
 }
