@@ -171,6 +171,11 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 // Each calls f with each row of a batch in turn, decoding one row at a time
 // rather than the whole batch into a slice.
 func (c Codec[T]) Each(b []byte, f func(T)) error {
+	return c.eachRaw(b, func(x T, _ []byte) { f(x) })
+}
+
+// eachRaw is Each passing each row's own bytes along with it.
+func (c Codec[T]) eachRaw(b []byte, f func(x T, raw []byte)) error {
 	r := wire.NewReader(b)
 	n := r.Int()
 	if err := r.Err(); err != nil {
@@ -181,17 +186,18 @@ func (c Codec[T]) Each(b []byte, f func(T)) error {
 		if err != nil {
 			return fmt.Errorf("reorder: bad batch: %w", err)
 		}
-		return c.Each(plain, f)
+		return c.eachRaw(plain, f)
 	}
 	if n < 0 || n > int64(len(b)) {
 		return fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
 	}
 	for i := int64(0); i < n; i++ {
+		rest := b[len(b)-r.Len():]
 		x := c.Read(r)
 		if err := r.Err(); err != nil {
 			return fmt.Errorf("reorder: bad batch: %w", err)
 		}
-		f(x)
+		f(x, rest[:len(rest)-r.Len()])
 	}
 	return nil
 }
@@ -245,21 +251,48 @@ func (b *Buffer[T]) maxBuffered() int64 {
 // or before the last row handed over (late: not buffered; the caller
 // decides what they become) and the rows a full buffer forces out, in order.
 func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T) (late, forced []T, err error) {
+	return b.add(sp, tp, m, rows, nil)
+}
+
+// AddBatch is Add for a batch as Codec.Encode or a Batcher packed it. Its
+// rows are decoded once, for their times and the late ones, and stored as
+// the bytes they came in, not encoded a second time.
+func (b *Buffer[T]) AddBatch(sp state.Provider, tp timers.Provider, m *Meta, batch []byte) (late, forced []T, err error) {
+	var rows []T
+	var raws [][]byte
+	err = b.Codec.eachRaw(batch, func(x T, raw []byte) {
+		rows = append(rows, x)
+		raws = append(raws, raw)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.add(sp, tp, m, rows, raws)
+}
+
+// add is Add; raws, if not nil, are the rows' encodings.
+func (b *Buffer[T]) add(sp state.Provider, tp timers.Provider, m *Meta, rows []T, raws [][]byte) (late, forced []T, err error) {
 	// keep is rows itself until a late row turns up: copying rows that
 	// are mostly large structs showed in profiles.
-	keep := rows
+	keep, keepRaws := rows, raws
 	minTs, maxTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp, mtime.MinTimestamp
 	for i, x := range rows {
 		t := b.Time(x)
 		if m.HasFrontier && t.UnixNano() <= m.Frontier {
 			if len(late) == 0 {
 				keep = slices.Clone(rows[:i])
+				if raws != nil {
+					keepRaws = slices.Clone(raws[:i])
+				}
 			}
 			late = append(late, x)
 			continue
 		}
 		if len(late) > 0 {
 			keep = append(keep, x)
+			if raws != nil {
+				keepRaws = append(keepRaws, raws[i])
+			}
 		}
 		ts := mtime.FromTime(t)
 		minTs, maxTs = min(minTs, ts), max(maxTs, ts)
@@ -270,7 +303,7 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	if len(keep) == 0 {
 		return late, nil, nil
 	}
-	if err := b.store(sp, m, b.appendRows(nil, keep), int64(len(keep))); err != nil {
+	if err := b.store(sp, m, b.appendRows(nil, keep, keepRaws), int64(len(keep))); err != nil {
 		return late, nil, err
 	}
 	m.Streak = 0
@@ -383,10 +416,14 @@ type stored struct {
 }
 
 // appendRows appends each row's time and length-prefixed encoding.
-func (b *Buffer[T]) appendRows(out []byte, rows []T) []byte {
+func (b *Buffer[T]) appendRows(out []byte, rows []T, raws [][]byte) []byte {
 	var row []byte
 	for i, x := range rows {
-		row = b.Codec.Append(row[:0], x)
+		if raws != nil {
+			row = raws[i]
+		} else {
+			row = b.Codec.Append(row[:0], x)
+		}
 		out = wire.AppendInt(out, b.Time(x).UnixNano())
 		out = wire.AppendBytes(out, row)
 		if i == 0 && len(rows) > 1 {

@@ -320,6 +320,64 @@ func TestBufferForcedCutAmongTies(t *testing.T) {
 	}
 }
 
+// AddBatch stores a batch's rows as they came; what it hands over, what it
+// calls late and what it leaves in the bag are Add's, with late rows in the
+// middle of a batch, and a large (compressed) batch.
+func TestBufferAddBatchMatchesAdd(t *testing.T) {
+	viaAdd, _, stAdd := newTestBuffer(0)
+	viaBatch, _, stBatch := newTestBuffer(0)
+	var mAdd, mBatch Meta
+	batches := [][]int64{{5e9, 3e9, 4e9}, {1e9, 9e9, 2e9, 8e9}, make([]int64, 200)}
+	for i := range batches[2] {
+		batches[2][i] = int64(i%50+6) * 1e9
+	}
+	for i, rows := range batches {
+		lateA, forcedA, err := viaAdd.Add(stAdd, stAdd, &mAdd, slices.Clone(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lateB, forcedB, err := viaBatch.AddBatch(stBatch, stBatch, &mBatch, padded.Encode(rows))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff([][]int64{lateA, forcedA}, [][]int64{lateB, forcedB}); diff != "" {
+			t.Errorf("batch %d: late and forced (-Add +AddBatch):\n%s", i, diff)
+		}
+		if i == 0 {
+			// Hand the first batch over: the next one's 1e9 and 2e9 are late.
+			for _, x := range []struct {
+				b  *Buffer[int64]
+				st *memState
+				m  *Meta
+			}{{viaAdd, stAdd, &mAdd}, {viaBatch, stBatch, &mBatch}} {
+				if _, err := x.b.Drain(x.st, x.st, x.m, mtime.FromTime(time.Unix(5, 0))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if i == 1 && len(lateB) != 2 {
+			t.Errorf("batch 1: %d late rows, want 2", len(lateB))
+		}
+	}
+	if diff := gocmp.Diff(stAdd.bags, stBatch.bags); diff != "" {
+		t.Errorf("bags (-Add +AddBatch):\n%s", diff)
+	}
+	if diff := gocmp.Diff(mAdd, mBatch); diff != "" {
+		t.Errorf("meta (-Add +AddBatch):\n%s", diff)
+	}
+	gotA, errA := viaAdd.Drain(stAdd, stAdd, &mAdd, mtime.MaxTimestamp)
+	gotB, errB := viaBatch.Drain(stBatch, stBatch, &mBatch, mtime.MaxTimestamp)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	if diff := gocmp.Diff(gotA, gotB); diff != "" || len(gotB) != 202 {
+		t.Errorf("drained %d rows (-Add +AddBatch):\n%s", len(gotB), diff)
+	}
+	if _, _, err := viaBatch.AddBatch(stBatch, stBatch, &mBatch, []byte{0x7f}); err == nil {
+		t.Error("AddBatch took a damaged batch")
+	}
+}
+
 // A batch run adds every row before the watermark moves. The first flush
 // waits for the first batch only, as on a stream; it then leaves more than
 // backlogRows waiting and aims the next flush at the latest of them, so the

@@ -253,16 +253,12 @@ func (f *outlierFn) isCopy(prev, next tickbeam.Tick) bool {
 
 func (f *outlierFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emitClean func(beam.EventTime, []byte), emitDead func(beam.EventTime, tickbeam.DeadLetter), emitAlert func(beam.EventTime, tickbeam.Alert)) error {
-	trades, err := tickCodec.Decode(nil, batch)
-	if err != nil {
-		return f.errorf(key, "%w", err)
-	}
 	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
 	prev := m
-	late, forced, err := f.ord.Add(sp, tp, &m, trades)
+	late, forced, err := f.ord.AddBatch(sp, tp, &m, batch)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}

@@ -511,15 +511,11 @@ func (f *seqFn) Setup() error {
 
 func (f *seqFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
-	rows, err := ruleObsCodec.Decode(nil, batch)
-	if err != nil {
-		return f.errorf(key, "%w", err)
-	}
 	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}
-	late, forced, err := f.ord.Add(sp, tp, &m, rows)
+	late, forced, err := f.ord.AddBatch(sp, tp, &m, batch)
 	if err != nil {
 		return f.errorf(key, "%w", err)
 	}

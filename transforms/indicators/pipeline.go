@@ -278,15 +278,11 @@ func (f *computeFn) Setup() {
 
 func (f *computeFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, enc []byte,
 	emitV func(beam.EventTime, tickbeam.IndicatorValue), emitC func(beam.EventTime, CrossEvent)) error {
-	bars, err := barCodec.Decode(nil, enc)
-	if err != nil {
-		return fmt.Errorf("indicators: %q: %w", key, err)
-	}
 	m, _, err := reorder.ReadMeta(sp, &f.Meta)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}
-	late, forced, err := f.ord.Add(sp, tp, &m, bars)
+	late, forced, err := f.ord.AddBatch(sp, tp, &m, enc)
 	if err != nil {
 		return fmt.Errorf("indicators: %q: %w", key, err)
 	}

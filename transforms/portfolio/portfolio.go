@@ -260,15 +260,11 @@ func (f *bookFn) ProcessElement(ctx context.Context, sp state.Provider, tp timer
 		}
 		return nil
 	case tagPrices:
-		rows, err := priceCodec.Decode(nil, v[1:])
-		if err != nil {
-			return fmt.Errorf("portfolio: %w", err)
-		}
 		m, _, err := reorder.ReadMeta(sp, &f.Meta)
 		if err != nil {
 			return fmt.Errorf("portfolio: %w", err)
 		}
-		late, forced, err := f.ord.Add(sp, tp, &m, rows)
+		late, forced, err := f.ord.AddBatch(sp, tp, &m, v[1:])
 		if err != nil {
 			return fmt.Errorf("portfolio: %w", err)
 		}
