@@ -659,9 +659,12 @@ type Batcher[T any] struct {
 // count, which is known only at Flush.
 const headRoom = binary.MaxVarintLen64
 
-// keepBytes bounds the buffer a key keeps after a Flush: a burst's large
-// buffer is not held on to by a key that then sends a row now and then.
-const keepBytes = 1 << 20
+// keepBytes bounds the buffer a key keeps after a Flush, so a DoFn's
+// Batcher holds at most keepBytes per key between bundles: a batch run's
+// full Batcher over 50 symbols makes batches of a few dozen KiB per symbol,
+// and a burst's larger buffer is let go rather than kept for a key that
+// then sends a row now and then.
+const keepBytes = 256 << 10
 
 type pending struct {
 	rows  int64
