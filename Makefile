@@ -15,8 +15,8 @@ test: emulators testtools vet test-race
 # pump), under the race detector. Not ./...: the emulator end-to-end tests
 # (cmd/tickbeam, io/bigqueryx) would take several times longer under -race.
 # Tests that cancel a streaming job while a bundle is in flight hit a race
-# in Beam v2.77's harness (harness.go:195 closes the response channel that a
-# bundle goroutine, harness.go:213, may still send on); not ours to fix. Every
+# in Beam's harness, still in v2.78 (harness.go:197 closes the response channel that a
+# bundle goroutine, harness.go:215, may still send on); not ours to fix. Every
 # pipeline test of io/pubsubx cancels a stream, so there only the reader's
 # own tests (its pump and leases, no Beam job) run under -race.
 RACE_PKGS ?= ./runners/ ./pipelines/... ./transforms/... ./io/lines/ ./io/synthetic/
