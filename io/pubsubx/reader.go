@@ -482,7 +482,9 @@ func (r *reader) pump() {
 			continue
 		}
 		n := min(room, int64(r.lim.maxBatch))
-		if r.quietSince.IsZero() {
+		if r.quietSince.IsZero() && r.down.since.IsZero() {
+			// A retry during an outage is not a wait on a quiet
+			// subscription, even while it is in flight.
 			r.quietSince = now
 		}
 		r.mu.Unlock()
