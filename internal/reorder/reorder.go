@@ -131,19 +131,17 @@ type Codec[T any] struct {
 
 // Encode packs rows into one batch, compressed from compressBytes on.
 func (c Codec[T]) Encode(rows []T) []byte {
-	b := wire.AppendInt(make([]byte, 0, 128), int64(len(rows)))
+	p := pending{buf: make([]byte, headRoom, 128)}
 	for i, x := range rows {
-		b = c.Append(b, x)
+		p.buf = c.Append(p.buf, x)
 		if i == 0 && len(rows) > 1 {
 			// A batch's rows are alike: size it once on the first row
 			// rather than regrow it (and copy it) as it fills.
-			b = slices.Grow(b, (len(b)+len(b)/4)*(len(rows)-1))
+			p.buf = slices.Grow(p.buf, (len(p.buf)+len(p.buf)/4)*(len(rows)-1))
 		}
 	}
-	if len(b) < compressBytes {
-		return b
-	}
-	return compressBatch(b)
+	p.rows = int64(len(rows))
+	return p.seal(false)
 }
 
 // compressBytes is the size from which a batch crosses compressed. Prism
@@ -672,6 +670,23 @@ type pending struct {
 	first mtime.Time
 }
 
+// seal writes the row count into the head room and returns the batch,
+// compressed from compressBytes on; a plain batch is a copy of buf if reused.
+func (p *pending) seal(reused bool) []byte {
+	var n [headRoom]byte
+	head := wire.AppendInt(n[:0], p.rows)
+	start := headRoom - len(head)
+	copy(p.buf[start:], head)
+	plain := p.buf[start:]
+	switch {
+	case len(plain) >= compressBytes:
+		return compressBatch(plain)
+	case reused:
+		return bytes.Clone(plain)
+	}
+	return plain
+}
+
 // Add adds x under key; a Batcher holding MaxBatched rows emits them first.
 func (b *Batcher[T]) Add(key string, x T, emit func(mtime.Time, string, []byte)) {
 	if b.open == nil {
@@ -705,17 +720,8 @@ func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
 			delete(b.open, k)
 			continue
 		}
-		var n [headRoom]byte
-		head := wire.AppendInt(n[:0], p.rows)
-		start := headRoom - len(head)
-		copy(p.buf[start:], head)
-		plain := p.buf[start:]
-		if len(plain) < compressBytes {
-			// A copy: the buffer is written again by the next batch.
-			emit(p.first, k, bytes.Clone(plain))
-		} else {
-			emit(p.first, k, compressBatch(plain))
-		}
+		// A copy of a plain batch: the buffer is written again by the next.
+		emit(p.first, k, p.seal(true))
 		p.rows = 0
 		if cap(p.buf) > keepBytes {
 			p.buf = nil
