@@ -20,8 +20,12 @@
 // Counters, namespace "tickbeam/lines": "lines" (every line read, blank and
 // oversized included), "blank" and "oversized".
 //
-// On prism (Beam v2.77.0) all restrictions of a stage run in one bundle, one
-// after the other; prism splits a running bundle only when it makes no
-// progress for a while. Reading is cheap (~130 ns a line); what costs is
-// Beam's per-element work in the DoFns fused after Read.
+// ReadBlocks reads the same lines in blocks of about 256 KiB, one element a
+// block, for consumers that take many lines per call (parse.Blocks).
+//
+// On prism all restrictions of a stage run in one bundle, one after the
+// other (tickbeam turns prism's splitting of a running bundle off: see
+// internal/nosplit). Reading is cheap (~130 ns a line); what costs is Beam's
+// per-element work in the DoFns fused after Read, and the parsing, which
+// ReadBlocks with parse.Blocks moves to other cores.
 package lines

@@ -56,7 +56,9 @@ func init() {
 	register.DoFn3x1[context.Context, []byte, func(file), error](&matchFn{})
 	register.Emitter1[file]()
 	register.DoFn5x1[context.Context, *sdf.LockRTracker, file, func(string), func(tickbeam.DeadLetter), error](&readFn{})
+	register.DoFn5x1[context.Context, *sdf.LockRTracker, file, func([]byte), func(tickbeam.DeadLetter), error](&readBlocksFn{})
 	register.Emitter1[string]()
+	register.Emitter1[[]byte]()
 	register.Emitter1[tickbeam.DeadLetter]()
 }
 
@@ -84,6 +86,36 @@ func MaxLineBytes(n int) Option {
 // the default timestamp: parsers assign event times.
 func Read(s beam.Scope, glob string, opts ...Option) (lines, oversized beam.PCollection) {
 	s = s.Scope("lines.Read")
+	o := resolve(opts)
+	// Panics on an empty glob or an unregistered scheme, like textio.Read.
+	filesystem.ValidateScheme(glob)
+
+	files := beam.ParDo(s, &matchFn{Glob: glob}, beam.Impulse(s))
+	return beam.ParDo2(s, &readFn{reader{MaxLineBytes: o.maxLineBytes}}, files)
+}
+
+// DefaultBlockBytes is the size ReadBlocks fills a block to.
+const DefaultBlockBytes = 256 << 10
+
+// ReadBlocks is Read that returns the lines in blocks: a PCollection<[]byte>
+// whose elements each hold consecutive lines of one file, each followed by
+// "\n", up to about DefaultBlockBytes (a block holds at least one line, so
+// one line over that size is a block of its own). Blank lines are dropped
+// and oversized ones go to oversized, as Read does; a line is in exactly one
+// block.
+//
+// It is for consumers that handle many lines per call, such as
+// parse.Blocks: one element per line costs Beam's per-element work on
+// every line, which on prism is as much as parsing it.
+func ReadBlocks(s beam.Scope, glob string, opts ...Option) (blocks, oversized beam.PCollection) {
+	s = s.Scope("lines.ReadBlocks")
+	o := resolve(opts)
+	filesystem.ValidateScheme(glob)
+	files := beam.ParDo(s, &matchFn{Glob: glob}, beam.Impulse(s))
+	return beam.ParDo2(s, &readBlocksFn{reader: reader{MaxLineBytes: o.maxLineBytes}, BlockBytes: DefaultBlockBytes}, files)
+}
+
+func resolve(opts []Option) options {
 	o := options{maxLineBytes: DefaultMaxLineBytes}
 	for _, opt := range opts {
 		opt(&o)
@@ -91,11 +123,7 @@ func Read(s beam.Scope, glob string, opts ...Option) (lines, oversized beam.PCol
 	if o.maxLineBytes <= 0 {
 		o.maxLineBytes = DefaultMaxLineBytes
 	}
-	// Panics on an empty glob or an unregistered scheme, like textio.Read.
-	filesystem.ValidateScheme(glob)
-
-	files := beam.ParDo(s, &matchFn{Glob: glob}, beam.Impulse(s))
-	return beam.ParDo2(s, &readFn{MaxLineBytes: o.maxLineBytes}, files)
+	return o
 }
 
 // file is one file to read.
@@ -146,11 +174,12 @@ func (fn *matchFn) ProcessElement(ctx context.Context, _ []byte, emit func(file)
 	return nil
 }
 
-// readFn is a splittable DoFn over a file's bytes. Like textio's, a line
-// belongs to the restriction that holds its first byte. A gzip stream cannot
-// be entered in the middle, so a .gz file gets the restriction [0, 1) and is
-// read whole by whoever claims 0.
-type readFn struct {
+// reader is what the splittable DoFns readFn and readBlocksFn share: the
+// restriction of a file's bytes and the reading of its lines. Like
+// textio's, a line belongs to the restriction that holds its first byte. A
+// gzip stream cannot be entered in the middle, so a .gz file gets the
+// restriction [0, 1) and is read whole by whoever claims 0.
+type reader struct {
 	MaxLineBytes int
 
 	gcs *storage.Client
@@ -158,14 +187,14 @@ type readFn struct {
 	sc  *scanner // reused: its buffer is 1 MiB
 }
 
-func (fn *readFn) CreateInitialRestriction(f file) offsetrange.Restriction {
+func (fn *reader) CreateInitialRestriction(f file) offsetrange.Restriction {
 	if f.Gzip {
 		return offsetrange.Restriction{Start: 0, End: 1}
 	}
 	return offsetrange.Restriction{Start: 0, End: f.Size}
 }
 
-func (fn *readFn) SplitRestriction(f file, rest offsetrange.Restriction) []offsetrange.Restriction {
+func (fn *reader) SplitRestriction(f file, rest offsetrange.Restriction) []offsetrange.Restriction {
 	if f.Gzip {
 		return []offsetrange.Restriction{rest}
 	}
@@ -177,7 +206,7 @@ func (fn *readFn) SplitRestriction(f file, rest offsetrange.Restriction) []offse
 	return splits
 }
 
-func (fn *readFn) RestrictionSize(f file, rest offsetrange.Restriction) float64 {
+func (fn *reader) RestrictionSize(f file, rest offsetrange.Restriction) float64 {
 	if f.Gzip {
 		// Bytes, like the uncompressed restrictions, so runners weigh work alike.
 		return float64(f.Size) * rest.Size()
@@ -185,11 +214,11 @@ func (fn *readFn) RestrictionSize(f file, rest offsetrange.Restriction) float64 
 	return rest.Size()
 }
 
-func (fn *readFn) CreateTracker(rest offsetrange.Restriction) *sdf.LockRTracker {
+func (fn *reader) CreateTracker(rest offsetrange.Restriction) *sdf.LockRTracker {
 	return sdf.NewLockRTracker(offsetrange.NewTracker(rest))
 }
 
-func (fn *readFn) Teardown() error {
+func (fn *reader) Teardown() error {
 	for _, f := range fn.fs {
 		f.Close()
 	}
@@ -201,7 +230,42 @@ func (fn *readFn) Teardown() error {
 	return nil
 }
 
+// readFn emits each line as a string.
+type readFn struct{ reader }
+
 func (fn *readFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, f file, emit func(string), dead func(tickbeam.DeadLetter)) error {
+	return fn.read(ctx, rt, f, dead, func(text []byte) { emit(string(text)) })
+}
+
+// readBlocksFn emits the lines in blocks of about BlockBytes.
+type readBlocksFn struct {
+	reader
+	BlockBytes int
+}
+
+func (fn *readBlocksFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, f file, emit func([]byte), dead func(tickbeam.DeadLetter)) error {
+	var blk []byte
+	err := fn.read(ctx, rt, f, dead, func(text []byte) {
+		if len(blk) > 0 && len(blk)+len(text) >= fn.BlockBytes {
+			emit(blk)
+			blk = nil
+		}
+		if blk == nil {
+			// A fresh block each time: the consumer may hold it.
+			blk = make([]byte, 0, max(fn.BlockBytes, len(text)+1))
+		}
+		blk = append(append(blk, text...), '\n')
+	})
+	if err == nil && len(blk) > 0 {
+		emit(blk)
+	}
+	return err
+}
+
+// read claims and reads each line of f in rt's restriction, calls line with
+// each one that is neither blank nor oversized (its bytes are valid only
+// during the call) and sends the oversized ones to dead.
+func (fn *reader) read(ctx context.Context, rt *sdf.LockRTracker, f file, dead func(tickbeam.DeadLetter), line func([]byte)) error {
 	rest := rt.GetRestriction().(offsetrange.Restriction)
 	if rest.Start >= rest.End {
 		return nil
@@ -270,7 +334,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, f fi
 		case blank(l.text):
 			c.blank++
 		default:
-			emit(string(l.text))
+			line(l.text)
 		}
 		pos += l.raw
 		if c.lines == flushEvery {
@@ -282,7 +346,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, rt *sdf.LockRTracker, f fi
 
 // open opens f at byte offset off. gs:// objects are opened with a range
 // read: Beam's filesystem would stream (and discard) every byte before off.
-func (fn *readFn) open(ctx context.Context, f file, off int64) (io.ReadCloser, error) {
+func (fn *reader) open(ctx context.Context, f file, off int64) (io.ReadCloser, error) {
 	var rc io.ReadCloser
 	if strings.HasPrefix(f.Path, "gs://") {
 		r, err := fn.openGCS(ctx, f, off)
@@ -331,7 +395,7 @@ func (fn *readFn) open(ctx context.Context, f file, off int64) (io.ReadCloser, e
 	return zr, nil
 }
 
-func (fn *readFn) openGCS(ctx context.Context, f file, off int64) (io.ReadCloser, error) {
+func (fn *reader) openGCS(ctx context.Context, f file, off int64) (io.ReadCloser, error) {
 	if fn.gcs == nil {
 		c, err := gcsx.NewClient(ctx, storage.ScopeReadOnly)
 		if err != nil {

@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 func init() {
 	register.Function1x1(errorMessage)
 	register.Function1x1(clearTimestamp)
+	register.Function2x1(blockLines)
 }
 
 func errorMessage(d tickbeam.DeadLetter) string { return d.ErrorMessage }
@@ -126,26 +127,49 @@ func TestRead(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFiles(t, dir, tc.files)
-			p, s := beam.NewPipelineWithRoot()
-			lines, oversized := Read(s, filepath.Join(dir, tc.glob), tc.opts...)
-			passert.Equals(s, lines, toAny(tc.want)...)
-			msgs := beam.ParDo(s, errorMessage, oversized)
-			var wantMsgs []any
-			for _, m := range tc.oversized {
-				wantMsgs = append(wantMsgs, strings.ReplaceAll(m, "BIG", filepath.Join(dir, "big.txt")))
-			}
-			passert.Equals(s, msgs, wantMsgs...)
-			r := ptest.RunAndValidate(t, p)
-			for name, want := range tc.counts {
-				if got := counter(r, name); got != want {
-					t.Errorf("counter %q = %d, want %d", name, got, want)
+		for _, blocks := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/blocks=%v", tc.name, blocks), func(t *testing.T) {
+				dir := t.TempDir()
+				writeFiles(t, dir, tc.files)
+				p, s := beam.NewPipelineWithRoot()
+				var lines, oversized beam.PCollection
+				if blocks {
+					var bs beam.PCollection
+					bs, oversized = ReadBlocks(s, filepath.Join(dir, tc.glob), tc.opts...)
+					lines = beam.ParDo(s, blockLines, bs)
+				} else {
+					lines, oversized = Read(s, filepath.Join(dir, tc.glob), tc.opts...)
 				}
-			}
-		})
+				passert.Equals(s, lines, toAny(tc.want)...)
+				msgs := beam.ParDo(s, errorMessage, oversized)
+				var wantMsgs []any
+				for _, m := range tc.oversized {
+					wantMsgs = append(wantMsgs, strings.ReplaceAll(m, "BIG", filepath.Join(dir, "big.txt")))
+				}
+				passert.Equals(s, msgs, wantMsgs...)
+				r := ptest.RunAndValidate(t, p)
+				for name, want := range tc.counts {
+					if got := counter(r, name); got != want {
+						t.Errorf("counter %q = %d, want %d", name, got, want)
+					}
+				}
+			})
+		}
 	}
+}
+
+// blockLines splits a block of ReadBlocks into its lines; every line must end
+// in "\n".
+func blockLines(b []byte, emit func(string)) error {
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		return fmt.Errorf("block %q does not end in a newline", b)
+	}
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if l != "" {
+			emit(strings.TrimSuffix(l, "\n"))
+		}
+	}
+	return nil
 }
 
 func toAny(ss []string) []any {
@@ -268,24 +292,43 @@ func TestReadSplits(t *testing.T) {
 		f := file{Path: src.path, Size: int64(len(data))}
 		for _, n := range src.splits {
 			t.Run(fmt.Sprintf("%s/%d", src.name, n), func(t *testing.T) {
-				fn := &readFn{MaxLineBytes: 1000}
+				fn := &readFn{reader{MaxLineBytes: 1000}}
 				defer fn.Teardown()
-				var got []string
+				// Blocks of 8 bytes: most lines are a block of their own, some share one.
+				bfn := &readBlocksFn{reader: reader{MaxLineBytes: 1000}, BlockBytes: 8}
+				defer bfn.Teardown()
+				var got, gotBlocks []string
+				noDead := func(d tickbeam.DeadLetter) { t.Errorf("unexpected dead letter %v", d.ErrorMessage) }
 				for _, rest := range (offsetrange.Restriction{End: f.Size}).EvenSplits(int64(n)) {
 					rt := sdf.NewLockRTracker(offsetrange.NewTracker(rest))
 					err := fn.ProcessElement(context.Background(), rt, f,
-						func(s string) { got = append(got, s) },
-						func(d tickbeam.DeadLetter) { t.Errorf("unexpected dead letter %v", d.ErrorMessage) })
+						func(s string) { got = append(got, s) }, noDead)
 					if err != nil {
 						t.Fatal(err)
 					}
 					if !rt.IsDone() {
 						t.Errorf("restriction %v not done: %v", rest, rt)
 					}
+					rt = sdf.NewLockRTracker(offsetrange.NewTracker(rest))
+					err = bfn.ProcessElement(context.Background(), rt, f, func(b []byte) {
+						if err := blockLines(b, func(l string) { gotBlocks = append(gotBlocks, l) }); err != nil {
+							t.Error(err)
+						}
+					}, noDead)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !rt.IsDone() {
+						t.Errorf("blocks: restriction %v not done: %v", rest, rt)
+					}
 				}
 				sort.Strings(got)
 				if diff := cmp.Diff(all, got); diff != "" {
 					t.Errorf("lines (-want +got):\n%s", diff)
+				}
+				sort.Strings(gotBlocks)
+				if diff := cmp.Diff(all, gotBlocks); diff != "" {
+					t.Errorf("lines of blocks (-want +got):\n%s", diff)
 				}
 			})
 		}

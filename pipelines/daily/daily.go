@@ -288,8 +288,8 @@ func Build(s beam.Scope, c Config) error {
 	pc := parse.Config{Format: c.format(), Options: c.ParseOptions}
 	var ticks, dead []beam.PCollection
 	for _, g := range globs {
-		raw, oversized := lines.Read(s, g)
-		t, d := parse.Lines(s, raw, pc)
+		raw, oversized := lines.ReadBlocks(s, g)
+		t, d := parse.Blocks(s, raw, pc)
 		ticks = append(ticks, t)
 		dead = append(dead, oversized, d)
 	}

@@ -1,7 +1,9 @@
 // Package parse turns raw feed payloads into tickbeam.Ticks in a pipeline:
-// Lines for text files (one payload per line), Messages for messages that
-// carry their format and source as attributes (Pub/Sub, io/live), and Late
-// for messages the reader found behind the watermark.
+// Lines for text files (one payload per line), Blocks for the blocks of
+// lines of io/lines.ReadBlocks (the same result, parsed ahead on every
+// core), Messages for messages that carry their format and source as
+// attributes (Pub/Sub, io/live), and Late for messages the reader found
+// behind the watermark.
 //
 // The parsers themselves are package feedformat (New, Formats, Options,
 // Validate): see its documentation for every format and vendor note. This
@@ -16,7 +18,8 @@
 //
 //	ticks, dead := parse.Lines(s, lines, parse.Config{Format: "binance"})
 //
-// Lines, Messages and Late panic on an invalid Config (Config.Validate;
-// Lines also needs a Format), as Beam transforms do at construction;
-// TryLines, TryMessages and TryLate return the error instead.
+// Lines, Blocks, Messages and Late panic on an invalid Config
+// (Config.Validate; Lines and Blocks also need a Format), as Beam transforms
+// do at construction; TryLines, TryBlocks, TryMessages and TryLate return the
+// error instead.
 package parse

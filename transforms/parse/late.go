@@ -67,5 +67,5 @@ func (f *lateFn) ProcessElement(_ context.Context, d tickbeam.DeadLetter, dead f
 }
 
 func (f *lateFn) FinishBundle(ctx context.Context, _ func(tickbeam.DeadLetter)) {
-	f.flushCounts(ctx)
+	f.n.flush(ctx)
 }

@@ -225,18 +225,27 @@ func (f *parseFn) handle(payload []byte, attrs map[string]string, emit func(beam
 	}
 }
 
-// flushCounts reports counts once per bundle: a metric update per element
-// would cost more than parsing the element.
-func (f *parseFn) flushCounts(ctx context.Context) {
+// flush reports the counts and zeroes them; they are reported once per
+// bundle: a metric update per element would cost more than parsing the
+// element.
+func (n *counts) flush(ctx context.Context) {
 	for _, c := range [...]struct {
 		c beam.Counter
 		n int64
-	}{{cMessages, f.n.messages}, {cTicks, f.n.ticks}, {cControl, f.n.control}, {cBlank, f.n.blank}, {cDead, f.n.dead}} {
+	}{{cMessages, n.messages}, {cTicks, n.ticks}, {cControl, n.control}, {cBlank, n.blank}, {cDead, n.dead}} {
 		if c.n != 0 {
 			c.c.Inc(ctx, c.n)
 		}
 	}
-	f.n = counts{}
+	*n = counts{}
+}
+
+func (n *counts) add(o counts) {
+	n.messages += o.messages
+	n.ticks += o.ticks
+	n.control += o.control
+	n.blank += o.blank
+	n.dead += o.dead
 }
 
 type linesFn struct{ parseFn }
@@ -248,7 +257,7 @@ func (f *linesFn) ProcessElement(_ context.Context, line string, emit func(beam.
 }
 
 func (f *linesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
-	f.flushCounts(ctx)
+	f.n.flush(ctx)
 }
 
 type messagesFn struct{ parseFn }
@@ -258,7 +267,7 @@ func (f *messagesFn) ProcessElement(_ context.Context, m tickbeam.Message, emit 
 }
 
 func (f *messagesFn) FinishBundle(ctx context.Context, _ func(beam.EventTime, tickbeam.Tick), _ func(tickbeam.DeadLetter)) {
-	f.flushCounts(ctx)
+	f.n.flush(ctx)
 }
 
 func isBlank(p []byte) bool {

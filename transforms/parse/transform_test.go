@@ -59,22 +59,37 @@ func TestLines(t *testing.T) {
 		trade("5", "100", 0),
 		trade("6", "100", now) + strings.Repeat(" ", 300),
 	}
-	p, s := beam.NewPipelineWithRoot()
-	ticks, dead := Lines(s, beam.CreateList(s, in), Config{Format: "binance", Options: feedformat.Options{Source: "spot"}, MaxPayloadBytes: 300})
-	passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 1", "BTCUSDT 2")
-	passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
-		"parse spot: binance: invalid JSON: jsonscan: unexpected end of input after object member (expected ',' or '}') at offset 26",
-		"validate spot: BTCUSDT: trade price -5 is not a positive finite number",
-		"validate spot: BTCUSDT: event time "+time.UnixMilli(now+48*3600*1000).UTC().Format(time.RFC3339Nano)+" is more than 24h0m0s ahead of the clock",
-		"validate spot: BTCUSDT: event time 1970-01-01T00:00:00Z is before 2000-01-01T00:00:00Z",
-		"parse spot: payload of "+itoa(int64(len(in[9])))+" bytes exceeds the 300-byte limit (first "+itoa(int64(len(in[9])))+" bytes kept)",
-	)
-	r := ptest.RunAndValidate(t, p)
-	// messages = ticks-bearing + control + blank + dead letters: 10 = 2 + 1 + 2 + 5.
-	for name, want := range map[string]int64{"messages": 10, "ticks": 2, "control": 1, "blank": 2, "dead_letters": 5} {
-		if got := beamtest.Counter(t, r, "tickbeam/parse", name); got != want {
-			t.Errorf("counter %s = %d, want %d", name, got, want)
-		}
+	cfg := Config{Format: "binance", Options: feedformat.Options{Source: "spot"}, MaxPayloadBytes: 300}
+	// Blocks of the same lines must give the same: the first block holds one line, the others several.
+	var blocks [][]byte
+	for _, part := range [][]string{in[:1], in[1:5], in[5:]} {
+		blocks = append(blocks, []byte(strings.Join(part, "\n")+"\n"))
+	}
+	for _, blocked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("blocks=%v", blocked), func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			var ticks, dead beam.PCollection
+			if blocked {
+				ticks, dead = Blocks(s, beam.CreateList(s, blocks), cfg)
+			} else {
+				ticks, dead = Lines(s, beam.CreateList(s, in), cfg)
+			}
+			passert.Equals(s, beam.ParDo(s, checkStamp, ticks), "BTCUSDT 1", "BTCUSDT 2")
+			passert.Equals(s, beam.ParDo(s, describeDeadLetter, dead),
+				"parse spot: binance: invalid JSON: jsonscan: unexpected end of input after object member (expected ',' or '}') at offset 26",
+				"validate spot: BTCUSDT: trade price -5 is not a positive finite number",
+				"validate spot: BTCUSDT: event time "+time.UnixMilli(now+48*3600*1000).UTC().Format(time.RFC3339Nano)+" is more than 24h0m0s ahead of the clock",
+				"validate spot: BTCUSDT: event time 1970-01-01T00:00:00Z is before 2000-01-01T00:00:00Z",
+				"parse spot: payload of "+itoa(int64(len(in[9])))+" bytes exceeds the 300-byte limit (first "+itoa(int64(len(in[9])))+" bytes kept)",
+			)
+			r := ptest.RunAndValidate(t, p)
+			// messages = ticks-bearing + control + blank + dead letters: 10 = 2 + 1 + 2 + 5.
+			for name, want := range map[string]int64{"messages": 10, "ticks": 2, "control": 1, "blank": 2, "dead_letters": 5} {
+				if got := beamtest.Counter(t, r, "tickbeam/parse", name); got != want {
+					t.Errorf("counter %s = %d, want %d", name, got, want)
+				}
+			}
+		})
 	}
 }
 
