@@ -169,11 +169,12 @@ func (c Codec[T]) Decode(dst []T, b []byte) ([]T, error) {
 // Each calls f with each row of a batch in turn, decoding one row at a time
 // rather than the whole batch into a slice.
 func (c Codec[T]) Each(b []byte, f func(T)) error {
-	return c.eachRaw(b, func(x T, _ []byte) { f(x) })
+	return c.eachRaw(b, nil, func(x T, _ []byte) { f(x) })
 }
 
-// eachRaw is Each passing each row's own bytes along with it.
-func (c Codec[T]) eachRaw(b []byte, f func(x T, raw []byte)) error {
+// eachRaw is Each passing each row's own bytes along with it; count, if not
+// nil, is told the number of rows first.
+func (c Codec[T]) eachRaw(b []byte, count func(n int), f func(x T, raw []byte)) error {
 	r := wire.NewReader(b)
 	n := r.Int()
 	if err := r.Err(); err != nil {
@@ -184,10 +185,13 @@ func (c Codec[T]) eachRaw(b []byte, f func(x T, raw []byte)) error {
 		if err != nil {
 			return fmt.Errorf("reorder: bad batch: %w", err)
 		}
-		return c.eachRaw(plain, f)
+		return c.eachRaw(plain, count, f)
 	}
 	if n < 0 || n > int64(len(b)) {
 		return fmt.Errorf("reorder: bad batch of %d rows in %d bytes", n, len(b))
+	}
+	if count != nil {
+		count(int(n))
 	}
 	for i := int64(0); i < n; i++ {
 		rest := b[len(b)-r.Len():]
@@ -258,7 +262,9 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 func (b *Buffer[T]) AddBatch(sp state.Provider, tp timers.Provider, m *Meta, batch []byte) (late, forced []T, err error) {
 	var rows []T
 	var raws [][]byte
-	err = b.Codec.eachRaw(batch, func(x T, raw []byte) {
+	err = b.Codec.eachRaw(batch, func(n int) {
+		rows, raws = make([]T, 0, n), make([][]byte, 0, n)
+	}, func(x T, raw []byte) {
 		rows = append(rows, x)
 		raws = append(raws, raw)
 	})
@@ -639,18 +645,53 @@ const MaxBatched = 32768
 // stateful DoFn using Buffer reads: a DoFn calls Add per row and Flush in
 // FinishBundle. Each batch is timestamped at its earliest row, so the
 // watermark downstream cannot pass a row before the batch holding it is
-// buffered.
+// buffered. The DoFn's input must be in the global window: batches leave
+// from Flush, in FinishBundle, and from a later Add than their rows'.
 //
-// A row is encoded as it is added, into a buffer the key keeps from one
-// batch to the next: holding the rows themselves until Flush regrew (and
-// copied) a slice of large structs per key and bundle, and encoding them
-// afterwards walked them a second time.
+// A row is encoded into a buffer its key keeps from one batch to the next:
+// holding the rows themselves until Flush regrew (and copied) a slice of
+// large structs per key and bundle, and encoding them afterwards walked them
+// a second time. A bundle's first chunkRows rows are encoded at Flush, on
+// the DoFn's goroutine; once a bundle has more, its rows go in chunks to a
+// goroutine of the Batcher's that encodes and compresses them, so a batch
+// run's bundle (one per stage on prism, on one goroutine) takes a second
+// core for that work.
 type Batcher[T any] struct {
 	Codec Codec[T]
 	Time  func(T) time.Time
 
-	open map[string]*pending
-	held int
+	open  map[string]*pending // the worker's while it runs
+	held  int
+	chunk []keyed[T] // rows added since the last chunk left
+	w     *batchWorker[T]
+}
+
+type keyed[T any] struct {
+	key string
+	x   T
+}
+
+// chunkRows is the size of a chunk of rows handed to the worker.
+const chunkRows = 1024
+
+// batchWorker encodes the chunks of rows it is sent, in order, and seals
+// every batch when a chunk says so, sending them on out; it closes out when
+// in is closed.
+type batchWorker[T any] struct {
+	in   chan chunk[T]
+	free chan []keyed[T] // chunks encoded, for reuse
+	out  chan []sealed
+}
+
+type chunk[T any] struct {
+	rows []keyed[T]
+	seal bool
+}
+
+type sealed struct {
+	t     mtime.Time
+	key   string
+	batch []byte
 }
 
 // headRoom is the room a pending batch keeps before its rows for the row
@@ -687,8 +728,82 @@ func (p *pending) seal(reused bool) []byte {
 	return plain
 }
 
-// Add adds x under key; a Batcher holding MaxBatched rows emits them first.
+// Add adds x under key; a Batcher holding MaxBatched rows emits them first
+// (or, once it hands rows to its worker, has them sealed there and emitted by
+// a later Add or Flush, rather than wait).
 func (b *Batcher[T]) Add(key string, x T, emit func(mtime.Time, string, []byte)) {
+	if b.chunk == nil {
+		b.chunk = make([]keyed[T], 0, chunkRows)
+	}
+	b.chunk = append(b.chunk, keyed[T]{key, x})
+	b.held++
+	switch {
+	case b.held >= MaxBatched && b.w == nil:
+		b.Flush(emit)
+	case b.held >= MaxBatched:
+		b.handOff(true, emit)
+		b.held = 0
+	case len(b.chunk) == chunkRows:
+		b.handOff(false, emit)
+	}
+}
+
+// handOff sends the chunk to the worker, starting one if none runs, and
+// emits what the worker has sealed meanwhile.
+func (b *Batcher[T]) handOff(seal bool, emit func(mtime.Time, string, []byte)) {
+	if b.w == nil {
+		b.w = &batchWorker[T]{in: make(chan chunk[T], 4), free: make(chan []keyed[T], 6), out: make(chan []sealed, 4)}
+		go b.work(b.w)
+	}
+	for sent := false; !sent; {
+		select {
+		case b.w.in <- chunk[T]{b.chunk, seal}:
+			sent = true
+		case out := <-b.w.out: // the worker may be waiting to hand these over
+			emitSealed(out, emit)
+		}
+	}
+	for ready := true; ready; {
+		select {
+		case out := <-b.w.out:
+			emitSealed(out, emit)
+		default:
+			ready = false
+		}
+	}
+	select {
+	case c := <-b.w.free:
+		b.chunk = c[:0]
+	default:
+		b.chunk = make([]keyed[T], 0, chunkRows)
+	}
+}
+
+func emitSealed(out []sealed, emit func(mtime.Time, string, []byte)) {
+	for _, o := range out {
+		emit(o.t, o.key, o.batch)
+	}
+}
+
+func (b *Batcher[T]) work(w *batchWorker[T]) {
+	defer close(w.out)
+	for c := range w.in {
+		for i := range c.rows {
+			b.encode(c.rows[i].key, c.rows[i].x)
+		}
+		clear(c.rows) // rows hold strings: don't pin them
+		select {
+		case w.free <- c.rows:
+		default:
+		}
+		if c.seal {
+			w.out <- b.seal()
+		}
+	}
+}
+
+// encode adds x to its key's pending batch.
+func (b *Batcher[T]) encode(key string, x T) {
 	if b.open == nil {
 		b.open = map[string]*pending{}
 	}
@@ -707,27 +822,46 @@ func (b *Batcher[T]) Add(key string, x T, emit func(mtime.Time, string, []byte))
 	p.buf = b.Codec.Append(p.buf, x)
 	p.rows++
 	p.first = min(p.first, ts)
-	if b.held++; b.held >= MaxBatched {
-		b.Flush(emit)
-	}
 }
 
-// Flush emits every open batch. A key that had no row since the last Flush
-// is forgotten, so a stream's map holds only the keys that trade.
-func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
+// seal seals every pending batch and resets them. A key that had no row
+// since the last Flush is forgotten, so a stream's map holds only the keys
+// that trade.
+func (b *Batcher[T]) seal() []sealed {
+	out := make([]sealed, 0, len(b.open))
 	for k, p := range b.open {
 		if p.rows == 0 {
 			delete(b.open, k)
 			continue
 		}
 		// A copy of a plain batch: the buffer is written again by the next.
-		emit(p.first, k, p.seal(true))
+		out = append(out, sealed{p.first, k, p.seal(true)})
 		p.rows = 0
 		if cap(p.buf) > keepBytes {
 			p.buf = nil
 		} else {
 			p.buf = p.buf[:headRoom]
 		}
+	}
+	return out
+}
+
+// Flush emits every open batch.
+func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
+	if w := b.w; w != nil {
+		w.in <- chunk[T]{b.chunk, true}
+		close(w.in)
+		for out := range w.out {
+			emitSealed(out, emit)
+		}
+		b.w, b.chunk = nil, nil
+	} else {
+		for i := range b.chunk {
+			b.encode(b.chunk[i].key, b.chunk[i].x)
+		}
+		clear(b.chunk)
+		b.chunk = b.chunk[:0]
+		emitSealed(b.seal(), emit)
 	}
 	b.held = 0
 }

@@ -125,12 +125,16 @@ func TestBatcherKeysAndTimestamps(t *testing.T) {
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("second flush (-want +got):\n%s", diff)
 	}
+	// A full batcher seals its batches (they leave from a later Add or
+	// the Flush, its worker sealing them meanwhile): the row after
+	// MaxBatched starts a batch of its own.
 	clear(got)
-	for i := 0; i < MaxBatched; i++ {
+	for i := 0; i <= MaxBatched; i++ {
 		b.Add("C", int64(i), emit)
 	}
-	if n := len(got["C"]); n != 1 || len(got["C"][0].Rows) != MaxBatched {
-		t.Errorf("a full batcher emitted %d batches, want 1 of %d rows", n, MaxBatched)
+	b.Flush(emit)
+	if n := len(got["C"]); n != 2 || len(got["C"][0].Rows) != MaxBatched || len(got["C"][1].Rows) != 1 {
+		t.Errorf("a full batcher emitted %d batches, want one of %d rows, then one of 1", n, MaxBatched)
 	}
 }
 
