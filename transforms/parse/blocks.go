@@ -3,7 +3,6 @@ package parse
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 
@@ -41,11 +40,8 @@ func Blocks(s beam.Scope, blocks beam.PCollection, cfg Config) (ticks, deadLette
 
 // TryBlocks is Blocks returning invalid configuration as an error instead of panicking.
 func TryBlocks(s beam.Scope, blocks beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
-	if err := cfg.Validate(); err != nil {
+	if err := validWithFormat(cfg, "Blocks"); err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
-	}
-	if cfg.Format == "" {
-		return beam.PCollection{}, beam.PCollection{}, errors.New("parse: Blocks: Config.Format is required")
 	}
 	s = s.Scope("parse.Blocks")
 	ticks, deadLetters = beam.ParDo2(s, &blocksFn{Config: cfg}, blocks)

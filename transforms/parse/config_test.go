@@ -41,6 +41,12 @@ func TestTryFormsReturnErrors(t *testing.T) {
 	if _, _, err := TryLines(s, lines, Config{}); err == nil || err.Error() != "parse: Lines: Config.Format is required" {
 		t.Errorf("TryLines without a format: %v", err)
 	}
+	if _, _, err := TryBlocks(s, beam.Create(s, []byte("x\n")), Config{}); err == nil || err.Error() != "parse: Blocks: Config.Format is required" {
+		t.Errorf("TryBlocks without a format: %v", err)
+	}
+	if _, _, err := TryBlocks(s, beam.Create(s, []byte("x\n")), Config{Format: "binance", MaxPayloadBytes: -1}); err == nil {
+		t.Error("TryBlocks accepted MaxPayloadBytes -1")
+	}
 	if _, _, err := TryMessages(s, lines, Config{MaxPayloadBytes: -1}); err == nil {
 		t.Error("TryMessages accepted MaxPayloadBytes -1")
 	}

@@ -79,15 +79,23 @@ func Lines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters
 
 // TryLines is Lines returning invalid configuration as an error instead of panicking.
 func TryLines(s beam.Scope, lines beam.PCollection, cfg Config) (ticks, deadLetters beam.PCollection, err error) {
-	if err := cfg.Validate(); err != nil {
+	if err := validWithFormat(cfg, "Lines"); err != nil {
 		return beam.PCollection{}, beam.PCollection{}, err
-	}
-	if cfg.Format == "" {
-		return beam.PCollection{}, beam.PCollection{}, errors.New("parse: Lines: Config.Format is required")
 	}
 	s = s.Scope("parse.Lines")
 	ticks, deadLetters = beam.ParDo2(s, &linesFn{parseFn{Config: cfg}}, lines)
 	return ticks, deadLetters, nil
+}
+
+// validWithFormat is Config.Validate for a transform that needs a Format.
+func validWithFormat(cfg Config, transform string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Format == "" {
+		return fmt.Errorf("parse: %s: Config.Format is required", transform)
+	}
+	return nil
 }
 
 // Messages is Lines for a PCollection<tickbeam.Message>, e.g. from Pub/Sub.
