@@ -645,8 +645,10 @@ const MaxBatched = 32768
 // stateful DoFn using Buffer reads: a DoFn calls Add per row and Flush in
 // FinishBundle. Each batch is timestamped at its earliest row, so the
 // watermark downstream cannot pass a row before the batch holding it is
-// buffered. The DoFn's input must be in the global window: batches leave
-// from Flush, in FinishBundle, and from a later Add than their rows'.
+// buffered. A batch leaves from Flush, in FinishBundle (in the global
+// window), or from an Add later than its rows' (in that row's window): a
+// DoFn's input is in the global window, or its output is windowed again
+// (WindowInto) before anything reads it, as every user here does.
 //
 // A row is encoded into a buffer its key keeps from one batch to the next:
 // holding the rows themselves until Flush regrew (and copied) a slice of
