@@ -757,14 +757,7 @@ func (b *Batcher[T]) handOff(seal bool, emit func(mtime.Time, string, []byte)) {
 		b.w = &batchWorker[T]{in: make(chan chunk[T], 4), free: make(chan []keyed[T], 6), out: make(chan []sealed, 4)}
 		go b.work(b.w)
 	}
-	for sent := false; !sent; {
-		select {
-		case b.w.in <- chunk[T]{b.chunk, seal}:
-			sent = true
-		case out := <-b.w.out: // the worker may be waiting to hand these over
-			emitSealed(out, emit)
-		}
-	}
+	b.send(chunk[T]{b.chunk, seal}, emit)
 	for ready := true; ready; {
 		select {
 		case out := <-b.w.out:
@@ -781,6 +774,19 @@ func (b *Batcher[T]) handOff(seal bool, emit func(mtime.Time, string, []byte)) {
 	}
 }
 
+// send hands c to the worker, emitting what it has sealed while it waits:
+// the worker may itself be waiting to hand those over.
+func (b *Batcher[T]) send(c chunk[T], emit func(mtime.Time, string, []byte)) {
+	for {
+		select {
+		case b.w.in <- c:
+			return
+		case out := <-b.w.out:
+			emitSealed(out, emit)
+		}
+	}
+}
+
 func emitSealed(out []sealed, emit func(mtime.Time, string, []byte)) {
 	for _, o := range out {
 		emit(o.t, o.key, o.batch)
@@ -790,10 +796,7 @@ func emitSealed(out []sealed, emit func(mtime.Time, string, []byte)) {
 func (b *Batcher[T]) work(w *batchWorker[T]) {
 	defer close(w.out)
 	for c := range w.in {
-		for i := range c.rows {
-			b.encode(c.rows[i].key, c.rows[i].x)
-		}
-		clear(c.rows) // rows hold strings: don't pin them
+		b.encodeAll(c.rows)
 		select {
 		case w.free <- c.rows:
 		default:
@@ -802,6 +805,15 @@ func (b *Batcher[T]) work(w *batchWorker[T]) {
 			w.out <- b.seal()
 		}
 	}
+}
+
+// encodeAll encodes rows and clears them: they hold strings, and the chunk
+// is reused.
+func (b *Batcher[T]) encodeAll(rows []keyed[T]) {
+	for i := range rows {
+		b.encode(rows[i].key, rows[i].x)
+	}
+	clear(rows)
 }
 
 // encode adds x to its key's pending batch.
@@ -851,17 +863,14 @@ func (b *Batcher[T]) seal() []sealed {
 // Flush emits every open batch.
 func (b *Batcher[T]) Flush(emit func(mtime.Time, string, []byte)) {
 	if w := b.w; w != nil {
-		w.in <- chunk[T]{b.chunk, true}
+		b.send(chunk[T]{b.chunk, true}, emit)
 		close(w.in)
 		for out := range w.out {
 			emitSealed(out, emit)
 		}
 		b.w, b.chunk = nil, nil
 	} else {
-		for i := range b.chunk {
-			b.encode(b.chunk[i].key, b.chunk[i].x)
-		}
-		clear(b.chunk)
+		b.encodeAll(b.chunk)
 		b.chunk = b.chunk[:0]
 		emitSealed(b.seal(), emit)
 	}
