@@ -20,7 +20,7 @@
 // Counters, namespace "tickbeam/lines": "lines" (every line read, blank and
 // oversized included), "blank" and "oversized".
 //
-// ReadBlocks reads the same lines in blocks of about 256 KiB, one element a
+// ReadBlocks reads the same lines in blocks of about 1 MiB, one element a
 // block, for consumers that take many lines per call (parse.Blocks).
 //
 // On prism all restrictions of a stage run in one bundle, one after the

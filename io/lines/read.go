@@ -95,7 +95,7 @@ func Read(s beam.Scope, glob string, opts ...Option) (lines, oversized beam.PCol
 }
 
 // DefaultBlockBytes is the size ReadBlocks fills a block to.
-const DefaultBlockBytes = 256 << 10
+const DefaultBlockBytes = 1 << 20
 
 // ReadBlocks is Read that returns the lines in blocks: a PCollection<[]byte>
 // whose elements each hold consecutive lines of one file, each followed by

@@ -269,22 +269,29 @@ func Build(s beam.Scope, p Plan) error {
 	}
 	b := newBuilder(s.Scope("monitor"), p)
 	// input --> parse --> dedupe --> [outlier rules] --> raw_out, [tick test]
-	ticks := b.read() // and a live input's gaps --> gaps_out
-	ticks = b.dedupe(ticks)
-	ticks = b.quarantineOutliers(ticks)
-	b.write(p.Outputs.Raw, "ticks", ticks, b.rawWindow, true)
+	unique := b.readUnique() // and a live input's gaps --> gaps_out
+	if p.Outputs.Raw.Set() {
+		b.write(p.Outputs.Raw, "ticks", unique.Ticks(b.s), b.rawWindow, true)
+	}
 	if p.InferSide {
-		ticks = tickrule.Classify(b.s, ticks)
+		unique = tickStream{ticks: tickrule.Classify(b.s, unique.Ticks(b.s))}
 	}
 	// ticks --> bars (--> indicators, portfolio), session stats, price changes
-	first := b.bars(ticks) // the bars of Config.Bars[0]
+	first := b.bars(unique.ForBars()) // the bars of Config.Bars[0]
 	crosses := b.indicators(first)
 	positions := b.portfolio(first)
-	b.session(ticks)
-	changes := b.priceChanges(ticks)
+	b.session(&unique)
+	changes := b.priceChanges(&unique)
 	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
-	b.alert(alerts.Inputs{Ticks: ticks, Bars: first, Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions})
+	in := alerts.Inputs{Bars: first, Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions}
+	if p.Rules.Needs(alerts.InputTicks) {
+		in.Ticks = unique.Ticks(b.s)
+	}
+	b.alert(in)
 	b.deadLetters()
+	if len(p.Taps) > 0 {
+		b.tapped.Ticks = unique.Ticks(b.s)
+	}
 	for _, tap := range p.Taps {
 		tap(b.s, b.tapped)
 	}
@@ -292,6 +299,30 @@ func Build(s beam.Scope, p Plan) error {
 		b.durable.AckWhenWritten(b.s, b.written...)
 	}
 	return b.err
+}
+
+// tickStream is the deduplicated ticks: dedupe's batches, which bars read
+// without a step per tick, and the ticks one by one for every other step,
+// made only when one asks for them (an unread ParDo still runs).
+type tickStream struct {
+	batches beam.PCollection // PCollection<dedupe.Batch>; invalid when not deduplicated
+	ticks   beam.PCollection // PCollection<tickbeam.Tick>, once asked for
+}
+
+// Ticks returns the ticks one by one.
+func (t *tickStream) Ticks(s beam.Scope) beam.PCollection {
+	if !t.ticks.IsValid() {
+		t.ticks = dedupe.Unbatch(s, t.batches)
+	}
+	return t.ticks
+}
+
+// ForBars returns the batches, or the ticks when there are no batches.
+func (t *tickStream) ForBars() beam.PCollection {
+	if t.batches.IsValid() {
+		return t.batches
+	}
+	return t.ticks
 }
 
 // builder is what Build has made so far.
@@ -354,30 +385,53 @@ func (b *builder) read() beam.PCollection {
 		b.dead = append(b.dead, parse.Late(s, late, pc), d)
 		return ticks
 	}
-	// Blocks of lines, not lines: on prism the read is one bundle on one
-	// goroutine, and parse.Blocks parses ahead on the other cores.
-	raw, oversized := lines.ReadBlocks(s, b.Input.URI, lines.MaxLineBytes(pc.MaxPayloadBytes))
-	ticks, d := parse.Blocks(s, raw, pc)
-	b.dead = append(b.dead, oversized, d)
+	ticks, d := parse.Blocks(s, b.readBlocks(), pc)
+	b.dead = append(b.dead, d)
 	return ticks
 }
 
-// dedupe drops redelivered trades. Deduplicated ticks leave each dedupe
+// readBlocks reads the input file in blocks of lines, not lines: on prism
+// the read is one bundle on one goroutine, and parse.Blocks (or
+// dedupe.Blocks) parses ahead on the other cores.
+func (b *builder) readBlocks() beam.PCollection {
+	raw, oversized := lines.ReadBlocks(b.s, b.Input.URI, lines.MaxLineBytes(b.Parse.MaxPayloadBytes))
+	b.dead = append(b.dead, oversized)
+	return raw
+}
+
+// readUnique reads and parses the input and drops redelivered trades, a
+// file's blocks parsed and packed for dedupe in one step; without dedupe it
+// applies the outlier rules.
+func (b *builder) readUnique() tickStream {
+	switch {
+	case !b.Dedupe:
+		return tickStream{ticks: b.quarantineOutliers(b.read())}
+	case b.Input.Kind == endpoint.FileInput:
+		blocks := b.readBlocks()
+		return b.dedupe(func(opts dedupe.Options) beam.PCollection {
+			batches, d := dedupe.Blocks(b.s, blocks, b.Parse, opts)
+			b.dead = append(b.dead, d)
+			return batches
+		})
+	}
+	ticks := b.read()
+	return b.dedupe(func(opts dedupe.Options) beam.PCollection { return dedupe.Batches(b.s, ticks, opts) })
+}
+
+// dedupe drops redelivered trades from the batches made with the options
+// it passes. Deduplicated ticks leave each dedupe
 // window when it closes; every bar window must then still be open, so
 // dedupe windows tile every bar window (DedupeWindow). The outlier rules
 // judge inside it (alerts.Screen), where the ticks they pass cost no
 // crossing of their own.
-func (b *builder) dedupe(ticks beam.PCollection) beam.PCollection {
-	if !b.Dedupe {
-		return ticks
-	}
+func (b *builder) dedupe(batches func(dedupe.Options) beam.PCollection) tickStream {
 	opts := dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness}
 	if b.Outliers == nil {
-		return dedupe.Ticks(b.s, ticks, opts)
+		return tickStream{batches: batches(opts)}
 	}
 	scr := &alerts.Screen{Rules: b.Outliers}
 	opts.Screen = scr.Batches
-	unique := dedupe.Ticks(b.s, ticks, opts)
+	unique := tickStream{batches: batches(opts)}
 	if err := scr.Err(); err != nil {
 		b.fail("--rules", err)
 		return unique
@@ -410,7 +464,6 @@ func (b *builder) quarantineOutliers(ticks beam.PCollection) beam.PCollection {
 func (b *builder) bars(ticks beam.PCollection) (first beam.PCollection) {
 	res := b.Plan.Bars.Resolutions
 	byRes := bars.Compute(b.s, ticks, b.Plan.Bars)
-	b.tapped.Ticks = ticks
 	for _, r := range res {
 		rows := byRes[r]
 		b.tapped.Bars = append(b.tapped.Bars, rows)
@@ -439,20 +492,21 @@ func (b *builder) indicators(barRows beam.PCollection) (crosses beam.PCollection
 }
 
 // session computes the session statistics and writes them.
-func (b *builder) session(ticks beam.PCollection) {
+func (b *builder) session(unique *tickStream) {
 	if !b.Outputs.Session.Set() {
 		return
 	}
-	stats := session.Stats(b.s, ticks, session.Options{Resolution: b.Plan.Bars.Resolutions[0].Duration(), Calendar: b.Calendar, AllowedLateness: b.AllowedLateness})
+	stats := session.Stats(b.s, unique.Ticks(b.s), session.Options{Resolution: b.Plan.Bars.Resolutions[0].Duration(), Calendar: b.Calendar, AllowedLateness: b.AllowedLateness})
 	b.write(b.Outputs.Session, "session", stats, b.fileWindow, false)
 }
 
 // priceChanges enriches ticks with their previous close and writes the
 // changes; bad reference and split lines are dead letters.
-func (b *builder) priceChanges(ticks beam.PCollection) (changes beam.PCollection) {
+func (b *builder) priceChanges(unique *tickStream) (changes beam.PCollection) {
 	if !b.Changes {
 		return changes
 	}
+	ticks := unique.Ticks(b.s)
 	o := b.PrevClose
 	if b.References != "" {
 		text, oversized := lines.Read(b.s, b.References)

@@ -19,6 +19,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/optcheck"
 	"github.com/tickbeam/tickbeam/internal/wire"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 // Options choose the bars to compute.
@@ -99,6 +100,7 @@ func (o Options) windowing(s beam.Scope, r Resolution, col beam.PCollection) bea
 
 func init() {
 	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, Accumulator)](&preAggregateFn{})
+	register.DoFn3x1[context.Context, dedupe.Batch, func(beam.EventTime, string, Accumulator), error](&preAggregateBatchFn{})
 	register.Emitter3[beam.EventTime, string, Accumulator]()
 	register.DoFn4x2[typex.PaneInfo, beam.Window, string, func(*Accumulator) bool, tickbeam.Bar, error](&barFn{})
 	register.Iter1[Accumulator]()
@@ -110,7 +112,8 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(firing{}), encodeFiring, decodeFiring)
 }
 
-// Compute turns a PCollection<tickbeam.Tick> timestamped by event time into
+// Compute turns a PCollection<tickbeam.Tick> timestamped by event time (or
+// dedupe.Batches' PCollection<dedupe.Batch>, which spares a step per tick) into
 // one PCollection<tickbeam.Bar> per resolution, keyed by opts.Resolutions
 // (ByResolution), each in the fixed windows of its resolution (so windowed
 // sinks and later transforms see the bars' own windows). There is one bar per
@@ -144,16 +147,26 @@ func TryCompute(s beam.Scope, ticks beam.PCollection, opts Options) (ByResolutio
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	preAggregate := func(s beam.Scope, f preAggregateFn) beam.PCollection { return beam.ParDo(s, &f, ticks) }
+	switch t := ticks.Type().Type(); t {
+	case reflect.TypeFor[tickbeam.Tick]():
+	case reflect.TypeFor[dedupe.Batch]():
+		preAggregate = func(s beam.Scope, f preAggregateFn) beam.PCollection {
+			return beam.ParDo(s, &preAggregateBatchFn{f}, ticks)
+		}
+	default:
+		return nil, fmt.Errorf("bars: ticks must be a PCollection<tickbeam.Tick> or PCollection<dedupe.Batch>, got PCollection<%v>", t)
+	}
 	s = s.Scope("bars.Compute")
 	out := make(ByResolution, len(opts.Resolutions))
 	for _, r := range opts.Resolutions {
 		rs := s.Scope("bars." + r.String())
 		if r == Daily && opts.Calendar != nil {
-			partial := beam.ParDo(rs, &preAggregateFn{Resolution: r, Calendar: opts.Calendar}, ticks)
+			partial := preAggregate(rs, preAggregateFn{Resolution: r, Calendar: opts.Calendar})
 			out[r] = opts.windowing(rs, r, sessionDays(rs, partial, opts))
 			continue
 		}
-		partial := beam.ParDo(rs, &preAggregateFn{Resolution: r}, ticks)
+		partial := preAggregate(rs, preAggregateFn{Resolution: r})
 		grouped := beam.GroupByKey(rs, opts.windowing(rs, r, partial))
 		if !opts.Triggered() {
 			out[r] = beam.ParDo(rs, &barFn{Resolution: r}, grouped)
@@ -343,6 +356,22 @@ func (f *preAggregateFn) StartBundle(_ context.Context, _ func(beam.EventTime, s
 }
 
 func (f *preAggregateFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, Accumulator)) {
+	f.add(ctx, &t, emit)
+}
+
+// preAggregateBatchFn is preAggregateFn over dedupe's batches.
+type preAggregateBatchFn struct {
+	preAggregateFn
+}
+
+func (f *preAggregateBatchFn) ProcessElement(ctx context.Context, b dedupe.Batch, emit func(beam.EventTime, string, Accumulator)) error {
+	if err := b.Each(func(t *tickbeam.Tick) { f.add(ctx, t, emit) }); err != nil {
+		return fmt.Errorf("bars: %w", err)
+	}
+	return nil
+}
+
+func (f *preAggregateFn) add(ctx context.Context, t *tickbeam.Tick, emit func(beam.EventTime, string, Accumulator)) {
 	if t.Kind != tickbeam.Trade {
 		return
 	}
@@ -360,7 +389,7 @@ func (f *preAggregateFn) ProcessElement(ctx context.Context, t tickbeam.Tick, em
 		a = &Accumulator{}
 		f.partials[k] = a
 	}
-	a.Add(&t)
+	a.Add(t)
 }
 
 // windowStart is the start of t's window in Unix ns; ok is false when t is

@@ -12,7 +12,8 @@ import (
 // A Batch crosses the runner for every tick it holds, so its coder writes
 // what the ticks share (source, symbol) once and each tick as deltas: about a
 // fifth of the bytes of the ticks coded one by one, which is most of the cost
-// of the shuffle on prism.
+// of the shuffle on prism. Prices and sizes are decimals (wire.AppendDecimal),
+// each the difference from the tick before.
 
 const (
 	flagQuote     = 1 << iota // Kind QUOTE (else TRADE)
@@ -29,7 +30,10 @@ const (
 var tickCodec = wire.For[tickbeam.Tick]()
 
 func encodeBatch(b Batch) ([]byte, error) {
-	if b.enc != nil {
+	switch {
+	case b.raw != nil:
+		return b.raw, nil
+	case b.enc != nil:
 		return b.enc.bytes(), nil
 	}
 	var e batchEncoder
@@ -49,22 +53,58 @@ func encodeBatch(b Batch) ([]byte, error) {
 type batchEncoder struct {
 	source, symbol                string
 	n                             int64
+	ascending                     bool  // every trade id a number above the one before
+	firstID, lastID               int64 // while ascending
 	prevEvent, prevIngest, prevID int64
+	prevPrice, prevSize           int64 // wire.Decimal forms
 	venue, currency               string
 	body                          []byte
 }
 
+// The header: source, symbol, the count, then the range of the trade ids
+// when they ascend as numbers (1, first, last; else 0), which tells uniqueFn
+// that batches cannot share a tick without decoding them.
 func (e *batchEncoder) bytes() []byte {
-	out := make([]byte, 0, len(e.source)+len(e.symbol)+16+len(e.body))
+	out := make([]byte, 0, len(e.source)+len(e.symbol)+32+len(e.body))
 	out = wire.AppendString(out, e.source)
 	out = wire.AppendString(out, e.symbol)
 	out = wire.AppendInt(out, e.n)
+	if r, ok := e.ids(); ok {
+		out = wire.AppendInt(out, 1)
+		out = wire.AppendInt(out, r.lo)
+		out = wire.AppendInt(out, r.hi)
+	} else {
+		out = wire.AppendInt(out, 0)
+	}
 	return append(out, e.body...)
+}
+
+// idRange is the range of a batch's trade ids that ascend as numbers.
+type idRange struct{ lo, hi int64 }
+
+// disjoint reports whether r overlaps none of rs.
+func (r idRange) disjoint(rs []idRange) bool {
+	for _, o := range rs {
+		if r.lo <= o.hi && o.lo <= r.hi {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *batchEncoder) ids() (idRange, bool) {
+	return idRange{e.firstID, e.lastID}, e.ascending && e.n > 0
 }
 
 // add appends t; id and numeric are numericID(t.TradeID), which the caller
 // has at hand.
 func (e *batchEncoder) add(t *tickbeam.Tick, id int64, numeric bool) {
+	if e.n == 0 {
+		e.ascending, e.firstID = numeric, id
+	} else {
+		e.ascending = e.ascending && numeric && id > e.lastID
+	}
+	e.lastID = id
 	e.n++
 	if t.Source != e.source || t.Symbol != e.symbol || (t.Kind != tickbeam.Trade && t.Kind != tickbeam.Quote) ||
 		(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
@@ -100,8 +140,8 @@ func (e *batchEncoder) add(t *tickbeam.Tick, id int64, numeric bool) {
 	e.body = wire.AppendInt(e.body, ev-e.prevEvent)
 	e.body = wire.AppendInt(e.body, in-e.prevIngest)
 	e.prevEvent, e.prevIngest = ev, in
-	e.body = wire.AppendFloat(e.body, t.Price)
-	e.body = wire.AppendFloat(e.body, t.Size)
+	e.body, e.prevPrice = wire.AppendDecimal(e.body, t.Price, e.prevPrice)
+	e.body, e.prevSize = wire.AppendDecimal(e.body, t.Size, e.prevSize)
 	if flags&flagQuote != 0 {
 		for _, f := range [...]float64{t.BidPrice, t.BidSize, t.AskPrice, t.AskSize} {
 			e.body = wire.AppendFloat(e.body, f)
@@ -143,62 +183,111 @@ func numericID(s string) (int64, bool) {
 	return v, true
 }
 
+// decodeBatch keeps a batch as it crossed the runner: its ticks are decoded
+// when read (Batch.All, Batch.Each), and one passed on unread is not encoded
+// again.
 func decodeBatch(data []byte) (Batch, error) {
+	if _, err := newBatchReader(data); err != nil {
+		return Batch{}, err
+	}
+	return Batch{raw: data}, nil
+}
+
+// batchReader decodes a batch's ticks one at a time.
+type batchReader struct {
+	r                                                  *wire.Reader
+	source, symbol                                     string
+	n                                                  int64
+	ids                                                idRange // when ascending
+	ascending                                          bool
+	prevEvent, prevIngest, prevID, prevPrice, prevSize int64
+	venue, currency                                    string
+}
+
+func newBatchReader(data []byte) (*batchReader, error) {
 	r := wire.NewReader(data)
-	source, symbol := r.String(), r.String()
-	n := r.Int()
-	if r.Err() != nil || n < 0 || n > int64(len(data)) {
-		return Batch{}, fmt.Errorf("decode dedupe.Batch: bad header (count %d, %v)", n, r.Err())
+	br := &batchReader{r: r, source: r.String(), symbol: r.String(), n: r.Int()}
+	if asc := r.Int(); asc == 1 {
+		br.ids = idRange{r.Int(), r.Int()}
+		br.ascending = true
+	} else if asc != 0 {
+		r.Fail(fmt.Errorf("bad id order %d", asc))
 	}
-	b := Batch{Ticks: make([]tickbeam.Tick, 0, n)}
-	var prevEvent, prevIngest, prevID int64
-	var venue, currency string
+	if r.Err() != nil || br.n < 0 || br.n > int64(len(data)) {
+		return nil, fmt.Errorf("decode dedupe.Batch: bad header (count %d, %v)", br.n, r.Err())
+	}
+	return br, nil
+}
+
+// next decodes the next tick into t; false at the end or on an error (err).
+func (br *batchReader) next(t *tickbeam.Tick) bool {
+	r := br.r
+	if br.n == 0 || r.Err() != nil {
+		return false
+	}
+	br.n--
 	var flag [1]byte
-	for i := int64(0); i < n && r.Err() == nil; i++ {
-		flags := r.Raw(flag[:])[0]
-		if flags&flagRaw != 0 {
-			b.Ticks = append(b.Ticks, tickCodec.Read(r))
-			continue
-		}
-		t := tickbeam.Tick{Source: source, Symbol: symbol, Kind: tickbeam.Trade, Side: tickbeam.Unknown}
-		if flags&flagQuote != 0 {
-			t.Kind = tickbeam.Quote
-		}
-		switch {
-		case flags&flagBuy != 0:
-			t.Side = tickbeam.Buy
-		case flags&flagSell != 0:
-			t.Side = tickbeam.Sell
-		}
-		prevEvent += r.Int()
-		prevIngest += r.Int()
-		t.EventTime = time.Unix(0, prevEvent).UTC()
-		t.IngestTime = time.Unix(0, prevIngest).UTC()
-		t.Price = r.Float()
-		t.Size = r.Float()
-		if flags&flagQuote != 0 {
-			t.BidPrice, t.BidSize, t.AskPrice, t.AskSize = r.Float(), r.Float(), r.Float(), r.Float()
-		}
-		if flags&flagPrevClose != 0 {
-			t.PrevClose = r.Float()
-		}
-		if flags&flagNumericID != 0 {
-			prevID += r.Int()
-			t.TradeID = strconv.FormatInt(prevID, 10)
-		} else {
-			t.TradeID = r.String()
-		}
-		if flags&flagVenue != 0 {
-			venue = r.String()
-		}
-		if flags&flagCurrency != 0 {
-			currency = r.String()
-		}
-		t.Venue, t.Currency = venue, currency
-		b.Ticks = append(b.Ticks, t)
+	flags := r.Raw(flag[:])[0]
+	if flags&flagRaw != 0 {
+		*t = tickCodec.Read(r)
+		return r.Err() == nil
 	}
-	if err := r.Err(); err != nil {
-		return Batch{}, fmt.Errorf("decode dedupe.Batch: %w", err)
+	*t = tickbeam.Tick{Source: br.source, Symbol: br.symbol, Kind: tickbeam.Trade, Side: tickbeam.Unknown}
+	if flags&flagQuote != 0 {
+		t.Kind = tickbeam.Quote
 	}
-	return b, nil
+	switch {
+	case flags&flagBuy != 0:
+		t.Side = tickbeam.Buy
+	case flags&flagSell != 0:
+		t.Side = tickbeam.Sell
+	}
+	br.prevEvent += r.Int()
+	br.prevIngest += r.Int()
+	t.EventTime = time.Unix(0, br.prevEvent).UTC()
+	t.IngestTime = time.Unix(0, br.prevIngest).UTC()
+	t.Price, br.prevPrice = r.Decimal(br.prevPrice)
+	t.Size, br.prevSize = r.Decimal(br.prevSize)
+	if flags&flagQuote != 0 {
+		t.BidPrice, t.BidSize, t.AskPrice, t.AskSize = r.Float(), r.Float(), r.Float(), r.Float()
+	}
+	if flags&flagPrevClose != 0 {
+		t.PrevClose = r.Float()
+	}
+	if flags&flagNumericID != 0 {
+		br.prevID += r.Int()
+		t.TradeID = strconv.FormatInt(br.prevID, 10)
+	} else {
+		t.TradeID = r.String()
+	}
+	if flags&flagVenue != 0 {
+		br.venue = r.String()
+	}
+	if flags&flagCurrency != 0 {
+		br.currency = r.String()
+	}
+	t.Venue, t.Currency = br.venue, br.currency
+	return r.Err() == nil
+}
+
+func (br *batchReader) err() error {
+	if err := br.r.Err(); err != nil {
+		return fmt.Errorf("decode dedupe.Batch: %w", err)
+	}
+	return nil
+}
+
+// decodeTicks decodes every tick of an encoded batch.
+func decodeTicks(data []byte) ([]tickbeam.Tick, error) {
+	br, err := newBatchReader(data)
+	if err != nil {
+		return nil, err
+	}
+	ticks := make([]tickbeam.Tick, br.n)
+	for i := range ticks {
+		if !br.next(&ticks[i]) {
+			return nil, br.err()
+		}
+	}
+	return ticks, br.err()
 }

@@ -36,16 +36,35 @@ func TestBatchCoderRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeBatch(enc)
+			b, err := decodeBatch(enc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(c.b.Ticks, got.Ticks, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" && len(c.b.Ticks) > 0 {
-				t.Errorf("round trip (-want +got):\n%s", diff)
+			got, err := b.All()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var each []tickbeam.Tick
+			if err := b.Each(func(t *tickbeam.Tick) { each = append(each, *t) }); err != nil {
+				t.Fatal(err)
+			}
+			sameTime := cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })
+			for name, got := range map[string][]tickbeam.Tick{"All": got, "Each": each} {
+				if diff := cmp.Diff(c.b.Ticks, got, sameTime); diff != "" && len(c.b.Ticks) > 0 {
+					t.Errorf("round trip through %s (-want +got):\n%s", name, diff)
+				}
+			}
+			if again, _ := encodeBatch(b); string(again) != string(enc) {
+				t.Error("a decoded batch passed on unread was not kept as it came")
 			}
 			if len(enc) > 4 {
-				if _, err := decodeBatch(enc[:len(enc)-3]); err == nil {
-					t.Error("truncated batch decoded without error")
+				if trunc, err := decodeBatch(enc[:len(enc)-3]); err == nil {
+					if _, err := trunc.All(); err == nil {
+						t.Error("truncated batch read by All without error")
+					}
+					if err := trunc.Each(func(*tickbeam.Tick) {}); err == nil {
+						t.Error("truncated batch read by Each without error")
+					}
 				}
 			}
 		})
@@ -57,6 +76,9 @@ func FuzzDecodeBatch(f *testing.F) {
 		EventTime: time.Unix(1, 0), IngestTime: time.Unix(2, 0), Price: 1, Size: 1}}})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = decodeBatch(data) // must not panic or hang
+		if b, err := decodeBatch(data); err == nil { // must not panic or hang
+			_, _ = b.All()
+			_ = b.Each(func(*tickbeam.Tick) {})
+		}
 	})
 }

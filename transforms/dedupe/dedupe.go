@@ -21,6 +21,7 @@ package dedupe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -76,8 +77,10 @@ const maxBatched = 8192
 func init() {
 	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, Batch)](&batchFn{})
 	register.Emitter3[beam.EventTime, string, Batch]()
-	register.DoFn4x0[context.Context, string, func(*Batch) bool, func(beam.EventTime, tickbeam.Tick)](&uniqueFn{})
+	register.DoFn4x1[context.Context, string, func(*Batch) bool, func(Batch), error](&uniqueFn{})
 	register.Iter1[Batch]()
+	register.Emitter1[Batch]()
+	register.Function2x1(unbatch)
 	register.Emitter2[beam.EventTime, tickbeam.Tick]()
 	beam.RegisterCoder(reflect.TypeOf(Batch{}), encodeBatch, decodeBatch)
 }
@@ -100,16 +103,52 @@ func Ticks(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection 
 
 // TryTicks is Ticks returning invalid options as an error instead of panicking.
 func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
+	batches, err := TryBatches(s, ticks, opts)
+	if err != nil {
+		return beam.PCollection{}, err
+	}
+	return Unbatch(s, batches), nil
+}
+
+// Batches is Ticks whose output stays in batches: a PCollection<Batch>
+// (Ticks set, in the order seen, one Batch per batch grouped, so a batch holds
+// at most a bundle's ticks of one source, symbol and window), each Batch in
+// its window and timestamped at the window's end. A step that folds ticks
+// (bars.Compute takes a PCollection<Batch>) then costs nothing per tick
+// between it and dedupe: on prism, handing each tick on to the next DoFn is
+// most of what a deduplicated tick costs. Unbatch gives the ticks.
+func Batches(s beam.Scope, ticks beam.PCollection, opts Options) beam.PCollection {
+	out, err := TryBatches(s, ticks, opts)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// TryBatches is Batches returning invalid options as an error instead of
+// panicking.
+func TryBatches(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollection, error) {
 	if err := opts.Validate(); err != nil {
 		return beam.PCollection{}, err
 	}
 	s = s.Scope("dedupe.Ticks")
-	if opts.Window == 0 {
-		opts.Window = DefaultWindow
+	opts = opts.withDefaults()
+	return unique(s, beam.ParDo(s, &batchFn{Window: opts.Window}, ticks), opts)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Window == 0 {
+		o.Window = DefaultWindow
 	}
-	batches := []beam.PCollection{beam.ParDo(s, &batchFn{Window: opts.Window}, ticks)}
+	return o
+}
+
+// unique groups a bundle's batches, PCollection<KV<string, Batch>>, by key
+// and window and drops the copies across them.
+func unique(s beam.Scope, packed beam.PCollection, opts Options) (beam.PCollection, error) {
+	batches := []beam.PCollection{packed}
 	if opts.Screen != nil {
-		batches = opts.Screen(s.Scope("screen"), batches[0], opts.Window)
+		batches = opts.Screen(s.Scope("screen"), packed, opts.Window)
 		if len(batches) == 0 {
 			return beam.PCollection{}, errors.New("dedupe: Screen returned no batches")
 		}
@@ -132,6 +171,16 @@ func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollect
 	}
 	grouped := beam.GroupByKey(s, all)
 	return beam.ParDo(s, &uniqueFn{}, grouped), nil
+}
+
+// Unbatch turns a PCollection<Batch> into the PCollection<tickbeam.Tick> of
+// its ticks, each timestamped at its event time, in its batch's window.
+func Unbatch(s beam.Scope, batches beam.PCollection) beam.PCollection {
+	return beam.ParDo(s.Scope("dedupe.Unbatch"), unbatch, batches)
+}
+
+func unbatch(b Batch, emit func(beam.EventTime, tickbeam.Tick)) error {
+	return b.Each(func(t *tickbeam.Tick) { emit(mtime.FromTime(t.EventTime), *t) })
 }
 
 // KeyOf is the key of a Batch of source's ticks of symbol.
@@ -171,21 +220,65 @@ func Identity(t *tickbeam.Tick) string {
 	return string(b)
 }
 
-// Batch is the ticks of one (source, symbol, window) from one bundle.
+// Batch is the ticks of one (source, symbol, window) from one bundle. A
+// Batch made by this package (Batches' output, the batches a Screen sees)
+// holds its ticks encoded: read them with All or Each, not Ticks.
 type Batch struct {
 	Ticks []tickbeam.Tick
 
-	enc *batchEncoder // a bundle's batch, encoded as it was packed (Ticks unset)
+	enc *batchEncoder // a bundle's batch, encoded as it was packed
+	raw []byte        // a batch as it crossed the runner (encodeBatch's form)
 }
 
-// All returns the batch's ticks: Ticks, or those of a batch Ticks packed
-// itself, which it holds encoded until they cross the runner.
+// All returns the batch's ticks.
 func (b Batch) All() ([]tickbeam.Tick, error) {
-	if b.enc == nil {
-		return b.Ticks, nil
+	switch {
+	case b.raw != nil:
+		return decodeTicks(b.raw)
+	case b.enc != nil:
+		return decodeTicks(b.enc.bytes())
 	}
-	d, err := decodeBatch(b.enc.bytes())
-	return d.Ticks, err
+	return b.Ticks, nil
+}
+
+// ids is the range of the batch's trade ids when they ascend as numbers.
+func (b Batch) ids() (idRange, bool) {
+	switch {
+	case b.raw != nil:
+		br, err := newBatchReader(b.raw)
+		if err != nil {
+			return idRange{}, false
+		}
+		return br.ids, br.ascending && br.n > 0
+	case b.enc != nil:
+		return b.enc.ids()
+	}
+	return idRange{}, false
+}
+
+// Each calls f with each of the batch's ticks in turn, decoding them one at a
+// time where All decodes them all at once; t is valid during the call only.
+func (b Batch) Each(f func(t *tickbeam.Tick)) error {
+	data := b.raw
+	switch {
+	case b.raw != nil:
+	case b.enc != nil:
+		data = b.enc.bytes()
+	default:
+		for i := range b.Ticks {
+			f(&b.Ticks[i])
+		}
+		return nil
+	}
+	br, err := newBatchReader(data)
+	if err != nil {
+		return err
+	}
+	var t tickbeam.Tick
+	for br.next(&t) {
+		f(&t)
+	}
+	return br.err()
 }
 
 type batchKey struct {
@@ -207,39 +300,49 @@ type pending struct {
 type batchFn struct {
 	Window time.Duration
 
+	packer
+}
+
+// packer packs ticks into one batch per (source, symbol, window), dropping
+// the copies it sees.
+type packer struct {
 	open  map[batchKey]*pending
 	held  int
 	dupes int64
 }
 
 func (f *batchFn) StartBundle(context.Context, func(beam.EventTime, string, Batch)) {
-	f.open = make(map[batchKey]*pending)
-	f.held, f.dupes = 0, 0
+	f.packer = packer{open: make(map[batchKey]*pending)}
 }
 
 func (f *batchFn) ProcessElement(ctx context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, Batch)) {
-	k := batchKey{t.Source, t.Symbol, WindowStart(t.EventTime, f.Window)}
-	p := f.open[k]
+	if f.add(&t, f.Window); f.held >= maxBatched {
+		f.flush(ctx, emit)
+	}
+}
+
+// add packs t unless it is a copy of a tick packed since the last flush.
+func (pk *packer) add(t *tickbeam.Tick, window time.Duration) {
+	k := batchKey{t.Source, t.Symbol, WindowStart(t.EventTime, window)}
+	p := pk.open[k]
 	if p == nil {
 		p = &pending{batch: batchEncoder{source: t.Source, symbol: t.Symbol}}
-		f.open[k] = p
+		pk.open[k] = p
 	}
 	n, numeric := numericID(t.TradeID)
 	if !p.ascending(n, numeric) {
-		id := Identity(&t)
+		id := Identity(t)
 		if _, seen := p.ids[id]; seen {
-			f.dupes++
+			pk.dupes++
 			return
 		}
 		p.ids[id] = struct{}{}
 	}
-	p.batch.add(&t, n, numeric)
+	p.batch.add(t, n, numeric)
 	if t.EventTime.After(p.last) {
 		p.last = t.EventTime
 	}
-	if f.held++; f.held >= maxBatched {
-		f.flush(ctx, emit)
-	}
+	pk.held++
 }
 
 // ascending reports whether a trade id that is n as a number (numeric)
@@ -267,15 +370,15 @@ func (f *batchFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, st
 
 // flush emits each batch timestamped with its latest tick, which lies in the
 // batch's window, so windowing downstream puts it back in that window.
-func (f *batchFn) flush(ctx context.Context, emit func(beam.EventTime, string, Batch)) {
-	for k, p := range f.open {
+func (pk *packer) flush(ctx context.Context, emit func(beam.EventTime, string, Batch)) {
+	for k, p := range pk.open {
 		emit(mtime.FromTime(p.last), KeyOf(k.source, k.symbol), Batch{enc: &p.batch})
 	}
-	clear(f.open)
-	f.held = 0
-	if f.dupes > 0 {
-		Duplicates.Inc(ctx, f.dupes)
-		f.dupes = 0
+	clear(pk.open)
+	pk.held = 0
+	if pk.dupes > 0 {
+		Duplicates.Inc(ctx, pk.dupes)
+		pk.dupes = 0
 	}
 }
 
@@ -284,39 +387,54 @@ var Duplicates = beam.NewCounter("tickbeam/dedupe", "duplicates")
 
 type uniqueFn struct{}
 
-func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Batch) bool, emit func(beam.EventTime, tickbeam.Tick)) {
-	// Only identities are held, never the group's ticks: the first copy seen
-	// is emitted at once. A batch holds no copies of its own (batchFn dropped
-	// them), so a group of one batch, the usual case, needs no identities at
-	// all: they are taken only when a second batch arrives.
-	var first, b Batch
-	if !batches(&first) {
-		return
-	}
-	for _, t := range first.Ticks {
-		emit(mtime.FromTime(t.EventTime), t)
-	}
-	var seen map[string]struct{}
+// ProcessElement emits each batch of the group with the copies of ticks seen
+// before it removed. A batch holds no copies of its own (its packer dropped
+// them), and one whose trade ids ascend as numbers can hold no copy of a
+// batch whose ids lie in another range: such batches, a venue's usual ones,
+// are passed on as they came, not even decoded. Identities are taken only
+// for a batch that may hold copies, from the batches before it too.
+func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Batch) bool, emit func(Batch)) error {
+	var b Batch
+	var seen map[string]struct{} // every identity so far, once a batch needed them
+	var before []Batch           // the batches passed on by their ranges alone
+	var ranges []idRange
 	var dupes int64
 	for batches(&b) {
 		if seen == nil {
-			seen = make(map[string]struct{}, 2*len(first.Ticks))
-			for i := range first.Ticks {
-				seen[Identity(&first.Ticks[i])] = struct{}{}
+			if r, ok := b.ids(); ok && r.disjoint(ranges) {
+				ranges = append(ranges, r)
+				before = append(before, b)
+				emit(b)
+				continue
 			}
-			first = Batch{}
+			seen = make(map[string]struct{})
+			for _, p := range before {
+				if err := p.Each(func(t *tickbeam.Tick) { seen[Identity(t)] = struct{}{} }); err != nil {
+					return fmt.Errorf("dedupe: %w", err)
+				}
+			}
+			before, ranges = nil, nil
 		}
-		for _, t := range b.Ticks {
-			id := Identity(&t)
+		ticks, err := b.All()
+		if err != nil {
+			return fmt.Errorf("dedupe: %w", err)
+		}
+		unique := ticks[:0] // decoded for this call alone
+		for i := range ticks {
+			id := Identity(&ticks[i])
 			if _, dup := seen[id]; dup {
 				dupes++
 				continue
 			}
 			seen[id] = struct{}{}
-			emit(mtime.FromTime(t.EventTime), t)
+			unique = append(unique, ticks[i])
+		}
+		if len(unique) > 0 {
+			emit(Batch{Ticks: unique})
 		}
 	}
 	if dupes > 0 {
 		Duplicates.Inc(ctx, dupes)
 	}
+	return nil
 }

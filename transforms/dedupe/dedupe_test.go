@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,6 +56,7 @@ func TestUniqueAcrossBatches(t *testing.T) {
 	a := tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100)
 	b := tick("binance", "BTCUSDT", "2", 2*time.Second, 2*time.Second, 101)
 	c := tick("binance", "BTCUSDT", "3", 3*time.Second, 3*time.Second, 102)
+	x := tick("binance", "BTCUSDT", "x9", 4*time.Second, 4*time.Second, 103)
 	for _, tc := range []struct {
 		name      string
 		batches   [][]tickbeam.Tick
@@ -65,34 +67,58 @@ func TestUniqueAcrossBatches(t *testing.T) {
 		{"copy in second batch", [][]tickbeam.Tick{{a, b}, {b, c}}, []tickbeam.Tick{a, b, c}, 1},
 		{"copies in third batch", [][]tickbeam.Tick{{a}, {b}, {a, b, c}}, []tickbeam.Tick{a, b, c}, 2},
 		{"no batch", nil, nil, 0},
+		{"disjoint ranges", [][]tickbeam.Tick{{b}, {a}, {c}}, []tickbeam.Tick{b, a, c}, 0},
+		{"a range inside another", [][]tickbeam.Tick{{a, c}, {b}, {c}}, []tickbeam.Tick{a, c, b}, 1},
+		{"copy after disjoint ranges", [][]tickbeam.Tick{{a}, {b}, {c, a}}, []tickbeam.Tick{a, b, c}, 1},
+		{"not numbers", [][]tickbeam.Tick{{x}, {a}, {x, b}}, []tickbeam.Tick{x, a, b}, 1},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := metrics.SetPTransformID(metrics.SetBundleID(context.Background(), "bundle"), "unique")
-			i := 0
-			next := func(out *Batch) bool {
-				if i == len(tc.batches) {
-					return false
+		for _, encoded := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/encoded=%v", tc.name, encoded), func(t *testing.T) {
+				ctx := metrics.SetPTransformID(metrics.SetBundleID(context.Background(), "bundle"), "unique")
+				i := 0
+				next := func(out *Batch) bool {
+					if i == len(tc.batches) {
+						return false
+					}
+					// A decoded batch is a fresh slice, as the runner hands it over.
+					*out = Batch{Ticks: append([]tickbeam.Tick(nil), tc.batches[i]...)}
+					if encoded { // as it crossed the runner, with its id range
+						enc, err := encodeBatch(*out)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if *out, err = decodeBatch(enc); err != nil {
+							t.Fatal(err)
+						}
+					}
+					i++
+					return true
 				}
-				// A decoded batch is a fresh slice, as the runner hands it over.
-				*out = Batch{Ticks: append([]tickbeam.Tick(nil), tc.batches[i]...)}
-				i++
-				return true
-			}
-			var got []tickbeam.Tick
-			(&uniqueFn{}).ProcessElement(ctx, "binance\x00BTCUSDT", next, func(_ beam.EventTime, t tickbeam.Tick) { got = append(got, t) })
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("ticks (-want +got):\n%s", diff)
-			}
-			var dupes int64
-			metrics.Extractor{SumInt64: func(l metrics.Labels, v int64) {
-				if l.Name() == "duplicates" {
-					dupes += v
+				var got []tickbeam.Tick
+				err := (&uniqueFn{}).ProcessElement(ctx, "binance\x00BTCUSDT", next, func(b Batch) {
+					ticks, err := b.All()
+					if err != nil || len(ticks) == 0 {
+						t.Errorf("emitted a batch of %d ticks, err %v", len(ticks), err)
+					}
+					got = append(got, ticks...)
+				})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}}.ExtractFrom(metrics.GetStore(ctx))
-			if dupes != tc.wantDupes {
-				t.Errorf("duplicates counter = %d, want %d", dupes, tc.wantDupes)
-			}
-		})
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("ticks (-want +got):\n%s", diff)
+				}
+				var dupes int64
+				metrics.Extractor{SumInt64: func(l metrics.Labels, v int64) {
+					if l.Name() == "duplicates" {
+						dupes += v
+					}
+				}}.ExtractFrom(metrics.GetStore(ctx))
+				if dupes != tc.wantDupes {
+					t.Errorf("duplicates counter = %d, want %d", dupes, tc.wantDupes)
+				}
+			})
+		}
 	}
 }
 
@@ -128,7 +154,11 @@ func TestBatchDropsCopies(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, tk := range b.Ticks {
+				ticks, err := b.All()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, tk := range ticks {
 					if tk.Kind == tickbeam.Quote {
 						got = append(got, "q")
 					} else {

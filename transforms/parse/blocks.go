@@ -44,15 +44,52 @@ func TryBlocks(s beam.Scope, blocks beam.PCollection, cfg Config) (ticks, deadLe
 		return beam.PCollection{}, beam.PCollection{}, err
 	}
 	s = s.Scope("parse.Blocks")
-	ticks, deadLetters = beam.ParDo2(s, &blocksFn{Config: cfg}, blocks)
+	ticks, deadLetters = beam.ParDo2(s, &blocksFn{BlockQueue{Config: cfg}}, blocks)
 	return ticks, deadLetters, nil
 }
 
-// blocksFn parses global-window blocks ahead on goroutines of their own and
-// emits their results in the order the blocks came, from ProcessElement and,
-// for the last ones, FinishBundle (whose output is in the global window:
-// hence only global-window blocks go ahead).
+// blocksFn emits the ticks and dead letters of each block, parsed by its
+// BlockQueue.
 type blocksFn struct {
+	BlockQueue
+}
+
+func (f *blocksFn) StartBundle(context.Context, func(beam.EventTime, tickbeam.Tick), func(tickbeam.DeadLetter)) {
+	f.BlockQueue.StartBundle()
+}
+
+func (f *blocksFn) ProcessElement(_ context.Context, w beam.Window, block []byte, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
+	return f.Add(w, block, nil, emitter(emit, dead))
+}
+
+func (f *blocksFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
+	return f.Finish(ctx, emitter(emit, dead))
+}
+
+func emitter(emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) func(*Block) error {
+	return func(b *Block) error {
+		for i := range b.Ticks {
+			emit(mtime.FromTime(b.Ticks[i].EventTime), b.Ticks[i])
+		}
+		for _, d := range b.Dead {
+			dead(d)
+		}
+		return nil
+	}
+}
+
+// BlockQueue is the engine of Blocks, for a DoFn that takes a block's ticks
+// further on the goroutine that parsed them (dedupe.Blocks packs them into
+// batches there, so no tick is handed from DoFn to DoFn alone). The DoFn
+// embeds it, so Config and Ahead travel with the DoFn, and calls Setup
+// (promoted), StartBundle, Add for each block and Finish from FinishBundle.
+//
+// Blocks in the global window (a bounded read's) are parsed on goroutines of
+// their own, up to Ahead at once, and handed back in the order they came,
+// from Add and, for the last ones, Finish, whose output is in the global
+// window: hence only global-window blocks go ahead. Blocks in any other window
+// are parsed in turn.
+type BlockQueue struct {
 	Config Config
 	// Ahead is how many blocks may be in flight; 0 means GOMAXPROCS (at
 	// least 2, so parsing overlaps emitting).
@@ -63,13 +100,23 @@ type blocksFn struct {
 	n        counts
 }
 
+// Block is one parsed block: its ticks and dead letters in payload order.
+// A Block is reused for a later block once handed back: keep nothing of it.
+type Block struct {
+	Ticks []tickbeam.Tick
+	Dead  []tickbeam.DeadLetter
+	// State is the Then function's own, kept with the Block from block to
+	// block (e.g. a packer to reuse).
+	State any
+}
+
 // blockJob parses one block with parsers of its own: a feedformat.Parser is
 // not safe for concurrent use.
 type blockJob struct {
+	Block
 	p     parseFn
 	block []byte
-	ticks []tickbeam.Tick
-	dead  []tickbeam.DeadLetter
+	then  func(*Block)
 	err   error
 	done  chan struct{}
 
@@ -77,26 +124,31 @@ type blockJob struct {
 	addDead func(tickbeam.DeadLetter)
 }
 
-func (f *blocksFn) Setup() {
-	if f.Ahead <= 0 {
-		f.Ahead = max(2, runtime.GOMAXPROCS(0))
+// Validate reports what Blocks would refuse of the Config: an invalid one or
+// one naming no Format.
+func (q *BlockQueue) Validate() error { return validWithFormat(q.Config, "Blocks") }
+
+// Setup sets the default Ahead.
+func (q *BlockQueue) Setup() {
+	if q.Ahead <= 0 {
+		q.Ahead = max(2, runtime.GOMAXPROCS(0))
 	}
 }
 
-func (f *blocksFn) newJob() *blockJob {
-	if n := len(f.idle); n > 0 {
-		j := f.idle[n-1]
-		f.idle = f.idle[:n-1]
+func (q *BlockQueue) newJob() *blockJob {
+	if n := len(q.idle); n > 0 {
+		j := q.idle[n-1]
+		q.idle = q.idle[:n-1]
 		return j
 	}
-	j := &blockJob{p: parseFn{Config: f.Config}}
+	j := &blockJob{p: parseFn{Config: q.Config}}
 	j.p.Setup()
-	j.addTick = func(_ beam.EventTime, t tickbeam.Tick) { j.ticks = append(j.ticks, t) }
-	j.addDead = func(d tickbeam.DeadLetter) { j.dead = append(j.dead, d) }
+	j.addTick = func(_ beam.EventTime, t tickbeam.Tick) { j.Ticks = append(j.Ticks, t) }
+	j.addDead = func(d tickbeam.DeadLetter) { j.Dead = append(j.Dead, d) }
 	return j
 }
 
-// run parses the block's payloads into the job.
+// run parses the block's payloads into the job, then runs then on them.
 func (j *blockJob) run() {
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,7 +156,7 @@ func (j *blockJob) run() {
 			j.err = fmt.Errorf("parse.Blocks: parser panicked: %v", r)
 		}
 	}()
-	j.ticks, j.dead = j.ticks[:0], j.dead[:0]
+	j.Ticks, j.Dead = j.Ticks[:0], j.Dead[:0]
 	for b := j.block; len(b) > 0; {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -114,69 +166,75 @@ func (j *blockJob) run() {
 		}
 		j.p.handle(line, nil, j.addTick, j.addDead)
 	}
+	if j.then != nil {
+		j.then(&j.Block)
+	}
 }
 
-func (f *blocksFn) StartBundle(context.Context, func(beam.EventTime, tickbeam.Tick), func(tickbeam.DeadLetter)) {
+// StartBundle forgets what a failed bundle left.
+func (q *BlockQueue) StartBundle() {
 	// A failed bundle may have left jobs running: let them end, unused.
-	for _, j := range f.inflight {
+	for _, j := range q.inflight {
 		<-j.done
 	}
-	f.inflight = f.inflight[:0]
-	f.n = counts{}
+	q.inflight = q.inflight[:0]
+	q.n = counts{}
 }
 
-func (f *blocksFn) ProcessElement(_ context.Context, w beam.Window, block []byte, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
-	j := f.newJob()
-	j.block = block
+// Add parses block (a run of payloads, each followed by "\n"), in window w,
+// and runs then (if not nil) on its Block on the same goroutine. It hands
+// this or earlier blocks, in order, to done once they are parsed.
+func (q *BlockQueue) Add(w beam.Window, block []byte, then func(*Block), done func(*Block) error) error {
+	j := q.newJob()
+	j.block, j.then = block, then
 	if _, global := w.(window.GlobalWindow); !global {
 		j.done = nil
 		j.run()
-		return f.finish(j, emit, dead)
+		return q.finish(j, done)
 	}
 	j.done = make(chan struct{})
 	go func() {
 		defer close(j.done)
 		j.run()
 	}()
-	f.inflight = append(f.inflight, j)
-	if len(f.inflight) <= f.Ahead {
+	q.inflight = append(q.inflight, j)
+	if len(q.inflight) <= q.Ahead {
 		return nil
 	}
-	return f.emitOldest(emit, dead)
+	return q.handOldest(done)
 }
 
-func (f *blocksFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
-	for len(f.inflight) > 0 {
-		if err := f.emitOldest(emit, dead); err != nil {
+// Finish hands the blocks still in flight to done, in order, and adds the
+// bundle's counters.
+func (q *BlockQueue) Finish(ctx context.Context, done func(*Block) error) error {
+	for len(q.inflight) > 0 {
+		if err := q.handOldest(done); err != nil {
 			return err
 		}
 	}
-	f.n.flush(ctx)
+	q.n.flush(ctx)
 	return nil
 }
 
-func (f *blocksFn) emitOldest(emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
-	j := f.inflight[0]
-	f.inflight = append(f.inflight[:0], f.inflight[1:]...)
+func (q *BlockQueue) handOldest(done func(*Block) error) error {
+	j := q.inflight[0]
+	q.inflight = append(q.inflight[:0], q.inflight[1:]...)
 	<-j.done
-	return f.finish(j, emit, dead)
+	return q.finish(j, done)
 }
 
-// finish emits what j parsed and makes it idle.
-func (f *blocksFn) finish(j *blockJob, emit func(beam.EventTime, tickbeam.Tick), dead func(tickbeam.DeadLetter)) error {
+// finish hands j's Block to done and makes j idle.
+func (q *BlockQueue) finish(j *blockJob, done func(*Block) error) error {
 	if j.err != nil {
 		return j.err
 	}
-	for i := range j.ticks {
-		emit(mtime.FromTime(j.ticks[i].EventTime), j.ticks[i])
+	if err := done(&j.Block); err != nil {
+		return err
 	}
-	for _, d := range j.dead {
-		dead(d)
-	}
-	f.n.add(j.p.n)
+	q.n.add(j.p.n)
 	j.p.n = counts{}
-	j.block = nil
-	clear(j.dead) // dead letters hold payloads: don't pin them
-	f.idle = append(f.idle, j)
+	j.block, j.then = nil, nil
+	clear(j.Dead) // dead letters hold payloads: don't pin them
+	q.idle = append(q.idle, j)
 	return nil
 }

@@ -70,7 +70,7 @@ func TestBlocksInOrder(t *testing.T) {
 		{"interval window: in turn", window.IntervalWindow{Start: 0, End: mtime.MaxTimestamp}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bf := &blocksFn{Config: cfg, Ahead: tc.ahead}
+			bf := &blocksFn{BlockQueue{Config: cfg, Ahead: tc.ahead}}
 			bf.Setup()
 			var got out
 			emit, dead := record(&got)
@@ -88,7 +88,7 @@ func TestBlocksInOrder(t *testing.T) {
 				// What FinishBundle does, but the counts are read before it
 				// reports (and zeroes) them.
 				for len(bf.inflight) > 0 {
-					if err := bf.emitOldest(emit, dead); err != nil {
+					if err := bf.handOldest(emitter(emit, dead)); err != nil {
 						t.Fatal(err)
 					}
 				}
