@@ -277,15 +277,15 @@ func Build(s beam.Scope, p Plan) error {
 		unique = tickStream{ticks: tickrule.Classify(b.s, unique.Ticks(b.s))}
 	}
 	// ticks --> bars (--> indicators, portfolio), session stats, price changes
-	first := b.bars(unique.ForBars()) // the bars of Config.Bars[0]
+	first := b.bars(unique.Batched()) // the bars of Config.Bars[0]
 	crosses := b.indicators(first)
 	positions := b.portfolio(first)
 	b.session(&unique)
-	changes := b.priceChanges(&unique)
+	changes := b.priceChanges(unique.Batched())
 	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
 	in := alerts.Inputs{Bars: first, Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions}
 	if p.Rules.Needs(alerts.InputTicks) {
-		in.Ticks = unique.Ticks(b.s)
+		in.Ticks = unique.Batched()
 	}
 	b.alert(in)
 	b.deadLetters()
@@ -301,9 +301,10 @@ func Build(s beam.Scope, p Plan) error {
 	return b.err
 }
 
-// tickStream is the deduplicated ticks: dedupe's batches, which bars read
-// without a step per tick, and the ticks one by one for every other step,
-// made only when one asks for them (an unread ParDo still runs).
+// tickStream is the deduplicated ticks: dedupe's batches, which bars, the
+// rules and the previous close read without a step per tick, and the ticks
+// one by one for every other step, made only when one asks for them (an
+// unread ParDo still runs).
 type tickStream struct {
 	batches beam.PCollection // PCollection<dedupe.Batch>; invalid when not deduplicated
 	ticks   beam.PCollection // PCollection<tickbeam.Tick>, once asked for
@@ -317,8 +318,9 @@ func (t *tickStream) Ticks(s beam.Scope) beam.PCollection {
 	return t.ticks
 }
 
-// ForBars returns the batches, or the ticks when there are no batches.
-func (t *tickStream) ForBars() beam.PCollection {
+// Batched returns the batches, or the ticks when there are no batches, for
+// the steps that take either (bars, the rules, the previous close).
+func (t *tickStream) Batched() beam.PCollection {
 	if t.batches.IsValid() {
 		return t.batches
 	}
@@ -502,11 +504,10 @@ func (b *builder) session(unique *tickStream) {
 
 // priceChanges enriches ticks with their previous close and writes the
 // changes; bad reference and split lines are dead letters.
-func (b *builder) priceChanges(unique *tickStream) (changes beam.PCollection) {
+func (b *builder) priceChanges(ticks beam.PCollection) (changes beam.PCollection) {
 	if !b.Changes {
 		return changes
 	}
-	ticks := unique.Ticks(b.s)
 	o := b.PrevClose
 	if b.References != "" {
 		text, oversized := lines.Read(b.s, b.References)

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 // Inputs are the collections a RuleSet's rules read. Leave a field zero when
 // the pipeline does not have it; Apply then fails, naming the rules that
 // need it.
 type Inputs struct {
-	Ticks      beam.PCollection // tickbeam.Tick: price_level/price_cross/price_range on ticks, spread, stale_feed, outlier
+	Ticks      beam.PCollection // tickbeam.Tick or dedupe.Batch (dedupe.Batches: no step per tick): price_level/price_cross/price_range on ticks, spread, stale_feed, outlier
 	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
 	Changes    beam.PCollection // tickbeam.PriceChange, alerts.Observation or a change struct (see Apply): change_pct
 	Indicators beam.PCollection // tickbeam.IndicatorValue: rsi with input indicators
@@ -30,7 +31,8 @@ type Outputs struct {
 	// set has no outlier rule.
 	Quarantined beam.PCollection
 	// CleanTicks are the ticks that passed every outlier rule (Inputs.Ticks
-	// itself when there is none); the other tick rules read them.
+	// itself when there is none, batches included); the other tick rules
+	// read them.
 	CleanTicks beam.PCollection
 }
 
@@ -101,8 +103,8 @@ func TryApply(s beam.Scope, in Inputs, rs *RuleSet) (Outputs, error) {
 			continue
 		}
 		if !r.sequence() {
-			if got := col.Type().Type(); got != tickType {
-				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v>, got PCollection<%v>", where, tickType, got))
+			if got := col.Type().Type(); got != tickType && got != batchType {
+				errs = append(errs, fmt.Errorf("alerts.Apply: %s: Inputs.Ticks must be a PCollection<%v> or PCollection<%v>, got PCollection<%v>", where, tickType, batchType, got))
 			}
 		} else if _, err := converter([]Rule{r}, col); err != nil {
 			errs = append(errs, fmt.Errorf("alerts.Apply: %s: %w", where, err))
@@ -116,6 +118,9 @@ func TryApply(s beam.Scope, in Inputs, rs *RuleSet) (Outputs, error) {
 	var all, dead []beam.PCollection
 	for _, r := range rs.Rules {
 		if k := r.spec(); k.filter {
+			if out.CleanTicks.Type().Type() == batchType {
+				out.CleanTicks = dedupe.Unbatch(s, out.CleanTicks) // the outlier rules judge ticks
+			}
 			clean, q, a, err := k.build(s, r, out.CleanTicks)
 			if err != nil {
 				return Outputs{}, err

@@ -1,8 +1,10 @@
 package alerts
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -10,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 func init() { register.Function2x0(stampChange) }
@@ -47,6 +50,14 @@ rules:
 // rule's clean ticks feed the level rule, so the bad print below 60000 is
 // quarantined instead of alerting.
 func TestApply(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) { testApply(t, batched) })
+	}
+}
+
+// testApply runs TestApply with the ticks as they are or as dedupe's batches
+// (the outlier rule then judges them unbatched, stale_feed reads the batches).
+func testApply(t *testing.T, batched bool) {
 	rs, err := ParseRules(strings.NewReader(applyRules), "rules.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +74,12 @@ func TestApply(t *testing.T) {
 		{Symbol: "005930", EventTime: sec(11), Price: 1, PrevCloseSource: tickbeam.PrevCloseNone}, // no previous close: skipped
 	}
 	p, s := beam.NewPipelineWithRoot()
+	in := beamtest.Ticks(s, ticks...)
+	if batched {
+		in = dedupe.Batches(s, in, dedupe.Options{Window: time.Hour})
+	}
 	out, err := TryApply(s, Inputs{
-		Ticks:   beamtest.Ticks(s, ticks...),
+		Ticks:   in,
 		Changes: beam.ParDo(s, stampChange, beam.CreateList(s, changes)),
 	}, rs)
 	if err != nil {
@@ -87,6 +102,41 @@ func TestApply(t *testing.T) {
 			Labels:  []tickbeam.Attribute{{Key: "kind", Value: "stale_feed"}, {Key: "last_tick", Value: "2026-01-15T14:30:04Z"}, {Key: "state", Value: "outage"}}},
 	})
 	beamtest.Equals(s, out.CleanTicks, []tickbeam.Tick{ticks[0], ticks[1], ticks[2], ticks[4]})
+	ptest.RunAndValidate(t, p)
+}
+
+// The tick rules read dedupe's batches as they read ticks.
+func TestApplyBatchedTicks(t *testing.T) {
+	rs, err := ParseRules(strings.NewReader(`rules:
+  - name: btc-below-60k
+    kind: price_level
+    symbols: [BTC*]
+    direction: below
+    threshold: 60000
+`), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := []tickbeam.Tick{
+		tradeAt("BTCUSDT", sec(0), "1", 61000),
+		tradeAt("BTCUSDT", sec(70), "2", 59000), // another dedupe window: another batch
+		tradeAt("BTCUSDT", sec(71), "3", 59500),
+		tradeAt("BTCUSDT", sec(130), "4", 60500),
+		tradeAt("BTCUSDT", sec(131), "5", 59900),
+	}
+	p, s := beam.NewPipelineWithRoot()
+	in := beamtest.Ticks(s, append(ticks, ticks[2])...) // with a copy dedupe drops
+	out, err := TryApply(s, Inputs{Ticks: dedupe.Batches(s, in, dedupe.Options{Window: time.Minute})}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert := func(at time.Time, price float64) tickbeam.Alert {
+		return tickbeam.Alert{AlertID: tickbeam.NewAlertID("btc-below-60k", "BTCUSDT", at), Rule: "btc-below-60k", Symbol: "BTCUSDT",
+			Severity: tickbeam.Warning, EventTime: at, Value: price, Threshold: 60000,
+			Message: fmt.Sprintf("BTCUSDT price %v is at or below 60000", price),
+			Labels:  []tickbeam.Attribute{{Key: "direction", Value: "below"}, {Key: "kind", Value: "price_level"}}}
+	}
+	equalAlerts(s, out.Alerts, []tickbeam.Alert{alert(sec(70), 59000), alert(sec(131), 59900)})
 	ptest.RunAndValidate(t, p)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/bars"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
 )
 
@@ -34,6 +35,7 @@ var (
 
 func init() {
 	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte)](&tickObsFn{})
+	register.DoFn3x1[context.Context, dedupe.Batch, func(beam.EventTime, string, []byte), error](&tickBatchObsFn{})
 	register.DoFn3x0[context.Context, tickbeam.Bar, func(beam.EventTime, string, []byte)](&barObsFn{})
 	register.DoFn3x0[context.Context, tickbeam.IndicatorValue, func(beam.EventTime, string, []byte)](&indicatorObsFn{})
 	register.DoFn3x0[context.Context, indicators.CrossEvent, func(beam.EventTime, string, []byte)](&crossObsFn{})
@@ -147,6 +149,7 @@ func tryEvaluate(s beam.Scope, name string, rules []Rule, col beam.PCollection) 
 
 var (
 	tickType        = reflect.TypeOf(tickbeam.Tick{})
+	batchType       = reflect.TypeOf(dedupe.Batch{})
 	barType         = reflect.TypeOf(tickbeam.Bar{})
 	indicatorType   = reflect.TypeOf(tickbeam.IndicatorValue{})
 	crossType       = reflect.TypeOf(indicators.CrossEvent{})
@@ -172,11 +175,14 @@ func converter(rules []Rule, col beam.PCollection) (any, error) {
 		}
 		return &changeObsFn{Rules: rules}, nil
 	}
-	if got != want {
+	if got != want && (in != InputTicks || got != batchType) {
 		return nil, fmt.Errorf("alerts: rule %s: %s input must be a PCollection<%v>, got PCollection<%v>", r.Name, in, want, got)
 	}
 	switch in {
 	case InputTicks:
+		if got == batchType {
+			return &tickBatchObsFn{tickObsFn{Rules: rules}}, nil
+		}
 		return &tickObsFn{Rules: rules}, nil
 	case InputBars:
 		return &barObsFn{Rules: rules}, nil
@@ -257,6 +263,19 @@ func (fn *tickObsFn) Setup() {
 }
 
 func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	fn.observe(&t, emit)
+}
+
+// tickBatchObsFn is tickObsFn over dedupe's batches.
+type tickBatchObsFn struct {
+	tickObsFn
+}
+
+func (fn *tickBatchObsFn) ProcessElement(_ context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
+	return b.Each(func(t *tickbeam.Tick) { fn.observe(t, emit) })
+}
+
+func (fn *tickObsFn) observe(t *tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
 	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
 	if !quoted && !traded {
 		return

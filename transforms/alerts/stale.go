@@ -16,6 +16,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
 	"github.com/tickbeam/tickbeam/internal/wire"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 var (
@@ -25,6 +26,7 @@ var (
 
 func init() {
 	register.DoFn3x0[context.Context, tickbeam.Tick, func(beam.EventTime, string, []byte)](&staleKeyFn{})
+	register.DoFn3x1[context.Context, dedupe.Batch, func(beam.EventTime, string, []byte), error](&staleKeyBatchFn{})
 	register.DoFn6x1[context.Context, state.Provider, timers.Provider, string, []byte,
 		func(beam.EventTime, tickbeam.Alert), error](&staleFn{})
 }
@@ -84,11 +86,16 @@ func tryStaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) (beam.PCollectio
 	if !ticks.IsValid() {
 		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: no ticks input", r.Name)
 	}
-	if got := ticks.Type().Type(); got != tickType {
-		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: ticks input must be a PCollection<%v>, got PCollection<%v>", r.Name, tickType, got)
+	var keyFn any = &staleKeyFn{Rule: r}
+	switch got := ticks.Type().Type(); got {
+	case tickType:
+	case batchType:
+		keyFn = &staleKeyBatchFn{staleKeyFn{Rule: r}}
+	default:
+		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: ticks input must be a PCollection<%v> or PCollection<%v>, got PCollection<%v>", r.Name, tickType, batchType, got)
 	}
 	s = s.Scope("alerts." + r.Name)
-	keyed := beam.ParDo(s, &staleKeyFn{Rule: r}, ticks)
+	keyed := beam.ParDo(s, keyFn, ticks)
 	global := beam.WindowInto(s, window.NewGlobalWindows(), keyed)
 	return beam.ParDo(s, &staleFn{Rule: r, State: state.MakeValueState[[]byte]("stale"), Timer: timers.InEventTime("timer")}, global), nil
 }
@@ -108,9 +115,22 @@ func nanosTime(ns int64) time.Time { return time.Unix(0, ns) }
 func (fn *staleKeyFn) Setup() { fn.batch = reorder.Batcher[int64]{Codec: nanosCodec, Time: nanosTime} }
 
 func (fn *staleKeyFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	fn.add(&t, emit)
+}
+
+func (fn *staleKeyFn) add(t *tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
 	if fn.Rule.Matches(t.Symbol) {
 		fn.batch.Add(t.Symbol, t.EventTime.UnixNano(), emit)
 	}
+}
+
+// staleKeyBatchFn is staleKeyFn over dedupe's batches.
+type staleKeyBatchFn struct {
+	staleKeyFn
+}
+
+func (fn *staleKeyBatchFn) ProcessElement(_ context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
+	return b.Each(func(t *tickbeam.Tick) { fn.add(t, emit) })
 }
 
 func (fn *staleKeyFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {

@@ -1,6 +1,7 @@
 package bars
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 func TestMain(m *testing.M) { testenv.MainPrism(m) }
@@ -61,12 +63,20 @@ func TestComputeHandComputed(t *testing.T) {
 	if got, want := want[0].VWAP, 2507.75/25; got != want || math.Abs(got-100.31) > 1e-12 {
 		t.Fatalf("hand VWAP = %v, want 100.31", got)
 	}
-	p, s := beam.NewPipelineWithRoot()
-	res := []Resolution{Resolution(time.Minute), Resolution(5 * time.Minute)}
-	got := Compute(s, beamtest.Ticks(s, exampleTicks()...), Options{Resolutions: res})
-	beamtest.Equals(s, got[res[0]], want[:3])
-	beamtest.Equals(s, got[res[1]], want[3:])
-	ptest.RunAndValidate(t, p)
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			res := []Resolution{Resolution(time.Minute), Resolution(5 * time.Minute)}
+			in := beamtest.Ticks(s, exampleTicks()...)
+			if batched { // dedupe's batches, folded without a step per tick
+				in = dedupe.Batches(s, beam.Flatten(s, in, beamtest.Ticks(s, exampleTicks()[:3]...)), dedupe.Options{Window: time.Minute})
+			}
+			got := Compute(s, in, Options{Resolutions: res})
+			beamtest.Equals(s, got[res[0]], want[:3])
+			beamtest.Equals(s, got[res[1]], want[3:])
+			ptest.RunAndValidate(t, p)
+		})
+	}
 }
 
 func TestAccumulatorMergeOrderIndependent(t *testing.T) {

@@ -3,6 +3,7 @@ package enrich
 import (
 	"context"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 	"github.com/tickbeam/tickbeam/internal/testenv"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 // TestMain does what testenv.MainPrism(m) does but lets testenv.Main run
@@ -288,13 +290,20 @@ var (
 )
 
 func TestPrevCloseLastClose(t *testing.T) {
-	p, s := beam.NewPipelineWithRoot()
-	// Out of order, as a batch may deliver them.
-	in := beamtest.Ticks(s, tueOpen, friMid, thuLast10, satNight, friPre, thuAfter, friLast, thuPre, thuLast9, friOpen, thuOpen)
-	got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}})
-	beamtest.Equals(s, got, lastCloseW)
-	r := ptest.RunAndValidate(t, p)
-	wantCounters(t, r, map[string]int64{"no_prev_close": 5, "from_last_close": 6, "late_close_trades": 0, "released": 1})
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			// Out of order, as a batch may deliver them.
+			in := beamtest.Ticks(s, tueOpen, friMid, thuLast10, satNight, friPre, thuAfter, friLast, thuPre, thuLast9, friOpen, thuOpen)
+			if batched { // dedupe's batches, read without a step per tick
+				in = dedupe.Batches(s, in, dedupe.Options{Window: time.Hour})
+			}
+			got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}})
+			beamtest.Equals(s, got, lastCloseW)
+			r := ptest.RunAndValidate(t, p)
+			wantCounters(t, r, map[string]int64{"no_prev_close": 5, "from_last_close": 6, "late_close_trades": 0, "released": 1})
+		})
+	}
 }
 
 // On a stream the first ticks of a day wait for the watermark to pass the
