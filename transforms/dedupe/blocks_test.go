@@ -22,7 +22,9 @@ func init() {
 	register.Function1x1(deadLine)
 }
 
-func deadLine(d tickbeam.DeadLetter) string { return d.Stage + " " + d.PayloadString + ": " + d.ErrorMessage }
+func deadLine(d tickbeam.DeadLetter) string {
+	return d.Stage + " " + d.PayloadString + ": " + d.ErrorMessage
+}
 
 // tickLine is what a tick says apart from its ingest time, which differs
 // between two parses of one line.
