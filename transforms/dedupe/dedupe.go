@@ -16,6 +16,12 @@
 // cross the runner, not ticks: on prism a shuffle of every tick costs about
 // 6 µs a tick (120k ticks/s at best on two cores), while a batch costs about
 // what encoding its ticks does.
+//
+// Ticks returns the ticks one by one. Batches returns them as the batches
+// grouped, which bars.Compute, the alert rules on ticks and
+// enrich.PrevClose read without a step per tick; Blocks does the same from
+// a file's blocks of lines, parsing and packing each block on a goroutine of
+// its own.
 package dedupe
 
 import (
@@ -220,7 +226,8 @@ func Identity(t *tickbeam.Tick) string {
 	return string(b)
 }
 
-// Batch is the ticks of one (source, symbol, window) from one bundle. A
+// Batch is the ticks of one (source, symbol, window) from one bundle (or
+// one block, in Blocks). A
 // Batch made by this package (Batches' output, the batches a Screen sees)
 // holds its ticks encoded: read them with All or Each, not Ticks.
 type Batch struct {
