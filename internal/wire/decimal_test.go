@@ -62,3 +62,26 @@ func TestDecimalBadExponent(t *testing.T) {
 		t.Error("a truncated raw float read without an error")
 	}
 }
+
+func FuzzDecimal(f *testing.F) {
+	f.Add(4000.16, 4000.17)
+	f.Add(-0.5, math.Inf(1))
+	f.Fuzz(func(t *testing.T, a, b float64) {
+		var buf []byte
+		var prev int64
+		for _, x := range []float64{a, b, a} {
+			buf, prev = AppendDecimal(buf, x, prev)
+		}
+		r := NewReader(buf)
+		prev = 0
+		for _, want := range []float64{a, b, a} {
+			var got float64
+			if got, prev = r.Decimal(prev); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%v (bits %x) came back as %v (bits %x)", want, math.Float64bits(want), got, math.Float64bits(got))
+			}
+		}
+		if r.Err() != nil || r.Len() != 0 {
+			t.Fatalf("reader: err %v, %d bytes left", r.Err(), r.Len())
+		}
+	})
+}

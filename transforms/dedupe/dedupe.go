@@ -43,7 +43,7 @@ import (
 	"github.com/tickbeam/tickbeam/internal/optcheck"
 )
 
-// Options configure Ticks.
+// Options configure Ticks, Batches and Blocks.
 type Options struct {
 	// Window is the event-time window within which copies are recognised.
 	// Copies share an event time, so any window works; on a stream, output
@@ -61,7 +61,8 @@ type Options struct {
 	// takes outlier trades out. It is given a PCollection<KV<string,
 	// Batch>> (KeyOf keys) and the Window, and returns PCollections of that type, each
 	// batch holding one key's ticks of one Window and timestamped at one of
-	// them; Ticks windows each and flattens them into its GroupByKey. On
+	// them (read a Batch's ticks with All); they are windowed and flattened
+	// into the GroupByKey. On
 	// prism that Flatten costs no crossing of its own, where a Flatten of
 	// ticks after the grouping would be one more crossing of every tick.
 	// Copies a Screen drops it counts in Duplicates.
@@ -117,8 +118,9 @@ func TryTicks(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCollect
 }
 
 // Batches is Ticks whose output stays in batches: a PCollection<Batch>
-// (Ticks set, in the order seen, one Batch per batch grouped, so a batch holds
-// at most a bundle's ticks of one source, symbol and window), each Batch in
+// (read each one's ticks, in the order seen, with All or Each; one Batch per
+// batch grouped, so a batch holds at most a bundle's ticks of one source,
+// symbol and window), each Batch in
 // its window and timestamped at the window's end. A step that folds ticks
 // (bars.Compute takes a PCollection<Batch>) then costs nothing per tick
 // between it and dedupe: on prism, handing each tick on to the next DoFn is
@@ -405,10 +407,15 @@ func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Bat
 	var seen map[string]struct{} // every identity so far, once a batch needed them
 	var before []Batch           // the batches passed on by their ranges alone
 	var ranges []idRange
+	var span idRange // of every range so far: a batch beyond it needs no comparing
 	var dupes int64
 	for batches(&b) {
 		if seen == nil {
-			if r, ok := b.ids(); ok && r.disjoint(ranges) {
+			if r, ok := b.ids(); ok && (len(ranges) == 0 || r.lo > span.hi || r.hi < span.lo || r.disjoint(ranges)) {
+				if len(ranges) == 0 {
+					span = r
+				}
+				span = idRange{min(span.lo, r.lo), max(span.hi, r.hi)}
 				ranges = append(ranges, r)
 				before = append(before, b)
 				emit(b)
@@ -426,7 +433,7 @@ func (*uniqueFn) ProcessElement(ctx context.Context, _ string, batches func(*Bat
 		if err != nil {
 			return fmt.Errorf("dedupe: %w", err)
 		}
-		unique := ticks[:0] // decoded for this call alone
+		unique := make([]tickbeam.Tick, 0, len(ticks))
 		for i := range ticks {
 			id := Identity(&ticks[i])
 			if _, dup := seen[id]; dup {

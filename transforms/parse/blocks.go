@@ -105,8 +105,8 @@ type BlockQueue struct {
 type Block struct {
 	Ticks []tickbeam.Tick
 	Dead  []tickbeam.DeadLetter
-	// State is the Then function's own, kept with the Block from block to
-	// block (e.g. a packer to reuse).
+	// State is the then function's own (BlockQueue.Add), kept with the
+	// Block from block to block (e.g. a packer to reuse).
 	State any
 }
 
@@ -152,8 +152,8 @@ func (q *BlockQueue) newJob() *blockJob {
 func (j *blockJob) run() {
 	defer func() {
 		if r := recover(); r != nil {
-			// A parser bug must fail the bundle, not the process.
-			j.err = fmt.Errorf("parse.Blocks: parser panicked: %v", r)
+			// A parser (or then) bug must fail the bundle, not the process.
+			j.err = fmt.Errorf("parse.Blocks: parsing a block panicked: %v", r)
 		}
 	}()
 	j.Ticks, j.Dead = j.Ticks[:0], j.Dead[:0]
