@@ -240,6 +240,9 @@ type Buffer[T any] struct {
 	Compare func(a, b T) int // event-time order, then tie-breaks
 	// Duplicate, if set, drops next when it follows prev in order.
 	Duplicate func(prev, next T) bool
+	// Unpack, if set, decodes a part of a packed batch (see Packer), calling
+	// f with each row in turn; a row it does not call f with is dropped.
+	Unpack func(part []byte, f func(T)) error
 }
 
 func (b *Buffer[T]) maxBuffered() int64 {
@@ -259,7 +262,18 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 // AddBatch is Add for a batch as Codec.Encode or a Batcher packed it. Its
 // rows are decoded once, for their times and the late ones, and stored as
 // the bytes they came in, not encoded a second time.
+//
+// A packed batch (Packer) goes into the bag as it came when no row of it can
+// be late and it is too large to wait inline; else it is unpacked and added
+// row by row.
 func (b *Buffer[T]) AddBatch(sp state.Provider, tp timers.Provider, m *Meta, batch []byte) (late, forced []T, err error) {
+	if r := wire.NewReader(batch); r.Int() == packedBatch {
+		p, err := readPacked(r, batch)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.addPacked(sp, tp, m, p, batch)
+	}
 	var rows []T
 	var raws [][]byte
 	err = b.Codec.eachRaw(batch, func(n int) {
@@ -310,6 +324,38 @@ func (b *Buffer[T]) add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	if err := b.store(sp, m, b.appendRows(nil, keep, keepRaws), int64(len(keep))); err != nil {
 		return late, nil, err
 	}
+	forced, err = b.added(sp, tp, m, int64(len(keep)), minTs, maxTs, rel)
+	return late, forced, err
+}
+
+// addPacked is AddBatch for a packed batch p, whose encoding is enc.
+func (b *Buffer[T]) addPacked(sp state.Provider, tp timers.Provider, m *Meta, p packed, enc []byte) (late, forced []T, err error) {
+	if p.rows == 0 {
+		return nil, nil, nil
+	}
+	if (m.HasFrontier && p.first <= m.Frontier) || b.TTLOf != nil || len(m.Inline)+len(enc) <= InlineBytes {
+		var rows []T
+		if err := b.unpack(p, func(x T) { rows = append(rows, x) }); err != nil {
+			return nil, nil, err
+		}
+		return b.add(sp, tp, m, rows, nil)
+	}
+	if err := b.Bag.Add(sp, enc); err != nil {
+		return nil, nil, fmt.Errorf("buffer: %w", err)
+	}
+	m.Stored += p.rows
+	minTs, maxTs := mtime.FromTime(time.Unix(0, p.first)), mtime.FromTime(time.Unix(0, p.last))
+	rel := mtime.MinTimestamp
+	if b.TTL > 0 {
+		rel = ReleaseTime(maxTs, b.TTL)
+	}
+	forced, err = b.added(sp, tp, m, p.rows, minTs, maxTs, rel)
+	return nil, forced, err
+}
+
+// added arms the timers for n rows just stored, from minTs to maxTs, and
+// returns the rows a full buffer forces out.
+func (b *Buffer[T]) added(sp state.Provider, tp timers.Provider, m *Meta, n int64, minTs, maxTs, rel mtime.Time) (forced []T, err error) {
 	m.Streak = 0
 	switch {
 	case m.Buffered == 0:
@@ -325,14 +371,13 @@ func (b *Buffer[T]) add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 		m.BufMin = minTs
 		b.setFlush(tp, m)
 	}
-	m.Buffered += int64(len(keep))
+	m.Buffered += n
 	MoveRelease(b.Timer, tp, &m.ReleaseAt, rel)
 	if m.Buffered > b.maxBuffered() {
 		b.Timer.ClearTag(tp, FlushTag(m.BufMin))
-		forced, err = b.take(sp, tp, m, mtime.MaxTimestamp, m.Buffered-b.maxBuffered()/2)
-		return late, forced, err
+		return b.take(sp, tp, m, mtime.MaxTimestamp, m.Buffered-b.maxBuffered()/2)
 	}
-	return late, nil, nil
+	return nil, nil
 }
 
 func (b *Buffer[T]) ttl(x T) time.Duration {
@@ -414,9 +459,10 @@ func (b *Buffer[T]) Drain(sp state.Provider, tp timers.Provider, m *Meta, upto m
 // its Codec encoding; inBag: read from the bag, not Meta.Inline.
 type stored struct {
 	t     int64
-	raw   []byte
+	raw   []byte // nil for a row of a packed batch: see dec
 	inBag bool
 	seq   int // arrival order, which breaks ties of t
+	dec   int // a packed batch's row: its index in take's unpacked rows, plus 1
 }
 
 // appendRows appends each row's time and length-prefixed encoding.
@@ -468,6 +514,7 @@ func (b *Buffer[T]) store(sp state.Provider, m *Meta, enc []byte, n int64) error
 // The caller has cleared or fired the old flush timer.
 func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mtime.Time, n int64) ([]T, error) {
 	waiting := make([]stored, 0, m.Buffered)
+	var pk unpacking[T] // the packed batches' rows and parts
 	if m.Stored > 0 {
 		batches, _, err := b.Bag.Read(sp)
 		if err != nil {
@@ -476,6 +523,12 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		for _, enc := range batches {
 			r := wire.NewReader(enc)
 			c := r.Int()
+			if c == packedBatch {
+				if err := b.readPackedEntry(r, enc, m, upto, &waiting, &pk); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if c < 0 || c > int64(len(enc)) {
 				return nil, fmt.Errorf("reorder: bad buffer entry of %d rows in %d bytes", c, len(enc))
 			}
@@ -515,6 +568,10 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	}
 	due := make([]T, 0, k)
 	for _, x := range waiting[:k] {
+		if x.dec > 0 {
+			due = append(due, pk.rows[x.dec-1])
+			continue
+		}
 		r := wire.NewReader(x.raw)
 		due = append(due, b.Codec.Read(r))
 		if err := r.Err(); err != nil {
@@ -556,7 +613,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	// The bag keeps its waiting rows (and the handed-over ones, skipped on
 	// read) until those outnumber them; the other waiting rows are stored
 	// anew, inline while they fit.
-	var inBag int64
+	inBag := pk.heldRows
 	for _, x := range rest {
 		if x.inBag {
 			inBag++
@@ -571,14 +628,30 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 				return nil, fmt.Errorf("clear buffer: %w", err)
 			}
 			m.Stored = 0
+			if err := pk.storeHeld(sp, b.Bag, m); err != nil {
+				return nil, err
+			}
 		}
 	}
 	m.Inline = nil
+	for i := range move {
+		if move[i].dec > 0 { // a packed batch's row leaving its batch behind
+			move[i].raw = b.Codec.Append(nil, pk.rows[move[i].dec-1])
+		}
+	}
 	if err := b.store(sp, m, appendStored(nil, move), int64(len(move))); err != nil {
 		return nil, err
 	}
-	m.Buffered = int64(len(rest))
-	if len(rest) > 0 {
+	m.Buffered = int64(len(rest)) + pk.heldRows
+	if len(pk.held) > 0 {
+		// Parts held undecoded: the next flush waits for the latest row.
+		first, last := pk.first, pk.last
+		if len(rest) > 0 {
+			first, last = min(first, rest[0].t), max(last, rest[len(rest)-1].t)
+		}
+		m.BufMin, m.Target = mtime.FromTime(time.Unix(0, first)), mtime.FromTime(time.Unix(0, last))
+		b.setFlush(tp, m)
+	} else if len(rest) > 0 {
 		m.BufMin = mtime.FromTime(time.Unix(0, rest[0].t))
 		// A quarter of the rest further, or 1, 3, 7, ... rows while
 		// flushes follow each other with no new row.

@@ -9,13 +9,20 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
-func init() { register.Function2x0(stampChange) }
+func init() {
+	register.Function2x0(stampChange)
+	register.Function1x1(atLeast50)
+}
+
+func atLeast50(n int) bool { return n >= 50 }
 
 func stampChange(c tickbeam.PriceChange, emit func(beam.EventTime, tickbeam.PriceChange)) {
 	emit(mtime.FromTime(c.EventTime), c)
@@ -137,6 +144,62 @@ func TestApplyBatchedTicks(t *testing.T) {
 			Labels:  []tickbeam.Attribute{{Key: "direction", Value: "below"}, {Key: "kind", Value: "price_level"}}}
 	}
 	equalAlerts(s, out.Alerts, []tickbeam.Alert{alert(sec(70), 59000), alert(sec(131), 59900)})
+	ptest.RunAndValidate(t, p)
+}
+
+// Dedupe's batches reach the tick rules' step undecoded, packed per symbol,
+// and are decoded only when due; the alerts are those of the same ticks one
+// by one. 1,000 trades a symbol over ten dedupe windows make packed batches
+// that wait in the bag; the prices cross the rules' levels often.
+func TestApplyPackedTicksMatchTicks(t *testing.T) {
+	rs, err := ParseRules(strings.NewReader(`rules:
+  - name: cross-up
+    kind: price_cross
+    symbols: [A*]
+    direction: above
+    threshold: 100
+    band: 0.2
+  - name: low
+    kind: price_level
+    direction: below
+    threshold: 99.5
+    cooldown: 30s
+  - name: wide
+    kind: spread
+    threshold: 50
+`), "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ticks []tickbeam.Tick
+	for i, sym := range []string{"AAA", "ABC", "XYZ"} {
+		price := 100.0
+		for j := range 1000 {
+			price += float64((j*7+i*3)%11-5) / 10 // a walk around 100
+			if price < 98 || price > 102 {
+				price = 100
+			}
+			at := t0.Add(time.Duration(j)*600*time.Millisecond + time.Duration(i)*time.Millisecond)
+			ticks = append(ticks, tradeAt(sym, at, fmt.Sprint(j+1), price))
+		}
+	}
+	for i := 0; i < len(ticks); i += 97 {
+		ticks = append(ticks, ticks[i]) // copies for dedupe to drop
+	}
+	p, s := beam.NewPipelineWithRoot()
+	in := beamtest.Ticks(s, ticks...)
+	opts := dedupe.Options{Window: time.Minute}
+	packed, err := TryApply(s.Scope("packed"), Inputs{Ticks: dedupe.Batches(s, in, opts)}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneByOne, err := TryApply(s.Scope("ticks"), Inputs{Ticks: dedupe.Ticks(s, in, opts)}, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := beam.ParDo(s, stripDetected, packed.Alerts)
+	passert.Equals(s, got, beam.ParDo(s, stripDetected, oneByOne.Alerts))
+	passert.True(s, stats.CountElms(s, got), atLeast50)
 	ptest.RunAndValidate(t, p)
 }
 

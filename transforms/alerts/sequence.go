@@ -144,7 +144,9 @@ func tryEvaluate(s beam.Scope, name string, rules []Rule, col beam.PCollection) 
 	s = s.Scope(name)
 	global := beam.WindowInto(s, window.NewGlobalWindows(), col)
 	batches := beam.ParDo(s, conv, global)
-	return beam.ParDo(s, newSeqFn(name, rules), batches), nil
+	seq := newSeqFn(name, rules)
+	_, seq.PackedTicks = conv.(*tickBatchObsFn)
+	return beam.ParDo(s, seq, batches), nil
 }
 
 var (
@@ -181,7 +183,7 @@ func converter(rules []Rule, col beam.PCollection) (any, error) {
 	switch in {
 	case InputTicks:
 		if got == batchType {
-			return &tickBatchObsFn{tickObsFn{Rules: rules}}, nil
+			return &tickBatchObsFn{tickObsFn: tickObsFn{Rules: rules}}, nil
 		}
 		return &tickObsFn{Rules: rules}, nil
 	case InputBars:
@@ -214,9 +216,8 @@ func (f *filter) setup(rules []Rule) {
 	f.batch = reorder.Batcher[ruleObs]{Codec: ruleObsCodec, Time: ruleObsTime}
 }
 
-// selectRules returns the rules watching symbol that are in session at t
-// and accept the row (keep).
-func (f *filter) selectRules(symbol string, t time.Time, keep func(i int, r *Rule) bool) ruleMask {
+// watches returns the rules watching symbol.
+func (f *filter) watches(symbol string) ruleMask {
 	w, ok := f.watching[symbol]
 	if !ok {
 		for i := range f.rules {
@@ -226,6 +227,13 @@ func (f *filter) selectRules(symbol string, t time.Time, keep func(i int, r *Rul
 		}
 		f.watching[symbol] = w
 	}
+	return w
+}
+
+// selectRules returns the rules watching symbol that are in session at t
+// and accept the row (keep).
+func (f *filter) selectRules(symbol string, t time.Time, keep func(i int, r *Rule) bool) ruleMask {
+	w := f.watches(symbol)
 	var m ruleMask
 	w.each(func(i int) {
 		if f.scheds[i].IsOpen(t) && keep(i, &f.rules[i]) {
@@ -266,19 +274,61 @@ func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit fun
 	fn.observe(&t, emit)
 }
 
-// tickBatchObsFn is tickObsFn over dedupe's batches.
+// tickBatchObsFn is tickObsFn over dedupe's batches. A batch of one symbol
+// that a rule watches goes on to seqFn as it came, undecoded, packed with the
+// bundle's other batches of its symbol; seqFn decodes it (unpackTicks) only
+// when its rows are due. Other batches are read tick by tick.
 type tickBatchObsFn struct {
 	tickObsFn
+	packed reorder.Packer
 }
 
 func (fn *tickBatchObsFn) ProcessElement(_ context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
-	return b.Each(func(t *tickbeam.Tick) { fn.observe(t, emit) })
+	sp, ok := b.Span()
+	if !ok {
+		return b.Each(func(t *tickbeam.Tick) { fn.observe(t, emit) })
+	}
+	if w := fn.watches(sp.Symbol); w.empty() {
+		return nil
+	}
+	enc, err := b.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	fn.packed.Add(sp.Symbol, enc, sp.Ticks, sp.First, sp.Last, emit)
+	return nil
+}
+
+func (fn *tickBatchObsFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {
+	fn.packed.Flush(emit)
+	fn.filter.FinishBundle(ctx, emit)
+}
+
+// unpackTicks decodes a dedupe batch that tickBatchObsFn packed into the
+// observations of the rules reading its ticks.
+func (fn *tickObsFn) unpackTicks(part []byte, f func(ruleObs)) error {
+	b, err := dedupe.DecodeBatch(part)
+	if err != nil {
+		return err
+	}
+	return b.Each(func(t *tickbeam.Tick) {
+		if o, ok := fn.observation(t); ok {
+			f(o)
+		}
+	})
 }
 
 func (fn *tickObsFn) observe(t *tickbeam.Tick, emit func(beam.EventTime, string, []byte)) {
+	if o, ok := fn.observation(t); ok {
+		fn.batch.Add(o.Symbol, o, emit)
+	}
+}
+
+// observation is t as the rules reading it see it; false when none does.
+func (fn *tickObsFn) observation(t *tickbeam.Tick) (ruleObs, bool) {
 	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
 	if !quoted && !traded {
-		return
+		return ruleObs{}, false
 	}
 	m := fn.selectRules(t.Symbol, t.EventTime, func(i int, _ *Rule) bool {
 		if fn.quotes[i] {
@@ -286,7 +336,8 @@ func (fn *tickObsFn) observe(t *tickbeam.Tick, emit func(beam.EventTime, string,
 		}
 		return traded
 	})
-	fn.add(Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice}, m, emit)
+	o := Observation{Symbol: t.Symbol, Time: t.EventTime, ID: t.TradeID, Price: t.Price, Bid: t.BidPrice, Ask: t.AskPrice}
+	return ruleObs{Observation: o, rules: m}, !m.empty()
 }
 
 type barObsFn struct {
@@ -475,6 +526,9 @@ type seqFn struct {
 	Name        string
 	Rules       []Rule
 	MaxBuffered int
+	// PackedTicks: the input holds dedupe's batches as tickBatchObsFn packs
+	// them, decoded into observations at the flush.
+	PackedTicks bool
 
 	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the rules' states (ruleStates)
 	Buffer state.Bag[[]byte]
@@ -525,6 +579,11 @@ func (f *seqFn) Setup() error {
 	}
 	f.ord = &reorder.Buffer[ruleObs]{Bag: &f.Buffer, Timer: &f.Timer, Codec: ruleObsCodec, MaxBuffered: f.MaxBuffered,
 		TTL: f.ttl, Time: ruleObsTime, Compare: compareObs, Duplicate: sameWindow}
+	if f.PackedTicks {
+		ticks := &tickObsFn{Rules: f.Rules}
+		ticks.Setup()
+		f.ord.Unpack = ticks.unpackTicks
+	}
 	return nil
 }
 

@@ -58,14 +58,19 @@ type batchEncoder struct {
 	prevEvent, prevIngest, prevID int64
 	prevPrice, prevSize           int64 // wire.Decimal forms
 	venue, currency               string
+	mixed                         bool  // a tick of another source or symbol than the header's
+	first, last                   int64 // the earliest and latest event time (Unix ns)
 	body                          []byte
 }
 
 // The header: source, symbol, the count, then the range of the trade ids
 // when they ascend as numbers (1, first, last; else 0), which tells uniqueFn
-// that batches cannot share a tick without decoding them.
+// that batches cannot share a tick without decoding them, then the range of
+// the event times when every tick is of the header's source and symbol (1,
+// earliest, latest - earliest; else 0), which lets a keyed step hold the
+// batch undecoded (Span).
 func (e *batchEncoder) bytes() []byte {
-	out := make([]byte, 0, len(e.source)+len(e.symbol)+32+len(e.body))
+	out := make([]byte, 0, len(e.source)+len(e.symbol)+48+len(e.body))
 	out = wire.AppendString(out, e.source)
 	out = wire.AppendString(out, e.symbol)
 	out = wire.AppendInt(out, e.n)
@@ -76,7 +81,22 @@ func (e *batchEncoder) bytes() []byte {
 	} else {
 		out = wire.AppendInt(out, 0)
 	}
+	if e.n > 0 && !e.mixed {
+		out = wire.AppendInt(out, 1)
+		out = wire.AppendInt(out, e.first)
+		out = wire.AppendInt(out, e.last-e.first)
+	} else {
+		out = wire.AppendInt(out, 0)
+	}
 	return append(out, e.body...)
+}
+
+// span is the batch's count and event times as Batch.Span reports them.
+func (e *batchEncoder) span() (n int, first, last time.Time, ok bool) {
+	if e.n == 0 || e.mixed {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	return int(e.n), time.Unix(0, e.first).UTC(), time.Unix(0, e.last).UTC(), true
 }
 
 // idRange is the range of a batch's trade ids that ascend as numbers.
@@ -105,7 +125,13 @@ func (e *batchEncoder) add(t *tickbeam.Tick, id int64, numeric bool) {
 		e.ascending = e.ascending && numeric && id > e.lastID
 	}
 	e.lastID = id
+	ev := t.EventTime.UnixNano()
+	if e.n == 0 {
+		e.first, e.last = ev, ev
+	}
+	e.first, e.last = min(e.first, ev), max(e.last, ev)
 	e.n++
+	e.mixed = e.mixed || t.Source != e.source || t.Symbol != e.symbol
 	if t.Source != e.source || t.Symbol != e.symbol || (t.Kind != tickbeam.Trade && t.Kind != tickbeam.Quote) ||
 		(t.Side != tickbeam.Buy && t.Side != tickbeam.Sell && t.Side != tickbeam.Unknown) ||
 		t.EventTime.IsZero() || t.IngestTime.IsZero() {
@@ -136,7 +162,7 @@ func (e *batchEncoder) add(t *tickbeam.Tick, id int64, numeric bool) {
 		flags |= flagPrevClose
 	}
 	e.body = append(e.body, flags)
-	ev, in := t.EventTime.UnixNano(), t.IngestTime.UnixNano()
+	in := t.IngestTime.UnixNano()
 	e.body = wire.AppendInt(e.body, ev-e.prevEvent)
 	e.body = wire.AppendInt(e.body, in-e.prevIngest)
 	e.prevEvent, e.prevIngest = ev, in
@@ -186,7 +212,12 @@ func numericID(s string) (int64, bool) {
 // decodeBatch keeps a batch as it crossed the runner: its ticks are decoded
 // when read (Batch.All, Batch.Each), and one passed on unread is not encoded
 // again.
-func decodeBatch(data []byte) (Batch, error) {
+func decodeBatch(data []byte) (Batch, error) { return DecodeBatch(data) }
+
+// DecodeBatch is the Batch whose encoding (Batch.MarshalBinary) is data. It
+// keeps data, undecoded until read: data must not change while the Batch is
+// in use.
+func DecodeBatch(data []byte) (Batch, error) {
 	if _, err := newBatchReader(data); err != nil {
 		return Batch{}, err
 	}
@@ -200,6 +231,8 @@ type batchReader struct {
 	n                                                  int64
 	ids                                                idRange // when ascending
 	ascending                                          bool
+	first, last                                        int64 // event times, when spanned
+	spanned                                            bool
 	prevEvent, prevIngest, prevID, prevPrice, prevSize int64
 	venue, currency                                    string
 }
@@ -212,6 +245,13 @@ func newBatchReader(data []byte) (*batchReader, error) {
 		br.ascending = true
 	} else if asc != 0 {
 		r.Fail(fmt.Errorf("bad id order %d", asc))
+	}
+	if sp := r.Int(); sp == 1 {
+		br.first = r.Int()
+		br.last = br.first + r.Int()
+		br.spanned = true
+	} else if sp != 0 {
+		r.Fail(fmt.Errorf("bad time span flag %d", sp))
 	}
 	if r.Err() != nil || br.n < 0 || br.n > int64(len(data)) {
 		return nil, fmt.Errorf("decode dedupe.Batch: bad header (count %d, %v)", br.n, r.Err())

@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -68,6 +69,54 @@ func TestBatchCoderRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Span reads a batch's count, event times, source and symbol from its
+// header, the same for a batch of Ticks, one packed by this package and one
+// that crossed the runner; a batch mixing symbols has none.
+func TestBatchSpan(t *testing.T) {
+	tick := func(sym string, sec int64) tickbeam.Tick {
+		return tickbeam.Tick{Source: "s", Symbol: sym, Kind: tickbeam.Trade, Side: tickbeam.Buy, TradeID: fmt.Sprint(sec),
+			EventTime: time.Unix(sec, 0).UTC(), IngestTime: time.Unix(sec, 5).UTC(), Price: 1, Size: 1}
+	}
+	for _, c := range []struct {
+		name  string
+		ticks []tickbeam.Tick
+		want  BatchSpan
+		ok    bool
+	}{
+		{"one symbol, out of order", []tickbeam.Tick{tick("X", 5), tick("X", 2), tick("X", 9), tick("X", 4)},
+			BatchSpan{"s", "X", 4, time.Unix(2, 0).UTC(), time.Unix(9, 0).UTC()}, true},
+		{"one tick", []tickbeam.Tick{tick("X", 5)}, BatchSpan{"s", "X", 1, time.Unix(5, 0).UTC(), time.Unix(5, 0).UTC()}, true},
+		{"two symbols", []tickbeam.Tick{tick("X", 5), tick("Y", 6)}, BatchSpan{}, false},
+		{"empty", nil, BatchSpan{}, false},
+	} {
+		var packed batchEncoder
+		for i := range c.ticks {
+			if i == 0 {
+				packed.source, packed.symbol = c.ticks[0].Source, c.ticks[0].Symbol
+			}
+			id, numeric := numericID(c.ticks[i].TradeID)
+			packed.add(&c.ticks[i], id, numeric)
+		}
+		enc, err := Batch{Ticks: c.ticks}.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		crossed, err := DecodeBatch(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for form, b := range map[string]Batch{"ticks": {Ticks: c.ticks}, "packed": {enc: &packed}, "crossed": crossed} {
+			got, ok := b.Span()
+			if diff := cmp.Diff(c.want, got); diff != "" || ok != c.ok {
+				t.Errorf("%s, %s: Span() = _, %v, want %v (-want +got):\n%s", c.name, form, ok, c.ok, diff)
+			}
+		}
+	}
+	if _, err := DecodeBatch([]byte{0x7f}); err == nil {
+		t.Error("DecodeBatch took a damaged batch")
 	}
 }
 

@@ -265,6 +265,56 @@ func (b Batch) ids() (idRange, bool) {
 	return idRange{}, false
 }
 
+// Span reports the batch's tick count and the earliest and latest of its
+// ticks' event times, and its ticks' source and symbol, without decoding a
+// tick. ok is false for an empty batch and for one mixing sources or
+// symbols.
+func (b Batch) Span() (sp BatchSpan, ok bool) {
+	switch {
+	case b.raw != nil:
+		br, err := newBatchReader(b.raw)
+		if err != nil || !br.spanned || br.n == 0 {
+			return BatchSpan{}, false
+		}
+		return BatchSpan{br.source, br.symbol, int(br.n), time.Unix(0, br.first).UTC(), time.Unix(0, br.last).UTC()}, true
+	case b.enc != nil:
+		n, first, last, ok := b.enc.span()
+		if !ok {
+			return BatchSpan{}, false
+		}
+		return BatchSpan{b.enc.source, b.enc.symbol, n, first, last}, true
+	}
+	if len(b.Ticks) == 0 {
+		return BatchSpan{}, false
+	}
+	t0 := &b.Ticks[0]
+	sp = BatchSpan{t0.Source, t0.Symbol, len(b.Ticks), t0.EventTime, t0.EventTime}
+	for i := range b.Ticks {
+		t := &b.Ticks[i]
+		if t.Source != sp.Source || t.Symbol != sp.Symbol {
+			return BatchSpan{}, false
+		}
+		if t.EventTime.Before(sp.First) {
+			sp.First = t.EventTime
+		}
+		if t.EventTime.After(sp.Last) {
+			sp.Last = t.EventTime
+		}
+	}
+	return sp, true
+}
+
+// BatchSpan is what a Batch's header says of its ticks (Batch.Span).
+type BatchSpan struct {
+	Source, Symbol string
+	Ticks          int
+	First, Last    time.Time // the earliest and latest event time
+}
+
+// MarshalBinary returns the batch's encoding, as it crosses the runner (a
+// batch that crossed it, not encoded again); DecodeBatch reads it.
+func (b Batch) MarshalBinary() ([]byte, error) { return encodeBatch(b) }
+
 // Each calls f with each of the batch's ticks in turn, decoding them one at a
 // time where All decodes them all at once; t is valid during the call only.
 func (b Batch) Each(f func(t *tickbeam.Tick)) error {

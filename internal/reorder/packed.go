@@ -1,0 +1,199 @@
+package reorder
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/state"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+// A packed batch holds its rows in a form of the caller's own, e.g. dedupe's
+// batches of ticks as they crossed the runner: a Buffer stores it as it came
+// and decodes it (Buffer.Unpack) only at the flush that hands its rows over.
+// A batch run's rows then cross the runner, enter the bag and leave it
+// without being decoded and encoded again on the way, which was most of the
+// cost of a keyed step on ticks.
+//
+// Its encoding: packedBatch where a batch's row count would be, the row
+// count, the earliest and latest row's event times (Unix ns), the number of
+// parts, then each part: its earliest row's time, its latest's after that,
+// its row count and its bytes. A flush decodes only the parts holding rows
+// it may hand over: a part all after the flush's time waits as it is, and
+// one all handed over is skipped.
+const packedBatch = -3
+
+// Packer packs one bundle's parts (encoded groups of rows, e.g. dedupe's
+// batches) per key into packed batches, the elements a stateful DoFn whose
+// Buffer has an Unpack reads: a DoFn calls Add per part and Flush in
+// FinishBundle. As with a Batcher, each packed batch is timestamped at its
+// earliest row and leaves in the global window.
+type Packer struct {
+	open map[string]*packing
+	held int
+}
+
+type packing struct {
+	rows, parts int64
+	first, last int64
+	body        []byte
+}
+
+// Add adds part, rows rows of key with event times from first to last; a
+// Packer holding MaxBatched rows emits them first.
+func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, emit func(mtime.Time, string, []byte)) {
+	if p.open == nil {
+		p.open = map[string]*packing{}
+	}
+	k := p.open[key]
+	if k == nil {
+		k = &packing{}
+		p.open[key] = k
+	}
+	f, l := first.UnixNano(), last.UnixNano()
+	if k.parts == 0 {
+		k.first, k.last = f, l
+	}
+	k.first, k.last = min(k.first, f), max(k.last, l)
+	k.rows += int64(rows)
+	k.parts++
+	k.body = appendPart(k.body, f, l, int64(rows), part)
+	if p.held += rows; p.held >= MaxBatched {
+		p.Flush(emit)
+	}
+}
+
+func appendPart(b []byte, first, last, rows int64, part []byte) []byte {
+	b = wire.AppendInt(b, first)
+	b = wire.AppendInt(b, last-first)
+	b = wire.AppendInt(b, rows)
+	return wire.AppendBytes(b, part)
+}
+
+// Flush emits every open packed batch.
+func (p *Packer) Flush(emit func(mtime.Time, string, []byte)) {
+	for key, k := range p.open {
+		emit(mtime.FromTime(time.Unix(0, k.first)), key, encodePacked(k.rows, k.first, k.last, k.parts, k.body))
+		delete(p.open, key)
+	}
+	p.held = 0
+}
+
+func encodePacked(rows, first, last, parts int64, body []byte) []byte {
+	out := make([]byte, 0, 5*binary.MaxVarintLen64+len(body))
+	for _, x := range [...]int64{packedBatch, rows, first, last, parts} {
+		out = wire.AppendInt(out, x)
+	}
+	return append(out, body...)
+}
+
+// packed is a packed batch's header; body holds its parts.
+type packed struct {
+	rows, first, last, parts int64
+	body                     []byte
+}
+
+// readPacked reads a packed batch after its packedBatch mark.
+func readPacked(r *wire.Reader, b []byte) (packed, error) {
+	p := packed{rows: r.Int(), first: r.Int(), last: r.Int(), parts: r.Int()}
+	if err := r.Err(); err != nil || p.rows < 0 || p.parts < 0 || p.parts > int64(len(b)) || p.first > p.last {
+		return packed{}, fmt.Errorf("reorder: bad packed batch (%d rows, %d parts, %v)", p.rows, p.parts, err)
+	}
+	p.body = b[len(b)-r.Len():]
+	return p, nil
+}
+
+// part is one part of a packed batch.
+type part struct {
+	first, last, rows int64
+	data              []byte // the rows, for Unpack
+	enc               []byte // the whole part as appendPart wrote it
+}
+
+// each calls f with each part.
+func (p packed) each(f func(part) error) error {
+	r := wire.NewReader(p.body)
+	for range p.parts {
+		start := len(p.body) - r.Len()
+		x := part{first: r.Int()}
+		x.last = x.first + r.Int()
+		x.rows = r.Int()
+		x.data = r.View()
+		if err := r.Err(); err != nil {
+			return fmt.Errorf("reorder: bad packed batch: %w", err)
+		}
+		x.enc = p.body[start : len(p.body)-r.Len()]
+		if err := f(x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unpack decodes p's rows with the Buffer's Unpack.
+func (b *Buffer[T]) unpack(p packed, f func(T)) error {
+	return p.each(func(x part) error { return b.unpackPart(x, f) })
+}
+
+func (b *Buffer[T]) unpackPart(x part, f func(T)) error {
+	if b.Unpack == nil {
+		return fmt.Errorf("reorder: a packed batch for a Buffer without Unpack")
+	}
+	return b.Unpack(x.data, f)
+}
+
+// unpacking is what a take has read of the bag's packed batches.
+type unpacking[T any] struct {
+	rows        []T    // the rows of the parts decoded
+	held        []part // the parts left undecoded, all after the take's time
+	heldRows    int64
+	first, last int64 // of the held parts: the earliest and latest row (Unix ns)
+}
+
+// readPackedEntry reads a bag entry holding a packed batch (r is past its
+// mark): the rows of each part that may be due join waiting; a part wholly
+// after upto is held as it is, one wholly handed over is skipped.
+func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mtime.Time, waiting *[]stored, pk *unpacking[T]) error {
+	p, err := readPacked(r, enc)
+	if err != nil {
+		return err
+	}
+	return p.each(func(x part) error {
+		switch {
+		case m.HasFrontier && x.last <= m.Frontier:
+			return nil
+		case mtime.FromTime(time.Unix(0, x.first)) > upto:
+			if len(pk.held) == 0 {
+				pk.first, pk.last = x.first, x.last
+			}
+			pk.first, pk.last = min(pk.first, x.first), max(pk.last, x.last)
+			pk.held = append(pk.held, x)
+			pk.heldRows += x.rows
+			return nil
+		}
+		return b.unpackPart(x, func(row T) {
+			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
+				pk.rows = append(pk.rows, row)
+				*waiting = append(*waiting, stored{t: t, inBag: true, seq: len(*waiting), dec: len(pk.rows)})
+			}
+		})
+	})
+}
+
+// storeHeld writes the held parts back into the bag as one packed batch.
+func (pk *unpacking[T]) storeHeld(sp state.Provider, bag *state.Bag[[]byte], m *Meta) error {
+	if len(pk.held) == 0 {
+		return nil
+	}
+	var body []byte
+	for _, x := range pk.held {
+		body = append(body, x.enc...)
+	}
+	if err := bag.Add(sp, encodePacked(pk.heldRows, pk.first, pk.last, int64(len(pk.held)), body)); err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+	m.Stored += pk.heldRows
+	return nil
+}

@@ -1,0 +1,193 @@
+package reorder
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/tickbeam/tickbeam/internal/wire"
+)
+
+// packedBuffer is newTestBuffer whose packed parts are padded rows one after
+// another (a part of 40 is larger than InlineBytes); its Unpack drops the
+// rows drop says, as a converter drops rows no rule reads, and counts the
+// parts it decodes.
+func packedBuffer(maxBuffered int, drop func(int64) bool) (*Buffer[int64], *memState, *int) {
+	b, _, st := newTestBuffer(maxBuffered)
+	decoded := new(int)
+	b.Unpack = func(part []byte, f func(int64)) error {
+		*decoded++
+		for r := wire.NewReader(part); r.Len() > 0; {
+			if x := padded.Read(r); !drop(x) {
+				f(x)
+			}
+			if err := r.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return b, st, decoded
+}
+
+// pack packs parts of rows (times in ns) for one key as a Packer does.
+func pack(t *testing.T, parts ...[]int64) []byte {
+	t.Helper()
+	var p Packer
+	for _, rows := range parts {
+		lo, hi := slices.Min(rows), slices.Max(rows)
+		var part []byte
+		for _, x := range rows {
+			part = padded.Append(part, x)
+		}
+		p.Add("k", part, len(rows), time.Unix(0, lo), time.Unix(0, hi), func(mtime.Time, string, []byte) {})
+	}
+	var out []byte
+	var ts mtime.Time
+	p.Flush(func(t mtime.Time, _ string, b []byte) { ts, out = t, b })
+	if want := mtime.FromTime(time.Unix(0, slices.Min(slices.Concat(parts...)))); ts != want {
+		t.Errorf("packed batch timestamped %v, want its earliest row's %v", ts, want)
+	}
+	return out
+}
+
+// atFives drops rows at a multiple of 5 s.
+func atFives(x int64) bool { return x%5e9 == 0 }
+
+func none(int64) bool { return false }
+
+// A packed batch hands over, calls late and forces out what the same rows
+// added one by one do: through draining at times that cut parts, late rows
+// in a packed batch, batches small enough to wait inline, held parts written
+// back when the bag is rewritten, and a full buffer. (A full buffer counts a
+// packed batch's rows before Unpack drops some, so that case drops none.)
+func TestBufferPackedMatchesRows(t *testing.T) {
+	for _, c := range []struct {
+		maxBuffered int
+		drop        func(int64) bool
+	}{{0, atFives}, {120, none}} {
+		maxBuffered := c.maxBuffered
+		rows, _, stRows := newTestBuffer(maxBuffered)
+		packs, stPacks, _ := packedBuffer(maxBuffered, c.drop)
+		var mRows, mPacks Meta
+		span := func(from, n, step int64) []int64 {
+			out := make([]int64, n)
+			for i := range out {
+				out[i] = (from + int64(i*7)%n*step) * 1e8 // out of order within the part
+			}
+			return out
+		}
+		steps := []struct {
+			parts [][]int64
+			drain int64 // then drain up to this time (s), if not 0
+		}{
+			{parts: [][]int64{span(100, 60, 1), span(0, 60, 1), span(300, 60, 2)}},
+			{parts: [][]int64{span(200, 60, 1)}, drain: 15},
+			{parts: [][]int64{span(140, 60, 1)}, drain: 22},      // partly late
+			{parts: [][]int64{{25e9 + 1, 26e9, 23e9}}, drain: 0}, // inline
+			{parts: [][]int64{span(500, 80, 1), span(450, 80, 1)}, drain: 52},
+			{parts: [][]int64{span(900, 40, 1)}, drain: 0},
+		}
+		var gotRows, gotPacks [][]int64
+		for i, s := range steps {
+			lateR, forcedR, err := rows.Add(stRows, stRows, &mRows, slices.DeleteFunc(slices.Concat(s.parts...), c.drop))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lateP, forcedP, err := packs.AddBatch(stPacks, stPacks, &mPacks, pack(t, s.parts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(lateR)
+			slices.Sort(lateP)
+			if diff := gocmp.Diff([][]int64{lateR, forcedR}, [][]int64{lateP, forcedP}); diff != "" {
+				t.Errorf("max %d, step %d: late and forced (-rows +packed):\n%s", maxBuffered, i, diff)
+			}
+			if i == 2 && len(lateP) == 0 {
+				t.Error("step 2 had no late rows")
+			}
+			if s.drain != 0 {
+				upto := mtime.FromTime(time.Unix(s.drain, 0))
+				r, errR := rows.Drain(stRows, stRows, &mRows, upto)
+				p, errP := packs.Drain(stPacks, stPacks, &mPacks, upto)
+				if errR != nil || errP != nil {
+					t.Fatal(errR, errP)
+				}
+				gotRows, gotPacks = append(gotRows, r), append(gotPacks, p)
+			}
+		}
+		r, errR := rows.Drain(stRows, stRows, &mRows, mtime.MaxTimestamp)
+		p, errP := packs.Drain(stPacks, stPacks, &mPacks, mtime.MaxTimestamp)
+		if errR != nil || errP != nil {
+			t.Fatal(errR, errP)
+		}
+		gotRows, gotPacks = append(gotRows, r), append(gotPacks, p)
+		if diff := gocmp.Diff(gotRows, gotPacks); diff != "" {
+			t.Errorf("max %d: handed over (-rows +packed):\n%s", maxBuffered, diff)
+		}
+		if mPacks.Buffered != 0 || len(stPacks.bags["buffer"]) != 0 {
+			t.Errorf("max %d: %d rows buffered, %d bag entries after draining everything", maxBuffered, mPacks.Buffered, len(stPacks.bags["buffer"]))
+		}
+	}
+}
+
+// A batch run's packed batches go into the bag undecoded, and its two
+// flushes decode each part once: the first decodes the parts it hands over,
+// holding the later ones as they are, and the second skips the parts handed
+// over.
+func TestBufferPackedBatchRunDecodesOnce(t *testing.T) {
+	b, st, decoded := packedBuffer(0, atFives)
+	var m Meta
+	const batches, parts, per = 20, 3, 50
+	var want []int64
+	for batch := range int64(batches) {
+		var ps [][]int64
+		for p := range int64(parts) {
+			rows := make([]int64, per)
+			for i := range rows {
+				rows[i] = ((batch*parts+p)*per + int64(i)) * 1e7
+			}
+			want = append(want, slices.DeleteFunc(slices.Clone(rows), atFives)...)
+			ps = append(ps, rows)
+		}
+		if _, _, err := b.AddBatch(st, st, &m, pack(t, ps...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *decoded != 0 {
+		t.Errorf("adding decoded %d parts, want none", *decoded)
+	}
+	var got []int64
+	for flush := 1; m.Buffered > 0; flush++ {
+		if flush > 2 {
+			t.Fatalf("flush %d with %d rows still buffered", flush, m.Buffered)
+		}
+		out, err := b.Flush(st, st, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, out...)
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("handed over (-want +got):\n%s", diff)
+	}
+	if *decoded != batches*parts {
+		t.Errorf("flushes decoded %d parts, want each of the %d once", *decoded, batches*parts)
+	}
+}
+
+// A packed batch for a Buffer without Unpack, and a damaged one, are errors.
+func TestBufferPackedErrors(t *testing.T) {
+	b, _, st := newTestBuffer(0)
+	var m Meta
+	if _, _, err := b.AddBatch(st, st, &m, pack(t, []int64{1e9, 2e9})); err == nil {
+		t.Error("a Buffer without Unpack took a packed batch")
+	}
+	pb, pst, _ := packedBuffer(0, none)
+	enc := pack(t, []int64{1e9, 2e9})
+	if _, _, err := pb.AddBatch(pst, pst, &m, enc[:len(enc)-3]); err == nil {
+		t.Error("AddBatch took a truncated packed batch")
+	}
+}
