@@ -1,8 +1,10 @@
 package reorder
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -146,6 +148,7 @@ func (b *Buffer[T]) unpackPart(x part, f func(T)) error {
 
 // unpacking is what a take has read of the bag's packed batches.
 type unpacking[T any] struct {
+	due         []part // the parts to decode: they may hold rows due
 	rows        []T    // the rows of the parts decoded
 	held        []part // the parts left undecoded, all after the take's time
 	heldRows    int64
@@ -153,9 +156,9 @@ type unpacking[T any] struct {
 }
 
 // readPackedEntry reads a bag entry holding a packed batch (r is past its
-// mark): the rows of each part that may be due join waiting; a part wholly
-// after upto is held as it is, one wholly handed over is skipped.
-func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mtime.Time, waiting *[]stored, pk *unpacking[T]) error {
+// mark): each part that may hold rows due is noted for unpackDue; a part
+// wholly after upto is held as it is, one wholly handed over is skipped.
+func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mtime.Time, pk *unpacking[T]) error {
 	p, err := readPacked(r, enc)
 	if err != nil {
 		return err
@@ -173,13 +176,28 @@ func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mt
 			pk.heldRows += x.rows
 			return nil
 		}
-		return b.unpackPart(x, func(row T) {
+		pk.due = append(pk.due, x)
+		return nil
+	})
+}
+
+// unpackDue decodes the parts readPackedEntry found may be due, earliest
+// first: parts of a batch run's windows then come out in order, and take
+// need not sort them.
+func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) error {
+	slices.SortStableFunc(pk.due, func(x, y part) int { return cmp.Compare(x.first, y.first) })
+	for _, x := range pk.due {
+		err := b.unpackPart(x, func(row T) {
 			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
 				pk.rows = append(pk.rows, row)
 				*waiting = append(*waiting, stored{t: t, inBag: true, seq: len(*waiting), dec: len(pk.rows)})
 			}
 		})
-	})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // storeHeld writes the held parts back into the bag as one packed batch.

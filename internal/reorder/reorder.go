@@ -524,7 +524,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 			r := wire.NewReader(enc)
 			c := r.Int()
 			if c == packedBatch {
-				if err := b.readPackedEntry(r, enc, m, upto, &waiting, &pk); err != nil {
+				if err := b.readPackedEntry(r, enc, m, upto, &pk); err != nil {
 					return nil, err
 				}
 				continue
@@ -543,6 +543,9 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 			}
 		}
 	}
+	if err := b.unpackDue(m, &waiting, &pk); err != nil {
+		return nil, err
+	}
 	// Inline rows are all waiting: every take rewrites them.
 	for r := wire.NewReader(m.Inline); r.Len() > 0; {
 		waiting = append(waiting, stored{t: r.Int(), raw: r.View(), seq: len(waiting)})
@@ -552,8 +555,13 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	}
 	// Stable by time, as arrival order breaks ties; pdqsort with the
 	// explicit tie-break is several times cheaper than SortStableFunc's
-	// merges on a batch run's buffers of tens of thousands of rows.
-	slices.SortFunc(waiting, func(a, b stored) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.seq, b.seq)) })
+	// merges on a batch run's buffers of tens of thousands of rows. A batch
+	// run's rows mostly come in order already (dedupe's windows, in order):
+	// checking costs one pass.
+	byTime := func(a, b stored) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.seq, b.seq)) }
+	if !slices.IsSortedFunc(waiting, byTime) {
+		slices.SortFunc(waiting, byTime)
+	}
 	// The rows due: at or before upto, at most n, whole event times only
 	// (rows of one time are ordered, and deduplicated, by Compare below).
 	k := 0
