@@ -134,6 +134,20 @@ func (p packed) each(f func(part) error) error {
 	return nil
 }
 
+// EachPart calls f with each part of b if b is a packed batch (a Packer's
+// element); packed is false, and f not called, for any other batch.
+func EachPart(b []byte, f func(part []byte) error) (packed bool, err error) {
+	r := wire.NewReader(b)
+	if r.Int() != packedBatch {
+		return false, nil
+	}
+	p, err := readPacked(r, b)
+	if err != nil {
+		return true, err
+	}
+	return true, p.each(func(x part) error { return f(x.data) })
+}
+
 // unpack decodes p's rows with the Buffer's Unpack.
 func (b *Buffer[T]) unpack(p packed, f func(T)) error {
 	return p.each(func(x part) error { return b.unpackPart(x, f) })

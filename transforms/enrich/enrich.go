@@ -246,13 +246,14 @@ func TryPrevClose(s beam.Scope, ticks beam.PCollection, opts Options) (beam.PCol
 	global := beam.WindowInto(s, window.NewGlobalWindows(), ticks)
 	var batches beam.PCollection
 	if batched {
-		batches = beam.ParDo(s, &prepareDedupedFn{prepareBatchFn{prepareFn: prepare}}, global)
+		batches = beam.ParDo(s, &prepareDedupedFn{prepareBatchFn: prepareBatchFn{prepareFn: prepare}}, global)
 	} else {
 		batches = beam.ParDo(s, &prepareBatchFn{prepareFn: prepare}, global)
 	}
 	fn := &lastCloseSidesFn{
 		Plan:          p,
 		Calendars:     cals,
+		QuoteMidpoint: o.QuoteMidpoint,
 		Quiet:         o.Quiet,
 		UseReferences: useRefs,
 		Meta:          state.MakeValueState[[]byte]("meta"),
@@ -499,11 +500,20 @@ func (f *prepareFn) ProcessElement(ctx context.Context, ts beam.EventTime, t tic
 	}
 }
 
-// prepare makes a tick's item; false if the tick has no price.
+// prepare makes a tick's item; false if the tick has no price (counted in
+// no_price).
 func (f *prepareFn) prepare(ctx context.Context, t *tickbeam.Tick) (item, bool) {
-	price, ok := priceOf(t, f.QuoteMidpoint)
+	it, ok := f.item(t)
 	if !ok {
 		cNoPrice.Inc(ctx, 1)
+	}
+	return it, ok
+}
+
+// item makes a tick's item; false if the tick has no price.
+func (f *prepareFn) item(t *tickbeam.Tick) (item, bool) {
+	price, ok := priceOf(t, f.QuoteMidpoint)
+	if !ok {
 		return item{}, false
 	}
 	cal := f.Calendars.of(t.Symbol)
@@ -577,13 +587,47 @@ func (f *resolveSidesFn) ProcessElement(ctx context.Context, _ string, it item, 
 // end-of-stream per timer transform but prism sends one per family, so a
 // second family leaves the bundle waiting forever.
 type lastCloseFn struct {
-	Plan      plan
-	Calendars calendars
-	Quiet     time.Duration
+	Plan          plan
+	Calendars     calendars
+	QuoteMidpoint bool
+	Quiet         time.Duration
 
 	Meta    state.Value[[]byte]
-	Pending state.Bag[[]byte] // batches of items, itemCodec
+	Pending state.Bag[[]byte] // batches of items (itemCodec), or of dedupe's batches (eachItem)
 	Timer   timers.EventTime  // tags readyTag(hold) and tagRelease
+
+	prep *prepareFn
+}
+
+// eachItem calls fn with each item of a batch: one of items (itemCodec), or
+// dedupe's batches packed by prepareDedupedFn, prepared here. count says
+// whether ticks without a price are counted (once: when the batch comes).
+func (f *lastCloseFn) eachItem(ctx context.Context, batch []byte, count bool, fn func(item)) error {
+	packed, err := reorder.EachPart(batch, func(part []byte) error {
+		b, err := dedupe.DecodeBatch(part)
+		if err != nil {
+			return err
+		}
+		if f.prep == nil {
+			f.prep = &prepareFn{Plan: f.Plan, Calendars: f.Calendars, QuoteMidpoint: f.QuoteMidpoint}
+		}
+		var noPrice int64
+		err = b.Each(func(t *tickbeam.Tick) {
+			if it, ok := f.prep.item(t); ok {
+				fn(it)
+			} else {
+				noPrice++
+			}
+		})
+		if count && noPrice > 0 {
+			cNoPrice.Inc(ctx, noPrice)
+		}
+		return err
+	})
+	if packed {
+		return err
+	}
+	return itemCodec.Each(batch, fn)
 }
 
 // lastCloseSidesFn is lastCloseFn with references or splits, read as side
@@ -593,6 +637,7 @@ type lastCloseFn struct {
 type lastCloseSidesFn struct {
 	Plan          plan
 	Calendars     calendars
+	QuoteMidpoint bool
 	Quiet         time.Duration
 	UseReferences bool
 
@@ -604,7 +649,7 @@ type lastCloseSidesFn struct {
 }
 
 func (f *lastCloseSidesFn) lastClose() *lastCloseFn {
-	return &lastCloseFn{Plan: f.Plan, Calendars: f.Calendars, Quiet: f.Quiet, Meta: f.Meta, Pending: f.Pending, Timer: f.Timer}
+	return &lastCloseFn{Plan: f.Plan, Calendars: f.Calendars, QuoteMidpoint: f.QuoteMidpoint, Quiet: f.Quiet, Meta: f.Meta, Pending: f.Pending, Timer: f.Timer}
 }
 
 // StartBundle drops the previous bundle's index: a runner may hand the
@@ -616,14 +661,15 @@ func (f *lastCloseSidesFn) StartBundle(context.Context, func(*Reference) bool, f
 func (f *lastCloseSidesFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	refs func(*Reference) bool, splits func(*Split) bool, emit func(beam.EventTime, tickbeam.PriceChange)) error {
 	f.sides.index(f.UseReferences, refs, splits)
-	items, err := itemCodec.Decode(nil, batch)
-	if err != nil {
+	lc := f.lastClose()
+	var items []item
+	if err := lc.eachItem(ctx, batch, true, func(it item) { items = append(items, it) }); err != nil {
 		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
 	for i := range items {
 		f.sides.annotate(f.Plan, &items[i])
 	}
-	return f.lastClose().ProcessElement(ctx, sp, tp, key, itemCodec.Encode(items), emit)
+	return lc.ProcessElement(ctx, sp, tp, key, itemCodec.Encode(items), emit)
 }
 
 // OnTimer takes the side inputs too: the Go SDK (v2.77) passes them to a
@@ -654,13 +700,31 @@ func (f *prepareBatchFn) add(ctx context.Context, t *tickbeam.Tick, emit func(be
 	}
 }
 
-// prepareDedupedFn is prepareBatchFn over dedupe's batches.
+// prepareDedupedFn is prepareBatchFn over dedupe's batches. A batch of one
+// symbol goes on to lastCloseFn as it came, undecoded, packed with the
+// bundle's other batches of its symbol (reorder.Packer); lastCloseFn
+// prepares its items itself. Other batches are prepared here, tick by tick.
 type prepareDedupedFn struct {
 	prepareBatchFn
+	packed reorder.Packer
 }
 
 func (f *prepareDedupedFn) ProcessElement(ctx context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
-	return b.Each(func(t *tickbeam.Tick) { f.add(ctx, t, emit) })
+	sp, ok := b.Span()
+	if !ok {
+		return b.Each(func(t *tickbeam.Tick) { f.add(ctx, t, emit) })
+	}
+	enc, err := b.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	f.packed.Add(sp.Symbol, enc, sp.Ticks, sp.First, sp.Last, emit)
+	return nil
+}
+
+func (f *prepareDedupedFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {
+	f.packed.Flush(emit)
+	f.prepareBatchFn.FinishBundle(ctx, emit)
 }
 
 func (f *prepareBatchFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
@@ -699,7 +763,7 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 	// The batch is read row by row, not decoded into a slice: in a batch run
 	// every row waits, and then the batch itself is what Pending keeps.
 	var rows, waiting int64
-	err = itemCodec.Each(batch, func(it item) {
+	err = f.eachItem(ctx, batch, true, func(it item) {
 		rows++
 		if it.Regular {
 			if st.knows(it.DayClose) {
@@ -738,7 +802,7 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 			// waits does not change within the batch (the watermark
 			// st knows is fixed here), so a second pass finds them.
 			var rest []item
-			_ = itemCodec.Each(batch, func(it item) { // read once above
+			_ = f.eachItem(ctx, batch, false, func(it item) { // read once above
 				if st.waits(&it) {
 					rest = append(rest, it)
 				}
@@ -824,7 +888,7 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	var rest []item
 	var rows int
 	for _, b := range batches {
-		err := itemCodec.Each(b, func(it item) {
+		err := f.eachItem(ctx, b, false, func(it item) {
 			rows++
 			if st.knows(it.ReadyAt) {
 				f.emit(ctx, &it, st.close(it.CloseDay), emit)

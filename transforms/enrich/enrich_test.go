@@ -226,20 +226,27 @@ func TestPrevCloseFeed(t *testing.T) {
 	tv := tickbeam.Tick{Symbol: "AAPL", Kind: tickbeam.Quote, EventTime: utc(2026, 1, 15, 15, 0, 0), Price: 94.5, PrevClose: 100, Source: "test"}
 	alpacaQuote := tickbeam.Tick{Symbol: "AAPL", Kind: tickbeam.Quote, EventTime: utc(2026, 1, 15, 15, 0, 1), BidPrice: 99, AskPrice: 101, Source: "test"}
 
-	p, s := beam.NewPipelineWithRoot()
-	got := PrevClose(s, beamtest.Ticks(s, kis("1", k1, 73850), kis("2", k2, 66500), tv, alpacaQuote),
-		Options{Calendars: map[string]*calendar.Calendar{"005930": xkrx}})
-	quoteRow := row("AAPL", "", tv.EventTime, "2026-01-15", 94.5, 100, "FEED", 1, -5.5, -5.5, "NEGATIVE")
-	quoteRow.Kind = tickbeam.Quote
-	beamtest.Equals(s, got, []tickbeam.PriceChange{
-		// 73850 − 70000 = 3850: 5.5%.
-		row("005930", "1", k1, "2026-01-15", 73850, 70000, "FEED", 1, 3850, 5.5, "POSITIVE"),
-		// 66500 − 70000 = −3500: exactly −5%, not below it.
-		row("005930", "2", k2, "2026-01-15", 66500, 70000, "FEED", 1, -3500, -5, "NEUTRAL"),
-		quoteRow, // 94.5 − 100
-	})
-	r := ptest.RunAndValidate(t, p)
-	wantCounters(t, r, map[string]int64{"no_price": 1, "no_prev_close": 0, "from_feed": 3})
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			in := beamtest.Ticks(s, kis("1", k1, 73850), kis("2", k2, 66500), tv, alpacaQuote)
+			if batched { // dedupe's batches: prepared in the keyed step, the quote without a price counted once
+				in = dedupe.Batches(s, in, dedupe.Options{Window: time.Hour})
+			}
+			got := PrevClose(s, in, Options{Calendars: map[string]*calendar.Calendar{"005930": xkrx}})
+			quoteRow := row("AAPL", "", tv.EventTime, "2026-01-15", 94.5, 100, "FEED", 1, -5.5, -5.5, "NEGATIVE")
+			quoteRow.Kind = tickbeam.Quote
+			beamtest.Equals(s, got, []tickbeam.PriceChange{
+				// 73850 − 70000 = 3850: 5.5%.
+				row("005930", "1", k1, "2026-01-15", 73850, 70000, "FEED", 1, 3850, 5.5, "POSITIVE"),
+				// 66500 − 70000 = −3500: exactly −5%, not below it.
+				row("005930", "2", k2, "2026-01-15", 66500, 70000, "FEED", 1, -3500, -5, "NEUTRAL"),
+				quoteRow, // 94.5 − 100
+			})
+			r := ptest.RunAndValidate(t, p)
+			wantCounters(t, r, map[string]int64{"no_price": 1, "no_prev_close": 0, "from_feed": 3})
+		})
+	}
 }
 
 // With QuoteMidpoint an Alpaca quote is priced at (bid+ask)/2, as the
