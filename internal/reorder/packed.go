@@ -21,15 +21,15 @@ import (
 //
 // Its encoding: packedBatch where a batch's row count would be, the row
 // count, the earliest and latest row's event times (Unix ns), the number of
-// parts, then each part: its earliest row's time, its latest's after that,
-// its row count and its bytes. A flush decodes only the parts holding rows
+// parts, then each part: its earliest row's time, its latest's after that
+// (an offset from the earliest), its row count and its bytes. A flush decodes only the parts holding rows
 // it may hand over: a part all after the flush's time waits as it is, and
 // one all handed over is skipped.
 const packedBatch = -3
 
 // Packer packs one bundle's parts (encoded groups of rows, e.g. dedupe's
-// batches) per key into packed batches, the elements a stateful DoFn whose
-// Buffer has an Unpack reads: a DoFn calls Add per part and Flush in
+// batches) per key into packed batches, the elements a stateful DoFn reads
+// with a Buffer that has an Unpack, or with EachPart: a DoFn calls Add per part and Flush in
 // FinishBundle. As with a Batcher, each packed batch is timestamped at its
 // earliest row and leaves in the global window.
 type Packer struct {
@@ -97,14 +97,28 @@ type packed struct {
 	body                     []byte
 }
 
-// readPacked reads a packed batch after its packedBatch mark.
+// readPacked reads a packed batch after its packedBatch mark. A row takes a
+// byte at least, a part three.
 func readPacked(r *wire.Reader, b []byte) (packed, error) {
 	p := packed{rows: r.Int(), first: r.Int(), last: r.Int(), parts: r.Int()}
-	if err := r.Err(); err != nil || p.rows < 0 || p.parts < 0 || p.parts > int64(len(b)) || p.first > p.last {
-		return packed{}, fmt.Errorf("reorder: bad packed batch (%d rows, %d parts, %v)", p.rows, p.parts, err)
+	if err := r.Err(); err != nil || p.rows < 0 || p.rows > int64(len(b)) || p.parts < 0 || p.parts > int64(len(b)) || p.first > p.last {
+		return packed{}, fmt.Errorf("reorder: bad packed batch (%d rows, %d parts in %d bytes, %v)", p.rows, p.parts, len(b), err)
 	}
 	p.body = b[len(b)-r.Len():]
 	return p, nil
+}
+
+// check reads p's parts' headers: their rows add up to p's, and each lies
+// within p's times.
+func (p packed) check() error {
+	var rows int64
+	if err := p.each(func(x part) error { rows += x.rows; return nil }); err != nil {
+		return err
+	}
+	if rows != p.rows {
+		return fmt.Errorf("reorder: bad packed batch: parts of %d rows in a batch of %d", rows, p.rows)
+	}
+	return nil
 }
 
 // part is one part of a packed batch.
@@ -120,11 +134,16 @@ func (p packed) each(f func(part) error) error {
 	for range p.parts {
 		start := len(p.body) - r.Len()
 		x := part{first: r.Int()}
-		x.last = x.first + r.Int()
+		span := r.Int()
+		x.last = x.first + span
 		x.rows = r.Int()
 		x.data = r.View()
 		if err := r.Err(); err != nil {
 			return fmt.Errorf("reorder: bad packed batch: %w", err)
+		}
+		if span < 0 || x.rows < 0 || x.rows > int64(len(x.data)) || x.first < p.first || x.last > p.last {
+			return fmt.Errorf("reorder: bad packed batch: a part of %d rows in %d bytes from %d to %d, in a batch from %d to %d",
+				x.rows, len(x.data), x.first, x.last, p.first, p.last)
 		}
 		x.enc = p.body[start : len(p.body)-r.Len()]
 		if err := f(x); err != nil {
@@ -167,6 +186,7 @@ type unpacking[T any] struct {
 	held        []part // the parts left undecoded, all after the take's time
 	heldRows    int64
 	first, last int64 // of the held parts: the earliest and latest row (Unix ns)
+	firstLast   int64 // the latest row of the held part that starts first
 }
 
 // readPackedEntry reads a bag entry holding a packed batch (r is past its
@@ -182,6 +202,9 @@ func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mt
 		case m.HasFrontier && x.last <= m.Frontier:
 			return nil
 		case mtime.FromTime(time.Unix(0, x.first)) > upto:
+			if len(pk.held) == 0 || x.first < pk.first {
+				pk.firstLast = x.last
+			}
 			if len(pk.held) == 0 {
 				pk.first, pk.last = x.first, x.last
 			}

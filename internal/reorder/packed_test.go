@@ -61,13 +61,13 @@ func none(int64) bool { return false }
 // A packed batch hands over, calls late and forces out what the same rows
 // added one by one do: through draining at times that cut parts, late rows
 // in a packed batch, batches small enough to wait inline, held parts written
-// back when the bag is rewritten, and a full buffer. (A full buffer counts a
-// packed batch's rows before Unpack drops some, so that case drops none.)
+// back when the bag is rewritten, and a full buffer (which counts a packed
+// batch's rows before Unpack drops some, and forces out only rows waiting).
 func TestBufferPackedMatchesRows(t *testing.T) {
 	for _, c := range []struct {
 		maxBuffered int
 		drop        func(int64) bool
-	}{{0, atFives}, {120, none}} {
+	}{{0, atFives}, {120, none}, {120, atFives}} {
 		maxBuffered := c.maxBuffered
 		rows, _, stRows := newTestBuffer(maxBuffered)
 		packs, stPacks, _ := packedBuffer(maxBuffered, c.drop)
@@ -140,7 +140,7 @@ func TestBufferPackedMatchesRows(t *testing.T) {
 func TestBufferPackedBatchRunDecodesOnce(t *testing.T) {
 	b, st, decoded := packedBuffer(0, atFives)
 	var m Meta
-	const batches, parts, per = 20, 3, 50
+	const batches, parts, per = 20, 3, 80 // more than backlogRows
 	var want []int64
 	for batch := range int64(batches) {
 		var ps [][]int64
@@ -178,16 +178,62 @@ func TestBufferPackedBatchRunDecodesOnce(t *testing.T) {
 	}
 }
 
-// A packed batch for a Buffer without Unpack, and a damaged one, are errors.
+// A packed batch for a Buffer without Unpack, and damaged ones, are errors
+// when they are added, small or large, never panics.
 func TestBufferPackedErrors(t *testing.T) {
-	b, _, st := newTestBuffer(0)
-	var m Meta
-	if _, _, err := b.AddBatch(st, st, &m, pack(t, []int64{1e9, 2e9})); err == nil {
-		t.Error("a Buffer without Unpack took a packed batch")
+	large := make([]int64, 100)
+	for i := range large {
+		large[i] = int64(i+1) * 1e6
 	}
-	pb, pst, _ := packedBuffer(0, none)
-	enc := pack(t, []int64{1e9, 2e9})
-	if _, _, err := pb.AddBatch(pst, pst, &m, enc[:len(enc)-3]); err == nil {
-		t.Error("AddBatch took a truncated packed batch")
+	for _, rows := range [][]int64{{1e9, 2e9}, large} {
+		b, _, st := newTestBuffer(0)
+		var m Meta
+		if _, _, err := b.AddBatch(st, st, &m, pack(t, rows)); err == nil {
+			t.Errorf("a Buffer without Unpack took a packed batch of %d rows", len(rows))
+		}
+		enc := pack(t, rows)
+		for name, bad := range map[string][]byte{
+			"truncated":           enc[:len(enc)-3],
+			"more rows than it":   encodePacked(1<<40, 1e6, 1e8, 1, enc[6:]),
+			"a part's rows wrong": encodePacked(int64(len(rows)), int64(rows[0]), slices.Max(rows), 1, appendPart(nil, rows[0], slices.Max(rows), -5, []byte{1})),
+			"a part out of range": encodePacked(int64(len(rows)), int64(rows[0]), slices.Max(rows), 1, appendPart(nil, 0, slices.Max(rows), int64(len(rows)), make([]byte, 200))),
+			"rows not adding up":  encodePacked(int64(len(rows))+1, int64(rows[0]), slices.Max(rows), 1, appendPart(nil, rows[0], slices.Max(rows), int64(len(rows)), make([]byte, 200))),
+		} {
+			pb, pst, _ := packedBuffer(0, none)
+			var pm Meta
+			if _, _, err := pb.AddBatch(pst, pst, &pm, bad); err == nil {
+				t.Errorf("%d rows: AddBatch took a packed batch with %s", len(rows), name)
+			}
+		}
+	}
+}
+
+// A few rows waiting, as on a stream: a flush holding parts undecoded aims
+// the next one at the earliest held part's latest row, not the buffer's
+// latest.
+func TestBufferPackedFewRowsFlushSoon(t *testing.T) {
+	b, st, _ := packedBuffer(0, none)
+	var m Meta
+	span := func(from, to int64) []int64 {
+		var out []int64
+		for x := from; x <= to; x++ {
+			out = append(out, x*1e9)
+		}
+		return out
+	}
+	for _, parts := range [][][]int64{{span(1, 50)}, {span(60, 110)}, {span(300, 350)}} {
+		if _, _, err := b.AddBatch(st, st, &m, pack(t, parts...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := b.Flush(st, st, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 50 {
+		t.Fatalf("first flush handed over %d rows, want the first batch's 50", len(out))
+	}
+	if want := mtime.FromTime(time.Unix(110, 0)); m.Target != want {
+		t.Errorf("next flush at %v, want %v (the end of the next part)", m.Target, want)
 	}
 }

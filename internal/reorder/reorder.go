@@ -227,6 +227,13 @@ func (c Codec[T]) eachRaw(b []byte, count func(n int), f func(x T, raw []byte)) 
 // they outnumber the rows still waiting. Rows are stored behind their event
 // time and length, so a flush decodes only the rows it hands over: the others
 // are sorted by time and written back as they were read.
+//
+// A packed batch (Packer, Unpack) waits in the bag as it came: a flush
+// decodes only its parts that may hold rows due, holds the parts wholly
+// after the flush's time undecoded and skips those wholly handed over; a
+// decoded row still waiting is encoded with Codec if the bag is rewritten.
+// Its rows count in Meta.Buffered and Meta.Stored, and its times in the
+// timers, before Unpack drops any.
 type Buffer[T any] struct {
 	Bag         *state.Bag[[]byte]
 	Timer       *timers.EventTime
@@ -264,8 +271,9 @@ func (b *Buffer[T]) Add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 // the bytes they came in, not encoded a second time.
 //
 // A packed batch (Packer) goes into the bag as it came when no row of it can
-// be late and it is too large to wait inline; else it is unpacked and added
-// row by row.
+// be late, it is too large to wait inline and the Buffer has no TTLOf; else
+// it is unpacked and added row by row. Either way its parts' headers are
+// checked here.
 func (b *Buffer[T]) AddBatch(sp state.Provider, tp timers.Provider, m *Meta, batch []byte) (late, forced []T, err error) {
 	if r := wire.NewReader(batch); r.Int() == packedBatch {
 		p, err := readPacked(r, batch)
@@ -332,6 +340,12 @@ func (b *Buffer[T]) add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 func (b *Buffer[T]) addPacked(sp state.Provider, tp timers.Provider, m *Meta, p packed, enc []byte) (late, forced []T, err error) {
 	if p.rows == 0 {
 		return nil, nil, nil
+	}
+	if b.Unpack == nil {
+		return nil, nil, fmt.Errorf("reorder: a packed batch for a Buffer without Unpack")
+	}
+	if err := p.check(); err != nil { // now, not at a flush
+		return nil, nil, err
 	}
 	if (m.HasFrontier && p.first <= m.Frontier) || b.TTLOf != nil || len(m.Inline)+len(enc) <= InlineBytes {
 		var rows []T
@@ -568,9 +582,14 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	for k < len(waiting) && mtime.FromTime(time.Unix(0, waiting[k].t)) <= upto {
 		k++
 	}
+	// A packed batch counts its rows before Unpack drops some: n, a count of
+	// Buffered's, is taken in the rows actually waiting.
+	if over := m.Buffered - int64(len(waiting)) - pk.heldRows; over > 0 && n < m.Buffered {
+		n = max(n-over, 0)
+	}
 	if int64(k) > n {
 		k = int(n)
-		for k < len(waiting) && waiting[k].t == waiting[k-1].t {
+		for k > 0 && k < len(waiting) && waiting[k].t == waiting[k-1].t {
 			k++
 		}
 	}
@@ -652,12 +671,18 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	}
 	m.Buffered = int64(len(rest)) + pk.heldRows
 	if len(pk.held) > 0 {
-		// Parts held undecoded: the next flush waits for the latest row.
-		first, last := pk.first, pk.last
+		// Parts held undecoded: a backlog's next flush waits for the latest
+		// row, as below; a few rows' waits for the earliest held part whole
+		// (or the rows' own target, if earlier).
+		first, last, target := pk.first, pk.last, pk.firstLast
 		if len(rest) > 0 {
 			first, last = min(first, rest[0].t), max(last, rest[len(rest)-1].t)
+			target = min(target, rest[min(max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4), int64(len(rest)-1))].t)
 		}
-		m.BufMin, m.Target = mtime.FromTime(time.Unix(0, first)), mtime.FromTime(time.Unix(0, last))
+		if m.Buffered > backlogRows {
+			target = last
+		}
+		m.BufMin, m.Target = mtime.FromTime(time.Unix(0, first)), mtime.FromTime(time.Unix(0, target))
 		b.setFlush(tp, m)
 	} else if len(rest) > 0 {
 		m.BufMin = mtime.FromTime(time.Unix(0, rest[0].t))

@@ -276,8 +276,9 @@ func (fn *tickObsFn) ProcessElement(_ context.Context, t tickbeam.Tick, emit fun
 
 // tickBatchObsFn is tickObsFn over dedupe's batches. A batch of one symbol
 // that a rule watches goes on to seqFn as it came, undecoded, packed with the
-// bundle's other batches of its symbol; seqFn decodes it (unpackTicks) only
-// when its rows are due. Other batches are read tick by tick.
+// bundle's other batches of its symbol; seqFn decodes it (unpackTicks) when
+// its rows may be due (or at once when they are few, or may be late: see
+// reorder.Buffer). Other batches are read tick by tick.
 type tickBatchObsFn struct {
 	tickObsFn
 	packed reorder.Packer
@@ -527,7 +528,7 @@ type seqFn struct {
 	Rules       []Rule
 	MaxBuffered int
 	// PackedTicks: the input holds dedupe's batches as tickBatchObsFn packs
-	// them, decoded into observations at the flush.
+	// them, decoded into observations by the reorder buffer (unpackTicks).
 	PackedTicks bool
 
 	Meta   state.Value[[]byte] // reorder.Meta; its Aux holds the rules' states (ruleStates)
