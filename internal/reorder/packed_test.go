@@ -33,7 +33,7 @@ func packedBuffer(maxBuffered int, drop func(int64) bool) (*Buffer[int64], *memS
 }
 
 // pack packs parts of rows (times in ns) for one key as a Packer does.
-func pack(t *testing.T, parts ...[]int64) []byte {
+func pack(t testing.TB, parts ...[]int64) []byte {
 	t.Helper()
 	var p Packer
 	for _, rows := range parts {
@@ -236,4 +236,23 @@ func TestBufferPackedFewRowsFlushSoon(t *testing.T) {
 	if want := mtime.FromTime(time.Unix(110, 0)); m.Target != want {
 		t.Errorf("next flush at %v, want %v (the end of the next part)", m.Target, want)
 	}
+}
+
+// A damaged packed batch is an error when added or when drained, never a
+// panic or a runaway allocation.
+func FuzzBufferPacked(f *testing.F) {
+	rows := make([]int64, 60)
+	for i := range rows {
+		rows[i] = int64(i+1) * 1e6
+	}
+	f.Add(pack(f, rows[:2]))
+	f.Add(pack(f, rows[:30], rows[30:]))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, st, _ := packedBuffer(0, none)
+		var m Meta
+		if _, _, err := b.AddBatch(st, st, &m, data); err != nil {
+			return
+		}
+		_, _ = b.Drain(st, st, &m, mtime.MaxTimestamp)
+	})
 }

@@ -1,8 +1,10 @@
 package enrich
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -10,6 +12,7 @@ import (
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
 	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 func TestParseRatio(t *testing.T) {
@@ -185,15 +188,22 @@ func TestPrevCloseSplitLastClose(t *testing.T) {
 		row("GE", "13", gTue.EventTime, "2026-01-20", 105, 100, "LAST_CLOSE", 0.1, 5, 5, "NEUTRAL"),
 	}
 
-	p, s := beam.NewPipelineWithRoot()
-	splits, _ := readSplitCSV(s, "testdata/splits.csv")
-	in := beamtest.Ticks(s, gTue, aMid, tThu, nTue, aFri, zThu, aThu, aPre, tFri, zFri, nFri, gFri, aTue)
-	got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}, Splits: splits, SkipMissing: true})
-	beamtest.Equals(s, got, want)
-	r := ptest.RunAndValidate(t, p)
-	// Skipped, still counted: the three Thursday trades and NVDA's and GE's
-	// Friday trades.
-	wantCounters(t, r, map[string]int64{"from_last_close": 8, "no_prev_close": 5, "split_conflicts": 1, "bad_splits": 0})
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) {
+			p, s := beam.NewPipelineWithRoot()
+			splits, _ := readSplitCSV(s, "testdata/splits.csv")
+			in := beamtest.Ticks(s, gTue, aMid, tThu, nTue, aFri, zThu, aThu, aPre, tFri, zFri, nFri, gFri, aTue)
+			if batched { // dedupe's batches, packed for the step that reads the splits
+				in = dedupe.Batches(s, in, dedupe.Options{Window: time.Hour})
+			}
+			got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}, Splits: splits, SkipMissing: true})
+			beamtest.Equals(s, got, want)
+			r := ptest.RunAndValidate(t, p)
+			// Skipped, still counted: the three Thursday trades and NVDA's and GE's
+			// Friday trades.
+			wantCounters(t, r, map[string]int64{"from_last_close": 8, "no_prev_close": 5, "split_conflicts": 1, "bad_splits": 0})
+		})
+	}
 }
 
 // A reference close before a 2-for-1 split is divided by it unless
