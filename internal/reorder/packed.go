@@ -172,21 +172,28 @@ func (b *Buffer[T]) unpack(p packed, f func(T)) error {
 	return p.each(func(x part) error { return b.unpackPart(x, f) })
 }
 
-func (b *Buffer[T]) unpackPart(x part, f func(T)) error {
-	if b.Unpack == nil {
-		return fmt.Errorf("reorder: a packed batch for a Buffer without Unpack")
-	}
-	return b.Unpack(x.data, f)
-}
+// unpackPart decodes a part; addPacked has checked that there is an Unpack.
+func (b *Buffer[T]) unpackPart(x part, f func(T)) error { return b.Unpack(x.data, f) }
 
 // unpacking is what a take has read of the bag's packed batches.
 type unpacking[T any] struct {
-	due         []part // the parts to decode: they may hold rows due
-	rows        []T    // the rows of the parts decoded
-	held        []part // the parts left undecoded, all after the take's time
-	heldRows    int64
-	first, last int64 // of the held parts: the earliest and latest row (Unix ns)
-	firstLast   int64 // the latest row of the held part that starts first
+	due      []part // the parts to decode: they may hold rows due
+	rows     []T    // the rows of the parts decoded
+	held     []part // the parts left undecoded, all after the take's time
+	heldRows int64
+}
+
+// heldSpan is the held parts' earliest and latest row (Unix ns) and the
+// latest row of the part that starts first; pk holds parts.
+func (pk *unpacking[T]) heldSpan() (first, last, firstLast int64) {
+	first, last, firstLast = pk.held[0].first, pk.held[0].last, pk.held[0].last
+	for _, x := range pk.held[1:] {
+		if x.first < first {
+			first, firstLast = x.first, x.last
+		}
+		last = max(last, x.last)
+	}
+	return first, last, firstLast
 }
 
 // readPackedEntry reads a bag entry holding a packed batch (r is past its
@@ -202,13 +209,6 @@ func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mt
 		case m.HasFrontier && x.last <= m.Frontier:
 			return nil
 		case mtime.FromTime(time.Unix(0, x.first)) > upto:
-			if len(pk.held) == 0 || x.first < pk.first {
-				pk.firstLast = x.last
-			}
-			if len(pk.held) == 0 {
-				pk.first, pk.last = x.first, x.last
-			}
-			pk.first, pk.last = min(pk.first, x.first), max(pk.last, x.last)
 			pk.held = append(pk.held, x)
 			pk.heldRows += x.rows
 			return nil
@@ -246,7 +246,8 @@ func (pk *unpacking[T]) storeHeld(sp state.Provider, bag *state.Bag[[]byte], m *
 	for _, x := range pk.held {
 		body = append(body, x.enc...)
 	}
-	if err := bag.Add(sp, encodePacked(pk.heldRows, pk.first, pk.last, int64(len(pk.held)), body)); err != nil {
+	first, last, _ := pk.heldSpan()
+	if err := bag.Add(sp, encodePacked(pk.heldRows, first, last, int64(len(pk.held)), body)); err != nil {
 		return fmt.Errorf("buffer: %w", err)
 	}
 	m.Stored += pk.heldRows

@@ -674,10 +674,10 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		// Parts held undecoded: a backlog's next flush waits for the latest
 		// row, as below; a few rows' waits for the earliest held part whole
 		// (or the rows' own target, if earlier).
-		first, last, target := pk.first, pk.last, pk.firstLast
+		first, last, target := pk.heldSpan()
 		if len(rest) > 0 {
 			first, last = min(first, rest[0].t), max(last, rest[len(rest)-1].t)
-			target = min(target, rest[min(max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4), int64(len(rest)-1))].t)
+			target = min(target, rest[min(m.ahead(len(rest)), int64(len(rest)-1))].t)
 		}
 		if m.Buffered > backlogRows {
 			target = last
@@ -686,9 +686,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		b.setFlush(tp, m)
 	} else if len(rest) > 0 {
 		m.BufMin = mtime.FromTime(time.Unix(0, rest[0].t))
-		// A quarter of the rest further, or 1, 3, 7, ... rows while
-		// flushes follow each other with no new row.
-		ahead := max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(len(rest))/4)
+		ahead := m.ahead(len(rest))
 		if len(rest) > backlogRows { // see backlogRows
 			ahead = int64(len(rest)) - 1
 		}
@@ -696,6 +694,13 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		b.setFlush(tp, m)
 	}
 	return due, nil
+}
+
+// ahead is how many of n waiting rows the next flush looks ahead: a quarter
+// of them, or 1, 3, 7, ... rows while flushes follow each other with no new
+// row.
+func (m *Meta) ahead(n int) int64 {
+	return max(int64(1)<<min(max(m.Streak-1, 0), 62)-1, int64(n)/4)
 }
 
 // backlogRows is where the rows a flush leaves waiting stop looking like a

@@ -91,12 +91,12 @@ func (e *batchEncoder) bytes() []byte {
 	return append(out, e.body...)
 }
 
-// span is the batch's count and event times as Batch.Span reports them.
-func (e *batchEncoder) span() (n int, first, last time.Time, ok bool) {
+// span is Batch.Span of the batch.
+func (e *batchEncoder) span() (BatchSpan, bool) {
 	if e.n == 0 || e.mixed {
-		return 0, time.Time{}, time.Time{}, false
+		return BatchSpan{}, false
 	}
-	return int(e.n), time.Unix(0, e.first).UTC(), time.Unix(0, e.last).UTC(), true
+	return BatchSpan{e.source, e.symbol, int(e.n), time.Unix(0, e.first).UTC(), time.Unix(0, e.last).UTC()}, true
 }
 
 // idRange is the range of a batch's trade ids that ascend as numbers.
@@ -209,14 +209,11 @@ func numericID(s string) (int64, bool) {
 	return v, true
 }
 
-// decodeBatch keeps a batch as it crossed the runner: its ticks are decoded
-// when read (Batch.All, Batch.Each), and one passed on unread is not encoded
-// again.
-func decodeBatch(data []byte) (Batch, error) { return DecodeBatch(data) }
-
-// DecodeBatch is the Batch whose encoding (Batch.MarshalBinary) is data. It
-// keeps data, undecoded until read: data must not change while the Batch is
-// in use.
+// DecodeBatch is the Batch whose encoding (Batch.MarshalBinary) is data, and
+// the batch coder's decoder. It keeps data as it crossed the runner: its
+// ticks are decoded when read (Batch.All, Batch.Each), and one passed on
+// unread is not encoded again. data must not change while the Batch is in
+// use.
 func DecodeBatch(data []byte) (Batch, error) {
 	if _, err := newBatchReader(data); err != nil {
 		return Batch{}, err

@@ -37,7 +37,7 @@ func TestBatchCoderRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := decodeBatch(enc)
+			b, err := DecodeBatch(enc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +59,7 @@ func TestBatchCoderRoundTrip(t *testing.T) {
 				t.Error("a decoded batch passed on unread was not kept as it came")
 			}
 			if len(enc) > 4 {
-				if trunc, err := decodeBatch(enc[:len(enc)-3]); err == nil {
+				if trunc, err := DecodeBatch(enc[:len(enc)-3]); err == nil {
 					if _, err := trunc.All(); err == nil {
 						t.Error("truncated batch read by All without error")
 					}
@@ -125,7 +125,7 @@ func FuzzDecodeBatch(f *testing.F) {
 		EventTime: time.Unix(1, 0), IngestTime: time.Unix(2, 0), Price: 1, Size: 1}}})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if b, err := decodeBatch(data); err == nil { // must not panic or hang
+		if b, err := DecodeBatch(data); err == nil { // must not panic or hang
 			_, _ = b.All()
 			_ = b.Each(func(*tickbeam.Tick) {})
 		}

@@ -89,7 +89,7 @@ func init() {
 	register.Emitter1[Batch]()
 	register.Function2x1(unbatch)
 	register.Emitter2[beam.EventTime, tickbeam.Tick]()
-	beam.RegisterCoder(reflect.TypeOf(Batch{}), encodeBatch, decodeBatch)
+	beam.RegisterCoder(reflect.TypeOf(Batch{}), encodeBatch, DecodeBatch)
 }
 
 // Ticks returns the ticks of a PCollection<tickbeam.Tick> with redelivered
@@ -278,11 +278,7 @@ func (b Batch) Span() (sp BatchSpan, ok bool) {
 		}
 		return BatchSpan{br.source, br.symbol, int(br.n), time.Unix(0, br.first).UTC(), time.Unix(0, br.last).UTC()}, true
 	case b.enc != nil:
-		n, first, last, ok := b.enc.span()
-		if !ok {
-			return BatchSpan{}, false
-		}
-		return BatchSpan{b.enc.source, b.enc.symbol, n, first, last}, true
+		return b.enc.span()
 	}
 	if len(b.Ticks) == 0 {
 		return BatchSpan{}, false

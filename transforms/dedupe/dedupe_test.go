@@ -87,7 +87,7 @@ func TestUniqueAcrossBatches(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if *out, err = decodeBatch(enc); err != nil {
+						if *out, err = DecodeBatch(enc); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -150,7 +150,7 @@ func TestBatchDropsCopies(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				b, err := decodeBatch(enc)
+				b, err := DecodeBatch(enc)
 				if err != nil {
 					t.Fatal(err)
 				}
