@@ -223,6 +223,14 @@ func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mt
 // need not sort them.
 func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) error {
 	slices.SortStableFunc(pk.due, func(x, y part) int { return cmp.Compare(x.first, y.first) })
+	var n int
+	for _, x := range pk.due {
+		n += int(x.rows)
+	}
+	// Rows are checked against the batch's size when added, so this bound
+	// is real; growing once spares a copy per doubling of large runs.
+	pk.rows = slices.Grow(pk.rows, n)
+	*waiting = slices.Grow(*waiting, n)
 	for _, x := range pk.due {
 		err := b.unpackPart(x, func(row T) {
 			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {

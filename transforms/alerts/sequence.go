@@ -18,6 +18,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
@@ -285,19 +286,15 @@ type tickBatchObsFn struct {
 }
 
 func (fn *tickBatchObsFn) ProcessElement(_ context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
-	sp, ok := b.Span()
-	if !ok {
-		return b.Each(func(t *tickbeam.Tick) { fn.observe(t, emit) })
-	}
-	if w := fn.watches(sp.Symbol); w.empty() {
-		return nil
-	}
-	enc, err := b.MarshalBinary()
-	if err != nil {
+	if took, err := tickpack.Add(&fn.packed, b, fn.watched, emit); took || err != nil {
 		return err
 	}
-	fn.packed.Add(sp.Symbol, enc, sp.Ticks, sp.First, sp.Last, emit)
-	return nil
+	return b.Each(func(t *tickbeam.Tick) { fn.observe(t, emit) })
+}
+
+func (fn *tickBatchObsFn) watched(symbol string) bool {
+	w := fn.watches(symbol)
+	return !w.empty()
 }
 
 func (fn *tickBatchObsFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
@@ -90,7 +91,7 @@ func tryStaleFeed(s beam.Scope, r Rule, ticks beam.PCollection) (beam.PCollectio
 	switch got := ticks.Type().Type(); got {
 	case tickType:
 	case batchType:
-		keyFn = &staleKeyBatchFn{staleKeyFn{Rule: r}}
+		keyFn = &staleKeyBatchFn{staleKeyFn: staleKeyFn{Rule: r}}
 	default:
 		return beam.PCollection{}, fmt.Errorf("alerts: rule %s: ticks input must be a PCollection<%v> or PCollection<%v>, got PCollection<%v>", r.Name, tickType, batchType, got)
 	}
@@ -124,13 +125,25 @@ func (fn *staleKeyFn) add(t *tickbeam.Tick, emit func(beam.EventTime, string, []
 	}
 }
 
-// staleKeyBatchFn is staleKeyFn over dedupe's batches.
+// staleKeyBatchFn is staleKeyFn over dedupe's batches. A batch of one
+// symbol goes on packed as it came (tickpack): staleFn needs only its
+// earliest and latest tick times, in the batch's header. Other batches are
+// read tick by tick.
 type staleKeyBatchFn struct {
 	staleKeyFn
+	packed reorder.Packer
 }
 
 func (fn *staleKeyBatchFn) ProcessElement(_ context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
+	if took, err := tickpack.Add(&fn.packed, b, fn.Rule.Matches, emit); took || err != nil {
+		return err
+	}
 	return b.Each(func(t *tickbeam.Tick) { fn.add(t, emit) })
+}
+
+func (fn *staleKeyBatchFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {
+	fn.packed.Flush(emit)
+	fn.staleKeyFn.FinishBundle(ctx, emit)
 }
 
 func (fn *staleKeyFn) FinishBundle(_ context.Context, emit func(beam.EventTime, string, []byte)) {
@@ -180,15 +193,15 @@ func (f *staleFn) read(sp state.Provider) (staleState, bool, error) {
 // state is read and written once per batch.
 func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp timers.Provider, key string, batch []byte,
 	emit func(beam.EventTime, tickbeam.Alert)) error {
-	times, err := nanosCodec.Decode(nil, batch)
-	if err != nil {
-		return f.errorf(key, "%w", err)
-	}
-	slices.Sort(times)
 	st, _, err := f.read(sp)
 	if err != nil {
 		return f.errorf(key, "read state: %w", err)
 	}
+	times, err := f.times(&st, batch)
+	if err != nil {
+		return f.errorf(key, "%w", err)
+	}
+	slices.Sort(times)
 	for _, ns := range times {
 		t := time.Unix(0, ns).UTC()
 		recovered, silence := st.S.Observe(t, f.sched)
@@ -203,6 +216,31 @@ func (f *staleFn) ProcessElement(ctx context.Context, sp state.Provider, tp time
 	}
 	f.armDue(tp, &st)
 	return f.write(sp, tp, key, &st)
+}
+
+// times returns the tick times (Unix ns) of a batch, or of a packed batch
+// the times that move st as all its ticks would: in one call, only a tick
+// after st's Last can end an outage, the earliest such, and only the latest
+// tick sets Last and Due. So a packed part gives its earliest and latest
+// time from its header; it is decoded only when st is down and it starts
+// before Last but ends after it, the rare late batch whose tick ending the
+// outage lies inside it.
+func (f *staleFn) times(st *staleState, batch []byte) ([]int64, error) {
+	var times []int64
+	last := st.S.Last.UnixNano()
+	packed, err := tickpack.Each(batch, func(b dedupe.Batch) error {
+		sp, ok := b.Span()
+		first, latest := sp.First.UnixNano(), sp.Last.UnixNano()
+		if ok && !(st.S.Down && first <= last && latest > last) {
+			times = append(times, first, latest)
+			return nil
+		}
+		return b.Each(func(t *tickbeam.Tick) { times = append(times, t.EventTime.UnixNano()) })
+	})
+	if packed {
+		return times, err
+	}
+	return nanosCodec.Decode(nil, batch)
 }
 
 // armDue arms the due timer at S.Due unless it is armed at or before it.

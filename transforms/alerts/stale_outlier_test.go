@@ -2,14 +2,17 @@ package alerts
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/teststream"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 // Seed 003: email when no data for 5 minutes during 08:50-16:00 KST on
@@ -108,3 +111,60 @@ func TestOutliersQuarantine(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func init() { register.Function1x2(dedupe.DecodeBatch) }
+
+// stale_feed over dedupe's batches reads a batch of one symbol from its
+// header (earliest and latest tick) and decodes it only when it straddles
+// the last tick of a symbol that is down: the outage then ends at the first
+// tick after that last one, inside the batch. Mixed batches are read tick
+// by tick. Every outage and recovery below is what the ticks one by one give.
+func TestStaleFeedPackedBatches(t *testing.T) {
+	r := Rule{Name: "fresh", Kind: KindStaleFeed, MaxSilence: 5 * time.Minute}
+	at := func(h, m, s int) time.Time { return time.Date(2026, 1, 5, h, m, s, 0, time.UTC) }
+	batch := func(ticks ...tickbeam.Tick) []byte {
+		b, err := dedupe.Batch{Ticks: ticks}.MarshalBinary()
+		must(t, err)
+		return b
+	}
+	x := func(h, m, s int) tickbeam.Tick { return tradeAt("X", at(h, m, s), "", 10) }
+	cfg := teststream.NewConfig()
+	must(t, cfg.AdvanceWatermark(ms(at(9, 59, 0))))
+	must(t, cfg.AddElements(ms(at(10, 0, 0)), batch(x(10, 0, 0), x(10, 0, 30), x(10, 1, 0))))
+	must(t, cfg.AdvanceWatermark(ms(at(10, 6, 30)))) // X down at 10:06
+	// Late: it starts before X's last tick; the outage ends at 10:07 within it.
+	must(t, cfg.AddElements(ms(at(10, 6, 30)), batch(x(10, 0, 45), x(10, 7, 0), x(10, 8, 0))))
+	must(t, cfg.AddElements(ms(at(10, 8, 30)), batch(x(10, 8, 30), x(10, 9, 0))))
+	must(t, cfg.AdvanceWatermark(ms(at(10, 19, 0)))) // X down at 10:14
+	must(t, cfg.AddElements(ms(at(10, 20, 0)), batch(x(10, 20, 0), x(10, 21, 0))))
+	must(t, cfg.AddElements(ms(at(10, 22, 0)), batch(x(10, 22, 0), tradeAt("Y", at(10, 22, 0), "", 5)))) // mixed
+	must(t, cfg.AdvanceWatermarkToInfinity())
+
+	p, s := beam.NewPipelineWithRoot()
+	batches := beam.ParDo(s, dedupe.DecodeBatch, teststream.Create(s, cfg))
+	got, err := tryStaleFeed(s, r, batches)
+	must(t, err)
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	outage := func(sym string, last time.Time) tickbeam.Alert {
+		due := last.Add(5 * time.Minute)
+		return tickbeam.Alert{AlertID: tickbeam.NewAlertID(r.Name, sym, due), Rule: r.Name, Symbol: sym, Severity: r.severity(),
+			EventTime: due, Value: 300, Threshold: 300,
+			Message: fmt.Sprintf("%s: no data for 5m0s of open market (last tick %s, 5m0s ago)", sym, rfc(last)),
+			Labels:  r.labels(attr("last_tick", rfc(last)), attr("state", "outage"))}
+	}
+	recovery := func(sym string, back time.Time, silence time.Duration) tickbeam.Alert {
+		return tickbeam.Alert{AlertID: tickbeam.NewAlertID(r.Name, sym, back), Rule: r.Name, Symbol: sym, Severity: tickbeam.Info,
+			EventTime: back, Value: silence.Seconds(), Threshold: 300,
+			Message: fmt.Sprintf("%s: data again at %s after %s of silence", sym, rfc(back), silence),
+			Labels:  r.labels(attr("state", "recovered"))}
+	}
+	equalAlerts(s, got, []tickbeam.Alert{
+		outage("X", at(10, 1, 0)),
+		recovery("X", at(10, 7, 0), 6*time.Minute),
+		outage("X", at(10, 9, 0)),
+		recovery("X", at(10, 20, 0), 11*time.Minute),
+		outage("X", at(10, 22, 0)),
+		outage("Y", at(10, 22, 0)),
+	})
+	ptest.RunAndValidate(t, p)
+}

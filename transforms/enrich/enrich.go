@@ -20,6 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/reorder"
+	"github.com/tickbeam/tickbeam/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
@@ -603,16 +604,12 @@ type lastCloseFn struct {
 // dedupe's batches packed by prepareDedupedFn, prepared here. count says
 // whether ticks without a price are counted (once: when the batch comes).
 func (f *lastCloseFn) eachItem(ctx context.Context, batch []byte, count bool, fn func(item)) error {
-	packed, err := reorder.EachPart(batch, func(part []byte) error {
-		b, err := dedupe.DecodeBatch(part)
-		if err != nil {
-			return err
-		}
+	packed, err := tickpack.Each(batch, func(b dedupe.Batch) error {
 		if f.prep == nil {
 			f.prep = &prepareFn{Plan: f.Plan, Calendars: f.Calendars, QuoteMidpoint: f.QuoteMidpoint}
 		}
 		var noPrice int64
-		err = b.Each(func(t *tickbeam.Tick) {
+		err := b.Each(func(t *tickbeam.Tick) {
 			if it, ok := f.prep.item(t); ok {
 				fn(it)
 			} else {
@@ -710,16 +707,10 @@ type prepareDedupedFn struct {
 }
 
 func (f *prepareDedupedFn) ProcessElement(ctx context.Context, b dedupe.Batch, emit func(beam.EventTime, string, []byte)) error {
-	sp, ok := b.Span()
-	if !ok {
-		return b.Each(func(t *tickbeam.Tick) { f.add(ctx, t, emit) })
-	}
-	enc, err := b.MarshalBinary()
-	if err != nil {
+	if took, err := tickpack.Add(&f.packed, b, nil, emit); took || err != nil {
 		return err
 	}
-	f.packed.Add(sp.Symbol, enc, sp.Ticks, sp.First, sp.Last, emit)
-	return nil
+	return b.Each(func(t *tickbeam.Tick) { f.add(ctx, t, emit) })
 }
 
 func (f *prepareDedupedFn) FinishBundle(ctx context.Context, emit func(beam.EventTime, string, []byte)) {
