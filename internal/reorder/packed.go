@@ -261,3 +261,17 @@ func (pk *unpacking[T]) storeHeld(sp state.Provider, bag *state.Bag[[]byte], m *
 	m.Stored += pk.heldRows
 	return nil
 }
+
+// PackedSpan reads a packed batch's header: its row count and the earliest
+// and latest row's event times; ok is false for any other batch.
+func PackedSpan(b []byte) (rows int, first, last time.Time, ok bool) {
+	r := wire.NewReader(b)
+	if r.Int() != packedBatch {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	p, err := readPacked(r, b)
+	if err != nil {
+		return 0, time.Time{}, time.Time{}, false
+	}
+	return int(p.rows), time.Unix(0, p.first).UTC(), time.Unix(0, p.last).UTC(), true
+}

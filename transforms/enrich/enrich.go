@@ -601,30 +601,31 @@ type lastCloseFn struct {
 }
 
 // eachItem calls fn with each item of a batch: one of items (itemCodec), or
-// dedupe's batches packed by prepareDedupedFn, prepared here. count says
-// whether ticks without a price are counted (once: when the batch comes).
-func (f *lastCloseFn) eachItem(ctx context.Context, batch []byte, count bool, fn func(item)) error {
+// dedupe's batches packed by prepareDedupedFn, prepared here. noPrice is
+// the packed ticks without a price, skipped; the caller counts them once,
+// where the batch leaves Pending or never enters it.
+func (f *lastCloseFn) eachItem(batch []byte, fn func(item)) (noPrice int64, err error) {
 	packed, err := tickpack.Each(batch, func(b dedupe.Batch) error {
-		if f.prep == nil {
-			f.prep = &prepareFn{Plan: f.Plan, Calendars: f.Calendars, QuoteMidpoint: f.QuoteMidpoint}
-		}
-		var noPrice int64
-		err := b.Each(func(t *tickbeam.Tick) {
-			if it, ok := f.prep.item(t); ok {
+		prep := f.prepare()
+		return b.Each(func(t *tickbeam.Tick) {
+			if it, ok := prep.item(t); ok {
 				fn(it)
 			} else {
 				noPrice++
 			}
 		})
-		if count && noPrice > 0 {
-			cNoPrice.Inc(ctx, noPrice)
-		}
-		return err
 	})
 	if packed {
-		return err
+		return noPrice, err
 	}
-	return itemCodec.Each(batch, fn)
+	return 0, itemCodec.Each(batch, fn)
+}
+
+func (f *lastCloseFn) prepare() *prepareFn {
+	if f.prep == nil {
+		f.prep = &prepareFn{Plan: f.Plan, Calendars: f.Calendars, QuoteMidpoint: f.QuoteMidpoint}
+	}
+	return f.prep
 }
 
 // lastCloseSidesFn is lastCloseFn with references or splits, read as side
@@ -660,9 +661,11 @@ func (f *lastCloseSidesFn) ProcessElement(ctx context.Context, sp state.Provider
 	f.sides.index(f.UseReferences, refs, splits)
 	lc := f.lastClose()
 	var items []item
-	if err := lc.eachItem(ctx, batch, true, func(it item) { items = append(items, it) }); err != nil {
+	noPrice, err := lc.eachItem(batch, func(it item) { items = append(items, it) })
+	if err != nil {
 		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
+	countNoPrice(ctx, noPrice)
 	for i := range items {
 		f.sides.annotate(f.Plan, &items[i])
 	}
@@ -751,55 +754,53 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 		return fmt.Errorf("enrich: %q: %w", key, err)
 	}
 	armed, oldHold, oldReady, oldRelease := st.pending > 0, st.hold(), st.readyAt, st.releaseAt
-	// The batch is read row by row, not decoded into a slice: in a batch run
-	// every row waits, and then the batch itself is what Pending keeps.
-	var rows, waiting int64
-	err = f.eachItem(ctx, batch, true, func(it item) {
-		rows++
-		if it.Regular {
-			if st.knows(it.DayClose) {
-				// Rows already used the day's close; changing it now would
-				// make them disagree with later rows.
-				cLateCloseTrades.Inc(ctx, 1)
+	var rows, waiting, noPrice int64
+	keep := batch
+	if n, ok := f.defers(&st, key, batch); ok {
+		rows, waiting = n, n
+	} else {
+		// The batch is read row by row, not decoded into a slice: in a
+		// batch run every row waits, and then the batch itself is what
+		// Pending keeps.
+		noPrice, err = f.eachItem(batch, func(it item) {
+			rows++
+			if it.Regular {
+				if st.knows(it.DayClose) {
+					// Rows already used the day's close; changing it now would
+					// make them disagree with later rows.
+					cLateCloseTrades.Inc(ctx, 1)
+				} else {
+					st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+				}
+			}
+			if st.waits(&it) {
+				st.wait(it.ReadyAt, it.Row.EventTime.UnixMilli(), 1)
+				waiting++
 			} else {
-				st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+				f.emit(ctx, &it, st.close(it.CloseDay), emit)
 			}
+			st.releaseAfter(it.Row.EventTime, f.Quiet)
+		})
+		if err != nil {
+			return fmt.Errorf("enrich: %q: %w", key, err)
 		}
-		switch {
-		case !st.waits(&it):
-			f.emit(ctx, &it, st.close(it.CloseDay), emit)
-		default:
-			t := it.Row.EventTime.UnixMilli()
-			if st.pending == 0 {
-				st.readyAt, st.pendingMin = it.ReadyAt, t
-			}
-			st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, t)
-			st.pending++
-			waiting++
-		}
-		// Whole hours: one timer write per symbol per hour, not per tick.
-		const hour = int64(time.Hour / time.Millisecond)
-		if r := (it.Row.EventTime.Add(f.Quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
-			st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("enrich: %q: %w", key, err)
-	}
-	if waiting > 0 {
-		keep := batch
 		if waiting < rows {
 			// Some rows were resolved: keep the others. Whether a row
 			// waits does not change within the batch (the watermark
 			// st knows is fixed here), so a second pass finds them.
 			var rest []item
-			_ = f.eachItem(ctx, batch, false, func(it item) { // read once above
+			_, _ = f.eachItem(batch, func(it item) { // read once above
 				if st.waits(&it) {
 					rest = append(rest, it)
 				}
 			})
 			keep = itemCodec.Encode(rest)
 		}
+		if waiting == 0 || waiting < rows {
+			countNoPrice(ctx, noPrice) // else counted when it leaves Pending
+		}
+	}
+	if waiting > 0 {
 		if err := f.Pending.Add(sp, keep); err != nil {
 			return fmt.Errorf("enrich: %q: buffer ticks: %w", key, err)
 		}
@@ -811,6 +812,37 @@ func (f *lastCloseFn) ProcessElement(ctx context.Context, sp state.Provider, tp 
 		f.Timer.Set(tp, time.UnixMilli(st.releaseAt), timers.WithTag(tagRelease))
 	}
 	return f.writeState(sp, key, st)
+}
+
+// defers puts a packed batch aside undecoded when none of its rows can be
+// resolved now: the close its earliest tick needs is not known, so neither
+// is any later tick's, and none of its trades comes after a close the
+// watermark has passed. Its trades are observed (st.unobserved) before the
+// watermark st knows moves: at the flush, which decodes it anyway, or in
+// OnTimer. A batch run so decodes each tick once. A row with a close of its
+// own (the feed's) is resolved at the flush, not now; that happens only
+// before the previous close is known, at the start of a stream.
+func (f *lastCloseFn) defers(st *keyState, key string, batch []byte) (rows int64, ok bool) {
+	n, first, last, ok := reorder.PackedSpan(batch)
+	if !ok {
+		return 0, false
+	}
+	cal := f.Calendars.of(key)
+	readyAt := func(t time.Time) int64 { return f.prepare().factsOf(cal, sessionDate(cal, t)).readyAt }
+	if st.knows(readyAt(first)) {
+		return 0, false
+	}
+	st.wait(readyAt(first), first.UnixMilli(), int64(n))
+	st.wait(readyAt(last), last.UnixMilli(), 0)
+	st.releaseAfter(last, f.Quiet)
+	st.unobserved = true
+	return int64(n), true
+}
+
+func countNoPrice(ctx context.Context, n int64) {
+	if n > 0 {
+		cNoPrice.Inc(ctx, n)
+	}
 }
 
 func (f *lastCloseFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.Provider, tp timers.Provider, key string,
@@ -834,7 +866,18 @@ func (f *lastCloseFn) OnTimer(ctx context.Context, ts beam.EventTime, sp state.P
 		return f.writeState(sp, key, st)
 	case timer.Tag == tagRelease:
 		if int64(ts) != st.releaseAt {
-			return f.writeState(sp, key, st) // stale: a later tick moved it
+			// Stale: a later tick moved it. The watermark st knows
+			// moved, maybe past trades put aside (defers).
+			if st.unobserved {
+				batches, _, err := f.Pending.Read(sp)
+				if err != nil {
+					return fmt.Errorf("enrich: %q: read waiting ticks: %w", key, err)
+				}
+				if err := f.observePending(batches, &st, key); err != nil {
+					return err
+				}
+			}
+			return f.writeState(sp, key, st)
 		}
 		if st.pending > 0 {
 			// Normally resolved already: the ready timer is earlier.
@@ -876,11 +919,29 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	if err != nil {
 		return fmt.Errorf("enrich: %q: read waiting ticks: %w", key, err)
 	}
+	// Packed batches may hold trades not observed yet (defers); they are
+	// observed as they are read below. A row resolved here needs a close
+	// known now, whose trades are all before the watermark st knows; when
+	// that has passed the earliest waiting tick (a release, not a ready
+	// timer: its time is its hold), such a trade may be read after the
+	// row, so they are all observed first.
+	if st.unobserved && st.watermark > st.pendingMin {
+		if err := f.observePending(batches, st, key); err != nil {
+			return err
+		}
+	}
 	var rest []item
 	var rows int
+	var packed bool
 	for _, b := range batches {
-		err := f.eachItem(ctx, b, false, func(it item) {
+		_, _, _, isPacked := reorder.PackedSpan(b)
+		packed = packed || isPacked
+		observe := isPacked && st.unobserved // observing a batch again changes nothing
+		noPrice, err := f.eachItem(b, func(it item) {
 			rows++
+			if observe {
+				st.observeItem(it)
+			}
 			if st.knows(it.ReadyAt) {
 				f.emit(ctx, &it, st.close(it.CloseDay), emit)
 			} else {
@@ -890,10 +951,14 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 		if err != nil {
 			return fmt.Errorf("enrich: %q: waiting ticks: %w", key, err)
 		}
+		countNoPrice(ctx, noPrice)
 	}
-	if len(rest) == rows {
+	st.unobserved = false
+	if len(rest) == rows && !packed {
 		return nil
 	}
+	// Packed batches leave Pending here, counted: what waits on is kept
+	// as items.
 	if err := f.Pending.Clear(sp); err != nil {
 		return fmt.Errorf("enrich: %q: clear waiting ticks: %w", key, err)
 	}
@@ -909,6 +974,20 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 		return fmt.Errorf("enrich: %q: keep waiting ticks: %w", key, err)
 	}
 	f.setReady(tp, st, 0, false)
+	return nil
+}
+
+// observePending observes the trades of the batches in Pending put aside
+// undecoded (defers).
+func (f *lastCloseFn) observePending(batches [][]byte, st *keyState, key string) error {
+	for _, b := range batches {
+		if _, _, _, ok := reorder.PackedSpan(b); ok {
+			if _, err := f.eachItem(b, st.observeItem); err != nil {
+				return fmt.Errorf("enrich: %q: waiting ticks: %w", key, err)
+			}
+		}
+	}
+	st.unobserved = false
 	return nil
 }
 
@@ -929,6 +1008,28 @@ type keyState struct {
 	pending    int64 // items in Pending
 	releaseAt  int64 // the Release timer
 	days       []dayClose
+	// unobserved: Pending holds a batch put aside undecoded (defers) whose
+	// trades are not observed yet.
+	unobserved bool
+}
+
+// wait counts n items waiting, the earliest at t (Unix ms), for a close
+// known at readyAt.
+func (st *keyState) wait(readyAt, t, n int64) {
+	if st.pending == 0 {
+		st.readyAt, st.pendingMin = readyAt, t
+	}
+	st.readyAt, st.pendingMin = max(st.readyAt, readyAt), min(st.pendingMin, t)
+	st.pending += n
+}
+
+// releaseAfter moves the release past a tick at t: on whole hours, one
+// timer write per symbol per hour, not per tick.
+func (st *keyState) releaseAfter(t time.Time, quiet time.Duration) {
+	const hour = int64(time.Hour / time.Millisecond)
+	if r := (t.Add(quiet).UnixMilli()/hour + 1) * hour; r > st.releaseAt {
+		st.releaseAt = min(r, mtime.EndOfGlobalWindowTime.Milliseconds())
+	}
 }
 
 const noWatermark = math.MinInt64
@@ -949,6 +1050,13 @@ func (st *keyState) close(d calendar.Date) float64 {
 		return st.days[i].price
 	}
 	return 0
+}
+
+// observeItem observes it if it is a regular-session trade.
+func (st *keyState) observeItem(it item) {
+	if it.Regular {
+		st.observe(it.Day, it.Row.EventTime.UnixNano(), it.Row.TradeID, it.Row.Price)
+	}
 }
 
 // observe records a regular-session trade: the day's close is its last trade
@@ -999,6 +1107,9 @@ func (f *lastCloseFn) readState(sp state.Provider) (keyState, bool, error) {
 	for i := range st.days {
 		st.days[i] = dayClose{day: readDate(r), time: r.Int(), id: r.String(), price: r.Float()}
 	}
+	if r.Len() > 0 { // written since the flag was added
+		st.unobserved = r.Int() != 0
+	}
 	if err := r.Err(); err != nil {
 		return keyState{}, false, fmt.Errorf("read state: %w", err)
 	}
@@ -1015,6 +1126,9 @@ func (f *lastCloseFn) writeState(sp state.Provider, key string, st keyState) err
 		b = wire.AppendInt(b, d.time)
 		b = wire.AppendString(b, d.id)
 		b = wire.AppendFloat(b, d.price)
+	}
+	if st.unobserved {
+		b = wire.AppendInt(b, 1)
 	}
 	if err := f.Meta.Write(sp, b); err != nil {
 		return fmt.Errorf("enrich: %q: write state: %w", key, err)

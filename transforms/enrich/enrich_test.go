@@ -351,6 +351,48 @@ func TestPrevCloseLastCloseStreaming(t *testing.T) {
 	wantCounters(t, r, map[string]int64{"no_prev_close": 5, "from_last_close": 6})
 }
 
+// A batch run's packed batches wait in Pending undecoded, their trades
+// not observed (defers) until a flush reads them. Here Friday's rows come
+// in a batch before Thursday's close, and still move against it,
+// and a late Friday batch after Friday's close is known counts its close
+// as late and leaves it alone.
+func TestPrevCloseDeferredOutOfOrder(t *testing.T) {
+	batch := func(ticks ...tickbeam.Tick) []byte {
+		b, err := dedupe.Batch{Ticks: ticks}.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	cfg := teststream.NewConfig()
+	step := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(cfg.AdvanceWatermark(utc(2026, 1, 15, 12, 0, 0).UnixMilli()))
+	// The first batch starts on Thursday but holds Friday's trades; the
+	// second holds Thursday's close.
+	step(cfg.AddElements(thuPre.EventTime.UnixMilli(), batch(thuPre, friOpen, friMid, friLast)))
+	step(cfg.AddElements(thuOpen.EventTime.UnixMilli(), batch(thuOpen, thuLast9, thuLast10, thuAfter, friPre)))
+	step(cfg.AddElements(satNight.EventTime.UnixMilli(), batch(satNight)))
+	step(cfg.AdvanceWatermark(utc(2026, 1, 17, 0, 0, 0).UnixMilli())) // past Friday's close
+	late := trade("AAPL", "99", utc(2026, 1, 16, 20, 59, 30), 500)    // Friday 15:59:30 ET, after it is known
+	step(cfg.AddElements(utc(2026, 1, 17, 0, 0, 0).UnixMilli(), batch(late, tueOpen)))
+	step(cfg.AdvanceWatermarkToInfinity())
+
+	p, s := beam.NewPipelineWithRoot()
+	in := beam.ParDo(s, dedupe.DecodeBatch, teststream.Create(s, cfg))
+	got := PrevClose(s, in, Options{Sources: []Source{SourceLastClose}})
+	want := append([]tickbeam.PriceChange{
+		// 500 − 200 (Thursday's close): +150%; it does not move Friday's close.
+		row("AAPL", "99", late.EventTime, "2026-01-16", 500, 200, "LAST_CLOSE", 1, 300, 150, "POSITIVE"),
+	}, lastCloseW...)
+	beamtest.Equals(s, got, want)
+	r := ptest.RunAndValidate(t, p)
+	wantCounters(t, r, map[string]int64{"no_prev_close": 5, "from_last_close": 7, "late_close_trades": 1})
+}
+
 func TestOptionsInvalid(t *testing.T) {
 	for name, o := range map[string]Options{
 		"unknown source":     {Sources: []Source{"VENDOR"}},

@@ -24,10 +24,12 @@ import (
 	"github.com/tickbeam/tickbeam/internal/testenv"
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/lines"
+	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
 
 func init() {
 	register.Function1x1(describeDead)
+	register.Function1x2(dedupe.DecodeBatch)
 }
 
 // describeDead is a dead letter without its wall-clock timestamp, as one
