@@ -435,6 +435,38 @@ type prepareFn struct {
 	QuoteMidpoint bool
 
 	last dayFacts
+	span spanFacts
+}
+
+// spanFacts are the calendar facts every tick of a span of event times
+// shares (a packed batch's, see within): one lookup per batch, not two per
+// tick.
+type spanFacts struct {
+	cal         *calendar.Calendar
+	from, to    int64 // Unix ns, inclusive
+	day         dayFacts
+	session     calendar.Session
+	sameSession bool // the span lies in one session (session)
+}
+
+// within sets the span facts of ticks of symbol from first to last: their
+// trading day when both ends have the same (it only moves forward in
+// time), and their session when both ends lie in the same one (sessions
+// are intervals).
+func (f *prepareFn) within(symbol string, first, last time.Time) {
+	f.span = spanFacts{}
+	if first.After(last) {
+		return
+	}
+	cal := f.Calendars.of(symbol)
+	d := sessionDate(cal, first)
+	if sessionDate(cal, last) != d {
+		return
+	}
+	f.span = spanFacts{cal: cal, from: first.UnixNano(), to: last.UnixNano(), day: f.factsOf(cal, d)}
+	s1, ok1 := cal.SessionAt(first)
+	s2, ok2 := cal.SessionAt(last)
+	f.span.session, f.span.sameSession = s1, ok1 && ok2 && s1.Open.Equal(s2.Open)
 }
 
 // dayFacts are what prepareFn derives from a tick's trading day. Ticks come
@@ -518,7 +550,12 @@ func (f *prepareFn) item(t *tickbeam.Tick) (item, bool) {
 		return item{}, false
 	}
 	cal := f.Calendars.of(t.Symbol)
-	day := f.factsOf(cal, sessionDate(cal, t.EventTime))
+	sp := &f.span
+	inSpan := sp.cal == cal && sp.from <= t.EventTime.UnixNano() && t.EventTime.UnixNano() <= sp.to
+	day := sp.day
+	if !inSpan {
+		day = f.factsOf(cal, sessionDate(cal, t.EventTime))
+	}
 	it := item{
 		Row: tickbeam.PriceChange{Symbol: t.Symbol, Kind: t.Kind, Source: t.Source, TradeID: t.TradeID, EventTime: t.EventTime,
 			SessionDate: day.name, Price: price},
@@ -530,7 +567,11 @@ func (f *prepareFn) item(t *tickbeam.Tick) (item, bool) {
 		it.Feed = t.PrevClose
 	}
 	if t.Kind == tickbeam.Trade {
-		if s, ok := cal.SessionAt(t.EventTime); ok && s.Kind == calendar.Regular {
+		s, ok := sp.session, inSpan && sp.sameSession
+		if !ok {
+			s, ok = cal.SessionAt(t.EventTime)
+		}
+		if ok && s.Kind == calendar.Regular {
 			it.Regular, it.DayClose = true, s.Close.UnixMilli()
 		}
 	}
@@ -607,6 +648,10 @@ type lastCloseFn struct {
 func (f *lastCloseFn) eachItem(batch []byte, fn func(item)) (noPrice int64, err error) {
 	packed, err := tickpack.Each(batch, func(b dedupe.Batch) error {
 		prep := f.prepare()
+		if sp, ok := b.Span(); ok {
+			prep.within(sp.Symbol, sp.First, sp.Last)
+			defer func() { prep.span = spanFacts{} }()
+		}
 		return b.Each(func(t *tickbeam.Tick) {
 			if it, ok := prep.item(t); ok {
 				fn(it)

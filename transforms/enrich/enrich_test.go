@@ -372,9 +372,11 @@ func TestPrevCloseDeferredOutOfOrder(t *testing.T) {
 	}
 	step(cfg.AdvanceWatermark(utc(2026, 1, 15, 12, 0, 0).UnixMilli()))
 	// The first batch starts on Thursday but holds Friday's trades; the
-	// second holds Thursday's close.
+	// third holds Thursday's close and an after-hours trade of the same day.
 	step(cfg.AddElements(thuPre.EventTime.UnixMilli(), batch(thuPre, friOpen, friMid, friLast)))
-	step(cfg.AddElements(thuOpen.EventTime.UnixMilli(), batch(thuOpen, thuLast9, thuLast10, thuAfter, friPre)))
+	step(cfg.AddElements(thuOpen.EventTime.UnixMilli(), batch(thuOpen, thuLast9)))
+	step(cfg.AddElements(thuLast10.EventTime.UnixMilli(), batch(thuLast10, thuAfter)))
+	step(cfg.AddElements(friPre.EventTime.UnixMilli(), batch(friPre)))
 	step(cfg.AddElements(satNight.EventTime.UnixMilli(), batch(satNight)))
 	step(cfg.AdvanceWatermark(utc(2026, 1, 17, 0, 0, 0).UnixMilli())) // past Friday's close
 	late := trade("AAPL", "99", utc(2026, 1, 16, 20, 59, 30), 500)    // Friday 15:59:30 ET, after it is known
