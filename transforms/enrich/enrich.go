@@ -20,7 +20,7 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/reorder"
-	"github.com/tickbeam/tickbeam/internal/tickpack"
+	"github.com/tickbeam/tickbeam/transforms/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 )
