@@ -18,11 +18,11 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/reorder"
-	"github.com/tickbeam/tickbeam/transforms/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/bars"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
 	"github.com/tickbeam/tickbeam/transforms/indicators"
+	"github.com/tickbeam/tickbeam/transforms/internal/tickpack"
 )
 
 // Counters, in namespace tickbeam/alerts.

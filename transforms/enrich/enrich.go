@@ -20,9 +20,9 @@ import (
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/calendar"
 	"github.com/tickbeam/tickbeam/internal/reorder"
-	"github.com/tickbeam/tickbeam/transforms/internal/tickpack"
 	"github.com/tickbeam/tickbeam/internal/wire"
 	"github.com/tickbeam/tickbeam/transforms/dedupe"
+	"github.com/tickbeam/tickbeam/transforms/internal/tickpack"
 )
 
 // Source is where a previous close comes from; its values are the
