@@ -22,16 +22,16 @@ import (
 // Its encoding: packedBatch where a batch's row count would be, the row
 // count, the earliest and latest row's event times (Unix ns), the number of
 // parts, then each part: its earliest row's time, its latest's after that
-// (an offset from the earliest), its row count and its bytes. A flush decodes only the parts holding rows
-// it may hand over: a part all after the flush's time waits as it is, and
-// one all handed over is skipped.
+// (an offset from the earliest), its row count and its bytes. A flush
+// decodes only the parts holding rows it may hand over: a part all after
+// the flush's time waits as it is, and one all handed over is skipped.
 const packedBatch = -3
 
 // Packer packs one bundle's parts (encoded groups of rows, e.g. dedupe's
 // batches) per key into packed batches, the elements a stateful DoFn reads
-// with a Buffer that has an Unpack, or with EachPart: a DoFn calls Add per part and Flush in
-// FinishBundle. As with a Batcher, each packed batch is timestamped at its
-// earliest row and leaves in the global window.
+// with a Buffer that has an Unpack, or with EachPart: a DoFn calls Add per
+// part and Flush in FinishBundle. As with a Batcher, each packed batch is
+// timestamped at its earliest row and leaves in the global window.
 type Packer struct {
 	open map[string]*packing
 	held int

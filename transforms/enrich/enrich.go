@@ -874,10 +874,11 @@ func (f *lastCloseFn) defers(st *keyState, key string, batch []byte) (rows int64
 	}
 	cal := f.Calendars.of(key)
 	readyAt := func(t time.Time) int64 { return f.prepare().factsOf(cal, sessionDate(cal, t)).readyAt }
-	if st.knows(readyAt(first)) {
+	earliest := readyAt(first)
+	if st.knows(earliest) {
 		return 0, false
 	}
-	st.wait(readyAt(first), first.UnixMilli(), int64(n))
+	st.wait(earliest, first.UnixMilli(), int64(n))
 	st.wait(readyAt(last), last.UnixMilli(), 0)
 	st.releaseAfter(last, f.Quiet)
 	st.unobserved = true
@@ -1007,13 +1008,12 @@ func (f *lastCloseFn) flush(ctx context.Context, sp state.Provider, tp timers.Pr
 	if err := f.Pending.Clear(sp); err != nil {
 		return fmt.Errorf("enrich: %q: clear waiting ticks: %w", key, err)
 	}
-	st.pending = int64(len(rest))
+	st.pending = 0
 	if len(rest) == 0 {
 		return nil
 	}
-	st.readyAt, st.pendingMin = rest[0].ReadyAt, rest[0].Row.EventTime.UnixMilli()
 	for _, it := range rest {
-		st.readyAt, st.pendingMin = max(st.readyAt, it.ReadyAt), min(st.pendingMin, it.Row.EventTime.UnixMilli())
+		st.wait(it.ReadyAt, it.Row.EventTime.UnixMilli(), 1)
 	}
 	if err := f.Pending.Add(sp, itemCodec.Encode(rest)); err != nil {
 		return fmt.Errorf("enrich: %q: keep waiting ticks: %w", key, err)
