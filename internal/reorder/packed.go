@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/graph/mtime"
@@ -231,6 +233,9 @@ func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) erro
 	// is real; growing once spares a copy per doubling of large runs.
 	pk.rows = slices.Grow(pk.rows, n)
 	*waiting = slices.Grow(*waiting, n)
+	if w := min(b.UnpackWorkers, len(pk.due)); w > 1 && n >= minConcurrentUnpack {
+		return b.unpackConcurrently(m, waiting, pk, n, w)
+	}
 	for _, x := range pk.due {
 		err := b.unpackPart(x, func(row T) {
 			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
@@ -241,6 +246,85 @@ func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) erro
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Workers is a sane Buffer.UnpackWorkers: the cores Go runs on, at most 4
+// (more goroutines decode no faster than the flush consumes their rows).
+func Workers() int { return min(runtime.GOMAXPROCS(0), 4) }
+
+// minConcurrentUnpack is the fewest rows a flush decodes on several
+// goroutines: below it, starting them costs more than it saves.
+const minConcurrentUnpack = 1 << 14
+
+// unpackConcurrently is unpackDue's loop on w goroutines, each decoding a
+// run of pk.due holding about n/w rows into its own stretch of pk.rows. The
+// stretches are then closed up, so rows keep pk.due's order.
+func (b *Buffer[T]) unpackConcurrently(m *Meta, waiting *[]stored, pk *unpacking[T], n, w int) error {
+	type run struct {
+		parts []part
+		off   int // where its stretch starts
+		size  int // the rows its headers count
+		rows  []T
+		err   error
+	}
+	runs := make([]run, 0, w)
+	start, total := 0, 0
+	for i, x := range pk.due {
+		total += int(x.rows)
+		if total*w >= n*(len(runs)+1) || i == len(pk.due)-1 {
+			runs = append(runs, run{parts: pk.due[start : i+1]})
+			start = i + 1
+		}
+	}
+	base := pk.rows[len(pk.rows) : len(pk.rows)+n]
+	off := 0
+	for i := range runs {
+		for _, x := range runs[i].parts {
+			runs[i].size += int(x.rows)
+		}
+		// Its capacity ends where the next run's stretch begins.
+		runs[i].off, runs[i].rows = off, base[off:off:off+runs[i].size]
+		off += runs[i].size
+	}
+	var wg sync.WaitGroup
+	for i := range runs {
+		r := &runs[i]
+		decode := func() {
+			for _, x := range r.parts {
+				if r.err = b.unpackPart(x, func(row T) {
+					if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
+						r.rows = append(r.rows, row)
+					}
+				}); r.err != nil {
+					return
+				}
+			}
+		}
+		if i == len(runs)-1 {
+			decode() // on this goroutine
+		} else {
+			wg.Go(decode)
+		}
+	}
+	wg.Wait()
+	k := 0 // rows kept so far
+	for _, r := range runs {
+		if r.err != nil {
+			return r.err
+		}
+		if len(r.rows) > r.size {
+			return fmt.Errorf("reorder: packed parts hold more than the %d rows their headers count", r.size)
+		}
+		if k != r.off { // rows handed over before it were dropped
+			copy(base[k:], r.rows)
+		}
+		k += len(r.rows)
+	}
+	pk.rows = pk.rows[:len(pk.rows)+k]
+	for i := len(pk.rows) - k; i < len(pk.rows); i++ {
+		*waiting = append(*waiting, stored{t: b.Time(pk.rows[i]).UnixNano(), inBag: true, seq: len(*waiting), dec: i + 1})
 	}
 	return nil
 }

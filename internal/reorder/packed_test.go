@@ -2,6 +2,8 @@ package reorder
 
 import (
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,17 +21,21 @@ func packedBuffer(maxBuffered int, drop func(int64) bool) (*Buffer[int64], *memS
 	decoded := new(int)
 	b.Unpack = func(part []byte, f func(int64)) error {
 		*decoded++
-		for r := wire.NewReader(part); r.Len() > 0; {
-			if x := padded.Read(r); !drop(x) {
-				f(x)
-			}
-			if err := r.Err(); err != nil {
-				return err
-			}
-		}
-		return nil
+		return unpackPadded(part, drop, f)
 	}
 	return b, st, decoded
+}
+
+func unpackPadded(part []byte, drop func(int64) bool, f func(int64)) error {
+	for r := wire.NewReader(part); r.Len() > 0; {
+		if x := padded.Read(r); !drop(x) {
+			f(x)
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pack packs parts of rows (times in ns) for one key as a Packer does.
@@ -255,4 +261,95 @@ func FuzzBufferPacked(f *testing.F) {
 		}
 		_, _ = b.Drain(st, st, &m, mtime.MaxTimestamp)
 	})
+}
+
+// A flush decoding its parts on several goroutines hands over what one
+// decoding them in turn does: in order, rows Unpack drops left out, and rows
+// of a part handed over in part before (the frontier cuts into it) dropped
+// from the first run, so the runs' rows are moved up. Parts holding more
+// rows than their headers count are an error.
+func TestBufferPackedConcurrentUnpack(t *testing.T) {
+	const batches, parts, per = 30, 4, 200 // more than minConcurrentUnpack rows
+	var input [][]byte
+	for batch := range int64(batches) {
+		var ps [][]int64
+		for p := range int64(parts) {
+			rows := make([]int64, per)
+			for i := range rows {
+				rows[i] = ((batch*parts+p)*per + int64(i)) * 1e7
+			}
+			ps = append(ps, rows)
+		}
+		input = append(input, pack(t, ps...))
+	}
+	run := func(workers int, unpack func([]byte, func(int64)) error) ([][]int64, error) {
+		b, st, _ := packedBuffer(0, atFives)
+		if unpack != nil {
+			b.Unpack = unpack
+		}
+		b.UnpackWorkers = workers
+		var m Meta
+		for _, batch := range input {
+			if _, _, err := b.AddBatch(st, st, &m, batch); err != nil {
+				return nil, err
+			}
+		}
+		// Into the second part: the bag is kept, that part with it.
+		first, err := b.Drain(st, st, &m, mtime.FromTime(time.Unix(3, 5e6)))
+		if err != nil {
+			return nil, err
+		}
+		out := [][]int64{first}
+		for m.Buffered > 0 {
+			rows, err := b.Flush(st, st, &m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rows)
+		}
+		return out, nil
+	}
+	want, err := run(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 2 || len(want[1]) < minConcurrentUnpack {
+		t.Fatalf("the flush after the drain handed over %d rows, want at least %d", len(want[1]), minConcurrentUnpack)
+	}
+	for _, workers := range []int{2, 3, 4} {
+		// The first part after the drain's (they end at 8 s) waits for a
+		// second one to be decoded alongside.
+		var inFlight atomic.Int32
+		var overlapped atomic.Bool
+		var first sync.Once
+		got, err := run(workers, func(part []byte, f func(int64)) error {
+			if inFlight.Add(1) > 1 {
+				overlapped.Store(true)
+			}
+			defer inFlight.Add(-1)
+			if padded.Read(wire.NewReader(part)) >= 8e9 {
+				first.Do(func() {
+					for deadline := time.Now().Add(5 * time.Second); !overlapped.Load() && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
+				})
+			}
+			return unpackPadded(part, atFives, f)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Errorf("%d workers: handed over (-one goroutine +several):\n%s", workers, diff)
+		}
+		if !overlapped.Load() {
+			t.Errorf("%d workers: no two parts were decoded at once", workers)
+		}
+	}
+	_, err = run(2, func(part []byte, f func(int64)) error {
+		return unpackPadded(part, none, func(x int64) { f(x); f(x) })
+	})
+	if err == nil {
+		t.Error("parts decoding to twice the rows their headers count: no error")
+	}
 }

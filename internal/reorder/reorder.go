@@ -250,6 +250,12 @@ type Buffer[T any] struct {
 	// Unpack, if set, decodes a part of a packed batch (see Packer), calling
 	// f with each row in turn; a row it does not call f with is dropped.
 	Unpack func(part []byte, f func(T)) error
+	// UnpackWorkers, if above 1, is how many goroutines a flush with many
+	// packed rows decodes its parts on; Unpack must then be safe for
+	// concurrent use. prism runs a stateful step's timers for all keys in
+	// one bundle, so a batch run's final flushes run on one goroutine while
+	// the other cores idle: decoding is most of their work.
+	UnpackWorkers int
 }
 
 func (b *Buffer[T]) maxBuffered() int64 {
@@ -593,17 +599,9 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 			k++
 		}
 	}
-	due := make([]T, 0, k)
-	for _, x := range waiting[:k] {
-		if x.dec > 0 {
-			due = append(due, pk.rows[x.dec-1])
-			continue
-		}
-		r := wire.NewReader(x.raw)
-		due = append(due, b.Codec.Read(r))
-		if err := r.Err(); err != nil {
-			return nil, fmt.Errorf("reorder: bad buffered row: %w", err)
-		}
+	due, err := b.decodeDue(waiting[:k], pk.rows)
+	if err != nil {
+		return nil, err
 	}
 	rest := waiting[k:]
 	slices.SortStableFunc(due, b.Compare)
@@ -694,6 +692,34 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		b.setFlush(tp, m)
 	}
 	return due, nil
+}
+
+// decodeDue returns the rows of due, in its order. When they are the first
+// rows unpacked, in the order unpacked (a batch run's flush, as a rule), it
+// returns those: the rules' rows are large, and copying a run's rows costs
+// as much as decoding them. The caller may reorder and overwrite what it
+// gets: the rows it keeps waiting are after those.
+func (b *Buffer[T]) decodeDue(due []stored, unpacked []T) ([]T, error) {
+	i := 0
+	for i < len(due) && due[i].dec == i+1 {
+		i++
+	}
+	if i == len(due) {
+		return unpacked[:i:i], nil
+	}
+	rows := make([]T, 0, len(due))
+	for _, x := range due {
+		if x.dec > 0 {
+			rows = append(rows, unpacked[x.dec-1])
+			continue
+		}
+		r := wire.NewReader(x.raw)
+		rows = append(rows, b.Codec.Read(r))
+		if err := r.Err(); err != nil {
+			return nil, fmt.Errorf("reorder: bad buffered row: %w", err)
+		}
+	}
+	return rows, nil
 }
 
 // ahead is how many of n waiting rows the next flush looks ahead: a quarter

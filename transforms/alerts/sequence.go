@@ -234,7 +234,11 @@ func (f *filter) watches(symbol string) ruleMask {
 // selectRules returns the rules watching symbol that are in session at t
 // and accept the row (keep).
 func (f *filter) selectRules(symbol string, t time.Time, keep func(i int, r *Rule) bool) ruleMask {
-	w := f.watches(symbol)
+	return f.selectWatched(f.watches(symbol), t, keep)
+}
+
+// selectWatched is selectRules of the rules w watching a symbol.
+func (f *filter) selectWatched(w ruleMask, t time.Time, keep func(i int, r *Rule) bool) ruleMask {
 	var m ruleMask
 	w.each(func(i int) {
 		if f.scheds[i].IsOpen(t) && keep(i, &f.rules[i]) {
@@ -261,6 +265,9 @@ type tickObsFn struct {
 	Rules []Rule
 	filter
 	quotes []bool // per rule: it reads quotes, not trades
+	// mu guards filter.watching for unpackTicks, which seqFn's flush runs
+	// on several goroutines (reorder.Buffer.UnpackWorkers).
+	mu sync.Mutex
 }
 
 func (fn *tickObsFn) Setup() {
@@ -303,14 +310,22 @@ func (fn *tickBatchObsFn) FinishBundle(ctx context.Context, emit func(beam.Event
 }
 
 // unpackTicks decodes a dedupe batch that tickBatchObsFn packed into the
-// observations of the rules reading its ticks.
+// observations of the rules reading its ticks. It is safe for concurrent
+// use: it looks up which rules watch the batch's symbol once, under mu.
 func (fn *tickObsFn) unpackTicks(part []byte, f func(ruleObs)) error {
 	b, err := dedupe.DecodeBatch(part)
 	if err != nil {
 		return err
 	}
+	var symbol string
+	var w ruleMask
 	return b.Each(func(t *tickbeam.Tick) {
-		if o, ok := fn.observation(t); ok {
+		if t.Symbol != symbol || symbol == "" {
+			fn.mu.Lock()
+			symbol, w = t.Symbol, fn.watches(t.Symbol)
+			fn.mu.Unlock()
+		}
+		if o, ok := fn.watchedObservation(t, w); ok {
 			f(o)
 		}
 	})
@@ -324,11 +339,16 @@ func (fn *tickObsFn) observe(t *tickbeam.Tick, emit func(beam.EventTime, string,
 
 // observation is t as the rules reading it see it; false when none does.
 func (fn *tickObsFn) observation(t *tickbeam.Tick) (ruleObs, bool) {
+	return fn.watchedObservation(t, fn.watches(t.Symbol))
+}
+
+// watchedObservation is observation, given the rules w watching t's symbol.
+func (fn *tickObsFn) watchedObservation(t *tickbeam.Tick, w ruleMask) (ruleObs, bool) {
 	quoted, traded := t.BidPrice > 0 && t.AskPrice > 0, t.Price > 0
 	if !quoted && !traded {
 		return ruleObs{}, false
 	}
-	m := fn.selectRules(t.Symbol, t.EventTime, func(i int, _ *Rule) bool {
+	m := fn.selectWatched(w, t.EventTime, func(i int, _ *Rule) bool {
 		if fn.quotes[i] {
 			return quoted
 		}
@@ -581,6 +601,7 @@ func (f *seqFn) Setup() error {
 		ticks := &tickObsFn{Rules: f.Rules}
 		ticks.Setup()
 		f.ord.Unpack = ticks.unpackTicks
+		f.ord.UnpackWorkers = reorder.Workers()
 	}
 	return nil
 }
