@@ -3,6 +3,7 @@ package reorder
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -233,7 +234,7 @@ func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) erro
 	// is real; growing once spares a copy per doubling of large runs.
 	pk.rows = slices.Grow(pk.rows, n)
 	*waiting = slices.Grow(*waiting, n)
-	if w := min(b.UnpackWorkers, len(pk.due)); w > 1 && n >= minConcurrentUnpack {
+	if w := min(b.UnpackWorkers, len(pk.due)); w > 1 && n >= minConcurrentRows {
 		return b.unpackConcurrently(m, waiting, pk, n, w)
 	}
 	for _, x := range pk.due {
@@ -254,73 +255,80 @@ func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) erro
 // (more goroutines decode no faster than the flush consumes their rows).
 func Workers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
-// minConcurrentUnpack is the fewest rows a flush decodes on several
+// minConcurrentRows is the fewest rows worth decoding on several
 // goroutines: below it, starting them costs more than it saves.
-const minConcurrentUnpack = 1 << 14
+const minConcurrentRows = 1 << 14
 
-// unpackConcurrently is unpackDue's loop on w goroutines, each decoding a
-// run of pk.due holding about n/w rows into its own stretch of pk.rows. The
-// stretches are then closed up, so rows keep pk.due's order.
-func (b *Buffer[T]) unpackConcurrently(m *Meta, waiting *[]stored, pk *unpacking[T], n, w int) error {
-	type run struct {
-		parts []part
-		off   int // where its stretch starts
-		size  int // the rows its headers count
-		rows  []T
-		err   error
+// concurrently calls f(i) for each i below n on up to w goroutines (this
+// one among them), each calling it for a run of consecutive i, in order,
+// with about the same total weight(i). It returns the first error. f must
+// be safe for concurrent use on different i.
+func concurrently(n, w int, weight func(i int) int, f func(i int) error) error {
+	total := 0
+	for i := range n {
+		total += weight(i)
 	}
-	runs := make([]run, 0, w)
-	start, total := 0, 0
-	for i, x := range pk.due {
-		total += int(x.rows)
-		if total*w >= n*(len(runs)+1) || i == len(pk.due)-1 {
-			runs = append(runs, run{parts: pk.due[start : i+1]})
-			start = i + 1
+	var ends []int // each run's end
+	sum := 0
+	for i := range n {
+		sum += weight(i)
+		if sum*w >= total*(len(ends)+1) || i == n-1 {
+			ends = append(ends, i+1)
 		}
 	}
-	base := pk.rows[len(pk.rows) : len(pk.rows)+n]
-	off := 0
-	for i := range runs {
-		for _, x := range runs[i].parts {
-			runs[i].size += int(x.rows)
-		}
-		// Its capacity ends where the next run's stretch begins.
-		runs[i].off, runs[i].rows = off, base[off:off:off+runs[i].size]
-		off += runs[i].size
-	}
+	errs := make([]error, len(ends))
 	var wg sync.WaitGroup
-	for i := range runs {
-		r := &runs[i]
-		decode := func() {
-			for _, x := range r.parts {
-				if r.err = b.unpackPart(x, func(row T) {
-					if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
-						r.rows = append(r.rows, row)
-					}
-				}); r.err != nil {
-					return
-				}
+	start := 0
+	for r, end := range ends {
+		from := start
+		run := func() {
+			for i := from; i < end && errs[r] == nil; i++ {
+				errs[r] = f(i)
 			}
 		}
-		if i == len(runs)-1 {
-			decode() // on this goroutine
+		if r == len(ends)-1 {
+			run()
 		} else {
-			wg.Go(decode)
+			wg.Go(run)
 		}
+		start = end
 	}
 	wg.Wait()
-	k := 0 // rows kept so far
-	for _, r := range runs {
-		if r.err != nil {
-			return r.err
+	return errors.Join(errs...)
+}
+
+// unpackConcurrently is unpackDue's loop on w goroutines (concurrently),
+// each part decoded into its own stretch of pk.rows, as long as its header
+// counts. The stretches are then closed up, so rows keep pk.due's order.
+func (b *Buffer[T]) unpackConcurrently(m *Meta, waiting *[]stored, pk *unpacking[T], n, w int) error {
+	base := pk.rows[len(pk.rows) : len(pk.rows)+n]
+	parts := make([][]T, len(pk.due))
+	off := 0
+	for i, x := range pk.due {
+		// Its capacity ends where the next part's stretch begins.
+		parts[i] = base[off:off:off+int(x.rows)]
+		off += int(x.rows)
+	}
+	err := concurrently(len(pk.due), w, func(i int) int { return int(pk.due[i].rows) }, func(i int) error {
+		return b.unpackPart(pk.due[i], func(row T) {
+			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
+				parts[i] = append(parts[i], row)
+			}
+		})
+	})
+	if err != nil {
+		return err
+	}
+	k, off := 0, 0 // rows kept so far; where the part's stretch starts
+	for i, rows := range parts {
+		if len(rows) > int(pk.due[i].rows) {
+			return fmt.Errorf("reorder: a packed part holds more than the %d rows its header counts", pk.due[i].rows)
 		}
-		if len(r.rows) > r.size {
-			return fmt.Errorf("reorder: packed parts hold more than the %d rows their headers count", r.size)
+		if k != off { // rows handed over before it were dropped
+			copy(base[k:], rows)
 		}
-		if k != r.off { // rows handed over before it were dropped
-			copy(base[k:], r.rows)
-		}
-		k += len(r.rows)
+		k += len(rows)
+		off += int(pk.due[i].rows)
 	}
 	pk.rows = pk.rows[:len(pk.rows)+k]
 	for i := len(pk.rows) - k; i < len(pk.rows); i++ {

@@ -269,7 +269,7 @@ func FuzzBufferPacked(f *testing.F) {
 // from the first run, so the runs' rows are moved up. Parts holding more
 // rows than their headers count are an error.
 func TestBufferPackedConcurrentUnpack(t *testing.T) {
-	const batches, parts, per = 30, 4, 200 // more than minConcurrentUnpack rows
+	const batches, parts, per = 30, 4, 200 // more than minConcurrentRows rows
 	var input [][]byte
 	for batch := range int64(batches) {
 		var ps [][]int64
@@ -313,8 +313,8 @@ func TestBufferPackedConcurrentUnpack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(want) < 2 || len(want[1]) < minConcurrentUnpack {
-		t.Fatalf("the flush after the drain handed over %d rows, want at least %d", len(want[1]), minConcurrentUnpack)
+	if len(want) < 2 || len(want[1]) < minConcurrentRows {
+		t.Fatalf("the flush after the drain handed over %d rows, want at least %d", len(want[1]), minConcurrentRows)
 	}
 	for _, workers := range []int{2, 3, 4} {
 		// The first part after the drain's (they end at 8 s) waits for a
