@@ -306,7 +306,7 @@ func (b *Buffer[T]) unpackConcurrently(m *Meta, waiting *[]stored, pk *unpacking
 	off := 0
 	for i, x := range pk.due {
 		// Its capacity ends where the next part's stretch begins.
-		parts[i] = base[off:off:off+int(x.rows)]
+		parts[i] = base[off : off : off+int(x.rows)]
 		off += int(x.rows)
 	}
 	err := concurrently(len(pk.due), w, func(i int) int { return int(pk.due[i].rows) }, func(i int) error {
