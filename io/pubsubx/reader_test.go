@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -455,5 +457,85 @@ func TestReaderOutage(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("a missing subscription did not fail the read within 5 s")
 		}
+	}
+}
+
+// An ack or deadline change of many messages goes out in chunks of ackChunk
+// ids, several at once but at most chunksInFlight, each id once; none while
+// Pub/Sub is down.
+func TestReaderEachChunk(t *testing.T) {
+	_, _, sub := fake(t)
+	rd := newTestReader(t, sub, "")
+	ids := make([]string, 4*ackChunk+500)
+	for i := range ids {
+		ids[i] = fmt.Sprint(i)
+	}
+	var mu sync.Mutex
+	var got []string
+	var inFlight, most atomic.Int32
+	rd.eachChunk(ids, func(c []string) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if len(c) > ackChunk {
+			t.Errorf("a chunk of %d ids, want at most %d", len(c), ackChunk)
+		}
+		time.Sleep(50 * time.Millisecond) // so the others start meanwhile
+		mu.Lock()
+		got = append(got, c...)
+		mu.Unlock()
+	})
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ids sent (-want +got):\n%s", diff)
+	}
+	if m := most.Load(); m < 2 || m > chunksInFlight {
+		t.Errorf("%d chunks in flight at most, want 2 to %d", m, chunksInFlight)
+	}
+
+	rd.mu.Lock()
+	rd.down = outage{since: time.Now()}
+	rd.mu.Unlock()
+	calls := 0
+	rd.eachChunk(ids, func([]string) { calls++ })
+	if calls != 0 {
+		t.Errorf("%d chunks sent while Pub/Sub is down", calls)
+	}
+}
+
+// A batch of more messages than one ack request takes is acked whole,
+// each message once.
+func TestReaderAcksManyMessages(t *testing.T) {
+	srv, topic, sub := fake(t)
+	rd := newTestReader(t, sub, "")
+	const n = 2*ackChunk + 300
+	for i := range n {
+		srv.Publish(topic, []byte(fmt.Sprint(i)), nil)
+	}
+	lim := testLimits
+	lim.maxBatch, lim.maxOutstanding, lim.maxOutstandingB = n, 2*n, 1<<24
+	tl := new(runState)
+	var leases []*lease
+	for received := 0; received < n; {
+		b, err := rd.pull(context.Background(), lim, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		received += len(b.msgs)
+		leases = append(leases, b.lease)
+	}
+	for _, l := range leases {
+		rd.commit(l)
+	}
+	for payload, k := range acks(srv) {
+		if k != 1 {
+			t.Errorf("message %s acked %d times, want 1", payload, k)
+		}
+	}
+	if got := len(acks(srv)); got != n {
+		t.Errorf("%d messages, want %d", got, n)
 	}
 }
