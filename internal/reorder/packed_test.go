@@ -59,6 +59,22 @@ func pack(t testing.TB, parts ...[]int64) []byte {
 	return out
 }
 
+// batchRun is the rows of a batch run, 10 ms apart, in order: batches of
+// parts of per rows.
+func batchRun(batches, parts, per int64) [][][]int64 {
+	out := make([][][]int64, batches)
+	for batch := range batches {
+		for p := range parts {
+			rows := make([]int64, per)
+			for i := range rows {
+				rows[i] = ((batch*parts+p)*per + int64(i)) * 1e7
+			}
+			out[batch] = append(out[batch], rows)
+		}
+	}
+	return out
+}
+
 // atFives drops rows at a multiple of 5 s.
 func atFives(x int64) bool { return x%5e9 == 0 }
 
@@ -146,17 +162,11 @@ func TestBufferPackedMatchesRows(t *testing.T) {
 func TestBufferPackedBatchRunDecodesOnce(t *testing.T) {
 	b, st, decoded := packedBuffer(0, atFives)
 	var m Meta
-	const batches, parts, per = 20, 3, 80 // more than backlogRows
+	const batches, parts = 20, 3
 	var want []int64
-	for batch := range int64(batches) {
-		var ps [][]int64
-		for p := range int64(parts) {
-			rows := make([]int64, per)
-			for i := range rows {
-				rows[i] = ((batch*parts+p)*per + int64(i)) * 1e7
-			}
+	for _, ps := range batchRun(batches, parts, 80) { // more than backlogRows
+		for _, rows := range ps {
 			want = append(want, slices.DeleteFunc(slices.Clone(rows), atFives)...)
-			ps = append(ps, rows)
 		}
 		if _, _, err := b.AddBatch(st, st, &m, pack(t, ps...)); err != nil {
 			t.Fatal(err)
@@ -266,20 +276,11 @@ func FuzzBufferPacked(f *testing.F) {
 // A flush decoding its parts on several goroutines hands over what one
 // decoding them in turn does: in order, rows Unpack drops left out, and rows
 // of a part handed over in part before (the frontier cuts into it) dropped
-// from the first run, so the runs' rows are moved up. Parts holding more
-// rows than their headers count are an error.
+// from the first part decoded, so the later parts' rows are moved up. Parts
+// holding more rows than their headers count are an error.
 func TestBufferPackedConcurrentUnpack(t *testing.T) {
-	const batches, parts, per = 30, 4, 200 // more than minConcurrentRows rows
 	var input [][]byte
-	for batch := range int64(batches) {
-		var ps [][]int64
-		for p := range int64(parts) {
-			rows := make([]int64, per)
-			for i := range rows {
-				rows[i] = ((batch*parts+p)*per + int64(i)) * 1e7
-			}
-			ps = append(ps, rows)
-		}
+	for _, ps := range batchRun(30, 4, 200) { // more than minConcurrentRows rows
 		input = append(input, pack(t, ps...))
 	}
 	run := func(workers int, unpack func([]byte, func(int64)) error) ([][]int64, error) {
