@@ -264,7 +264,7 @@ const minConcurrentRows = 1 << 14
 // with about the same total weight(i). It returns the first error. f must
 // be safe for concurrent use on different i.
 func concurrently(n, w int, weight func(i int) int, f func(i int) error) error {
-	total := 0
+	total := 1 // weights of 0 make one run
 	for i := range n {
 		total += weight(i)
 	}

@@ -1,6 +1,7 @@
 package reorder
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -352,5 +353,64 @@ func TestBufferPackedConcurrentUnpack(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("parts decoding to twice the rows their headers count: no error")
+	}
+}
+
+// concurrently calls f once for each index, in order within a goroutine's
+// run, on at most w goroutines, whatever the weights; an error stops its
+// run and is returned.
+func TestConcurrently(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		weights []int
+		w       int
+	}{
+		{"even", []int{5, 5, 5, 5, 5, 5}, 3},
+		{"one heavy", []int{1, 100, 1, 1}, 2},
+		{"all zero", []int{0, 0, 0, 0, 0}, 4},
+		{"more workers than parts", []int{3, 3}, 4},
+	} {
+		var mu sync.Mutex
+		var calls []int
+		var inFlight, most atomic.Int32
+		err := concurrently(len(c.weights), c.w, func(i int) int { return c.weights[i] }, func(i int) error {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			calls = append(calls, i)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(calls)
+		want := make([]int, len(c.weights))
+		for i := range want {
+			want[i] = i
+		}
+		if diff := gocmp.Diff(want, calls); diff != "" {
+			t.Errorf("%s: calls (-want +got):\n%s", c.name, diff)
+		}
+		if m := int(most.Load()); m > c.w {
+			t.Errorf("%s: %d calls at once, want at most %d", c.name, m, c.w)
+		}
+	}
+	boom := errors.New("boom")
+	var after atomic.Bool
+	err := concurrently(6, 1, func(int) int { return 1 }, func(i int) error {
+		if i > 3 {
+			after.Store(true)
+		}
+		if i == 3 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || after.Load() {
+		t.Errorf("error at 3 of one run: got %v, later calls %v", err, after.Load())
 	}
 }
