@@ -209,7 +209,7 @@ func (b *Buffer[T]) readPackedEntry(r *wire.Reader, enc []byte, m *Meta, upto mt
 	}
 	return p.each(func(x part) error {
 		switch {
-		case m.HasFrontier && x.last <= m.Frontier:
+		case m.handedOver(x.last):
 			return nil
 		case mtime.FromTime(time.Unix(0, x.first)) > upto:
 			pk.held = append(pk.held, x)
@@ -239,7 +239,7 @@ func (b *Buffer[T]) unpackDue(m *Meta, waiting *[]stored, pk *unpacking[T]) erro
 	}
 	for _, x := range pk.due {
 		err := b.unpackPart(x, func(row T) {
-			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
+			if t := b.Time(row).UnixNano(); !m.handedOver(t) {
 				pk.rows = append(pk.rows, row)
 				*waiting = append(*waiting, stored{t: t, inBag: true, seq: len(*waiting), dec: len(pk.rows)})
 			}
@@ -311,7 +311,7 @@ func (b *Buffer[T]) unpackConcurrently(m *Meta, waiting *[]stored, pk *unpacking
 	}
 	err := concurrently(len(pk.due), w, func(i int) int { return int(pk.due[i].rows) }, func(i int) error {
 		return b.unpackPart(pk.due[i], func(row T) {
-			if t := b.Time(row).UnixNano(); !m.HasFrontier || t > m.Frontier {
+			if !m.handedOver(b.Time(row).UnixNano()) {
 				parts[i] = append(parts[i], row)
 			}
 		})

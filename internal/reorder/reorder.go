@@ -310,7 +310,7 @@ func (b *Buffer[T]) add(sp state.Provider, tp timers.Provider, m *Meta, rows []T
 	minTs, maxTs, rel := mtime.MaxTimestamp, mtime.MinTimestamp, mtime.MinTimestamp
 	for i, x := range rows {
 		t := b.Time(x)
-		if m.HasFrontier && t.UnixNano() <= m.Frontier {
+		if m.handedOver(t.UnixNano()) {
 			if len(late) == 0 {
 				keep = slices.Clone(rows[:i])
 				if raws != nil {
@@ -353,7 +353,7 @@ func (b *Buffer[T]) addPacked(sp state.Provider, tp timers.Provider, m *Meta, p 
 	if err := p.check(); err != nil { // now, not at a flush
 		return nil, nil, err
 	}
-	if (m.HasFrontier && p.first <= m.Frontier) || b.TTLOf != nil || len(m.Inline)+len(enc) <= InlineBytes {
+	if m.handedOver(p.first) || b.TTLOf != nil || len(m.Inline)+len(enc) <= InlineBytes {
 		var rows []T
 		if err := b.unpack(p, func(x T) { rows = append(rows, x) }); err != nil {
 			return nil, nil, err
@@ -554,7 +554,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 			}
 			for range c {
 				x := stored{t: r.Int(), raw: r.View(), inBag: true, seq: len(waiting)}
-				if !m.HasFrontier || x.t > m.Frontier { // else handed over already
+				if !m.handedOver(x.t) {
 					waiting = append(waiting, x)
 				}
 			}
@@ -721,6 +721,10 @@ func (b *Buffer[T]) decodeDue(due []stored, unpacked []T) ([]T, error) {
 	}
 	return rows, nil
 }
+
+// handedOver reports whether a row at t (Unix ns) is at or before the
+// last row handed over.
+func (m *Meta) handedOver(t int64) bool { return m.HasFrontier && t <= m.Frontier }
 
 // ahead is how many of n waiting rows the next flush looks ahead: a quarter
 // of them, or 1, 3, 7, ... rows while flushes follow each other with no new
