@@ -63,6 +63,18 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 		t.Fatalf("feed output %q, want 7 published", out.String())
 	}
 
+	// Tick rules on a stream read dedupe's batches before its window
+	// closes, the redelivered trade among them.
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(`rules:
+  - {name: btc-below-100, kind: price_cross, input: ticks, symbols: [BTCUSDT], direction: below, threshold: 100, severity: WARNING}
+  - {name: btc-at-101, kind: price_level, input: ticks, symbols: [BTCUSDT], direction: above, threshold: 101, cooldown: 24h, severity: INFO}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alertsDir := filepath.Join(dir, "alerts")
+
 	barsTable := testenv.Project + ".market.bars"
 	deadTable := testenv.Project + ".market.deadletters"
 	out.Reset()
@@ -70,6 +82,7 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 	start := time.Now()
 	code := run(ctx, []string{"monitor", "--input=pubsub:" + sub, "--bar=1m",
 		"--bars_out=bq:" + barsTable, "--deadletter_out=bq:" + deadTable, "--raw_out=gs://lake/raw",
+		"--rules=" + rules, "--alerts_out=" + alertsDir, "--notify=false",
 		"--watermark_delay=2s", "--duration=25s"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("monitor: exit %d: %s", code, errb.String())
@@ -129,6 +142,21 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 	sort.Strings(attrs)
 	if len(dead) == 1 && !strings.Contains(strings.Join(attrs, ","), "format=binance") {
 		t.Errorf("dead letter attributes %v lack the message's format", attrs)
+	}
+
+	// Each rule fires once: trade 2 (101) and its copy reach btc-at-101,
+	// whose cooldown holds a day; trade 3 (99.5) crosses below 100.
+	at := func(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+	alerts := readRows[tickbeam.Alert](t, alertsDir, "alerts")
+	wantAlerts := []tickbeam.Alert{
+		{Rule: "btc-at-101", Symbol: "BTCUSDT", Severity: tickbeam.Info, EventTime: at(base + 2000), Value: 101, Threshold: 101,
+			Message: "BTCUSDT price 101 is at or above 101"},
+		{Rule: "btc-below-100", Symbol: "BTCUSDT", Severity: tickbeam.Warning, EventTime: at(base + 59999), Value: 99.5, Threshold: 100,
+			Message: "BTCUSDT price 99.5 crossed below 100"},
+	}
+	if diff := cmp.Diff(wantAlerts, alerts, cmpopts.SortSlices(func(a, b tickbeam.Alert) bool { return a.Rule < b.Rule }),
+		cmpopts.IgnoreFields(tickbeam.Alert{}, "AlertID", "DetectedAt", "Labels")); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
 	}
 
 	// published = ticks + dead letters + duplicates: 7 = 5 + 1 + 1.

@@ -245,7 +245,10 @@ type Buffer[T any] struct {
 	TTLOf   func(T) time.Duration
 	Time    func(T) time.Time
 	Compare func(a, b T) int // event-time order, then tie-breaks
-	// Duplicate, if set, drops next when it follows prev in order.
+	// Duplicate, if set, drops next when it follows prev in order: prev is
+	// each row kept before it of the same event time, so copies that
+	// Compare's tie-breaks leave apart (ticks without a trade id) are
+	// dropped too.
 	Duplicate func(prev, next T) bool
 	// Unpack, if set, decodes a part of a packed batch (see Packer), calling
 	// f with each row in turn; a row it does not call f with is dropped.
@@ -606,14 +609,7 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 	rest := waiting[k:]
 	slices.SortStableFunc(due, b.Compare)
 	if b.Duplicate != nil {
-		uniq := due[:0]
-		for _, x := range due {
-			if len(uniq) > 0 && b.Duplicate(uniq[len(uniq)-1], x) {
-				continue
-			}
-			uniq = append(uniq, x)
-		}
-		due = uniq
+		due = b.dropDuplicates(due)
 	}
 	// Rows cut off by n go back re-encoded, not knowing where they came
 	// from: the bag is then rewritten.
@@ -692,6 +688,25 @@ func (b *Buffer[T]) take(sp state.Provider, tp timers.Provider, m *Meta, upto mt
 		b.setFlush(tp, m)
 	}
 	return due, nil
+}
+
+// dropDuplicates drops from rows, in order, each row that Duplicate says
+// repeats a row kept before it of the same event time.
+func (b *Buffer[T]) dropDuplicates(rows []T) []T {
+	uniq, run := rows[:0], 0 // uniq[run:]: the kept rows of the current event time
+next:
+	for _, x := range rows {
+		if n := len(uniq); n > 0 && !b.Time(uniq[n-1]).Equal(b.Time(x)) {
+			run = n
+		}
+		for i := range uniq[run:] {
+			if b.Duplicate(uniq[run+i], x) {
+				continue next
+			}
+		}
+		uniq = append(uniq, x)
+	}
+	return uniq
 }
 
 // decodeDue returns the rows of due, in its order. When they are the first

@@ -2,6 +2,7 @@ package reorder
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -447,5 +448,36 @@ func TestBufferStreamFlushStepsAQuarter(t *testing.T) {
 	// 8 rows wait: the next flush aims 8/4 = 2 rows ahead, at 5s.
 	if want := mtime.FromTime(time.Unix(0, 5e9)); m.Target != want {
 		t.Errorf("next flush target %v, want %v", m.Target, want)
+	}
+}
+
+// Duplicate sees every row kept before a row of the same event time, not
+// just the one before it: a copy that Compare's tie-break leaves apart from
+// its original (a tick without a trade id) is dropped too; rows of other
+// times are never compared.
+func TestBufferDropsCopiesAmongTies(t *testing.T) {
+	b, _, st := newTestBuffer(0)
+	b.Time = func(x int64) time.Time { return time.Unix(x/10, 0) }      // ten values per second
+	b.Compare = func(x, y int64) int { return cmp.Compare(x/10, y/10) } // ties stay in arrival order
+	var apart []string
+	b.Duplicate = func(prev, next int64) bool {
+		if prev/10 != next/10 {
+			apart = append(apart, fmt.Sprint(prev, next))
+		}
+		return prev == next
+	}
+	var m Meta
+	if _, _, err := b.Add(st, st, &m, []int64{10, 11, 10, 12, 11, 20, 21, 20, 10}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Drain(st, st, &m, mtime.MaxTimestamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff([]int64{10, 11, 12, 20, 21}, got); diff != "" {
+		t.Errorf("rows handed over (-want +got):\n%s", diff)
+	}
+	if len(apart) > 0 {
+		t.Errorf("rows of different times compared: %v", apart)
 	}
 }

@@ -274,7 +274,7 @@ func Build(s beam.Scope, p Plan) error {
 		b.write(p.Outputs.Raw, "ticks", unique.Ticks(b.s), b.rawWindow, true)
 	}
 	if p.InferSide {
-		unique = tickStream{ticks: tickrule.Classify(b.s, unique.Ticks(b.s))}
+		unique = tickStream{ticks: tickrule.Classify(b.s, unique.Ticks(b.s)), early: unique.early}
 	}
 	// ticks --> bars (--> indicators, portfolio), session stats, price changes
 	first := b.bars(unique.Batched()) // the bars of Config.Bars[0]
@@ -285,7 +285,7 @@ func Build(s beam.Scope, p Plan) error {
 	// --> alert rules --> alerts_out; dead letters of every step --> deadletter_out
 	in := alerts.Inputs{Bars: first, Indicators: b.tapped.Indicators, Crosses: crosses, Changes: changes, Portfolio: positions}
 	if p.Rules.Needs(alerts.InputTicks) {
-		in.Ticks = unique.Batched()
+		in.Ticks = unique.ForRules()
 	}
 	b.alert(in)
 	b.deadLetters()
@@ -308,6 +308,9 @@ func Build(s beam.Scope, p Plan) error {
 type tickStream struct {
 	batches beam.PCollection // PCollection<dedupe.Batch>; invalid when not deduplicated
 	ticks   beam.PCollection // PCollection<tickbeam.Tick>, once asked for
+	// early is dedupe.Options.Early's batches, copies included, on a stream
+	// whose tick rules read them; else invalid.
+	early beam.PCollection
 }
 
 // Ticks returns the ticks one by one.
@@ -325,6 +328,17 @@ func (t *tickStream) Batched() beam.PCollection {
 		return t.batches
 	}
 	return t.ticks
+}
+
+// ForRules returns what the tick rules read: on a stream, the batches
+// before dedupe's window closes (the rules drop copies themselves), so an
+// alert waits for its tick's watermark only, not for the window's end as
+// well (up to --dedupe_window more); else Batched.
+func (t *tickStream) ForRules() beam.PCollection {
+	if t.early.IsValid() {
+		return t.early
+	}
+	return t.Batched()
 }
 
 // builder is what Build has made so far.
@@ -425,15 +439,21 @@ func (b *builder) readUnique() tickStream {
 // window when it closes; every bar window must then still be open, so
 // dedupe windows tile every bar window (DedupeWindow). The outlier rules
 // judge inside it (alerts.Screen), where the ticks they pass cost no
-// crossing of their own.
+// crossing of their own. On a stream the tick rules read its batches
+// before they are grouped (tickStream.ForRules).
 func (b *builder) dedupe(batches func(dedupe.Options) beam.PCollection) tickStream {
 	opts := dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness}
+	var unique tickStream
+	if !b.Bounded && b.Rules.Needs(alerts.InputTicks) {
+		opts.Early = func(batches beam.PCollection) { unique.early = batches }
+	}
 	if b.Outliers == nil {
-		return tickStream{batches: batches(opts)}
+		unique.batches = batches(opts)
+		return unique
 	}
 	scr := &alerts.Screen{Rules: b.Outliers}
 	opts.Screen = scr.Batches
-	unique := tickStream{batches: batches(opts)}
+	unique.batches = batches(opts)
 	if err := scr.Err(); err != nil {
 		b.fail("--rules", err)
 		return unique

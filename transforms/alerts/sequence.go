@@ -584,6 +584,15 @@ func sameWindow(prev, next ruleObs) bool {
 		prev.Name == next.Name
 }
 
+// sameTick: a tick seen twice is evaluated once, as dedupe would have
+// kept it once (dedupe.Identity: the trade id, else the content; the rules
+// see one symbol's ticks). The rules on a stream read dedupe.Options.Early's
+// batches, which still hold the copies dedupe drops.
+func sameTick(prev, next ruleObs) bool {
+	return prev.Time.Equal(next.Time) && prev.ID == next.ID &&
+		(prev.ID != "" || prev.Price == next.Price && prev.Bid == next.Bid && prev.Ask == next.Ask)
+}
+
 func (f *seqFn) Setup() error {
 	f.evs = make([]*Evaluator, len(f.Rules))
 	f.ttl = 0
@@ -597,6 +606,9 @@ func (f *seqFn) Setup() error {
 	}
 	f.ord = &reorder.Buffer[ruleObs]{Bag: &f.Buffer, Timer: &f.Timer, Codec: ruleObsCodec, MaxBuffered: f.MaxBuffered,
 		TTL: f.ttl, Time: ruleObsTime, Compare: compareObs, Duplicate: sameWindow}
+	if f.Rules[0].input() == InputTicks {
+		f.ord.Duplicate = sameTick
+	}
 	if f.PackedTicks {
 		ticks := &tickObsFn{Rules: f.Rules}
 		ticks.Setup()

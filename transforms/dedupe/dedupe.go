@@ -67,6 +67,14 @@ type Options struct {
 	// ticks after the grouping would be one more crossing of every tick.
 	// Copies a Screen drops it counts in Duplicates.
 	Screen func(s beam.Scope, batches beam.PCollection, window time.Duration) []beam.PCollection
+	// Early, if set, is given the batches before they are grouped (after
+	// the Screen): a PCollection<Batch> in the global window, each batch a
+	// bundle's ticks of one key and window, timestamped at the earliest.
+	// They come as the bundles are read, not when their window closes, and
+	// a copy read in two bundles is in two batches: for a step that puts
+	// ticks in order and drops copies itself, on a stream, where waiting for
+	// the window is latency (the alert rules on ticks: see alerts.Inputs).
+	Early func(batches beam.PCollection)
 }
 
 // Validate reports a negative Window or AllowedLateness; a zero Window
@@ -161,6 +169,9 @@ func unique(s beam.Scope, packed beam.PCollection, opts Options) (beam.PCollecti
 			return beam.PCollection{}, errors.New("dedupe: Screen returned no batches")
 		}
 	}
+	if opts.Early != nil {
+		opts.Early(early(s.Scope("early"), batches))
+	}
 	// Each input is windowed before the Flatten, whose inputs must share
 	// their windowing: a WindowInto after it would be a step of its own.
 	windowed := make([]beam.PCollection, len(batches))
@@ -179,6 +190,19 @@ func unique(s beam.Scope, packed beam.PCollection, opts Options) (beam.PCollecti
 	}
 	grouped := beam.GroupByKey(s, all)
 	return beam.ParDo(s, &uniqueFn{}, grouped), nil
+}
+
+// early is the values of batches, PCollection<KV<string, Batch>>s, in
+// the global window and flattened.
+func early(s beam.Scope, batches []beam.PCollection) beam.PCollection {
+	values := make([]beam.PCollection, len(batches))
+	for i, b := range batches {
+		values[i] = beam.WindowInto(s, window.NewGlobalWindows(), beam.DropKey(s, b))
+	}
+	if len(values) == 1 {
+		return values[0]
+	}
+	return beam.Flatten(s, values...)
 }
 
 // Unbatch turns a PCollection<Batch> into the PCollection<tickbeam.Tick> of

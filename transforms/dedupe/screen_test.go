@@ -62,3 +62,22 @@ func TestKeyOf(t *testing.T) {
 		t.Errorf("SymbolOf(KeyOf(binance, BTCUSDT)) = %q", got)
 	}
 }
+
+// Early gets the Screen's batches before they are grouped: both branches'
+// ticks, copies included, while the grouped output has each tick once.
+func TestEarlyGetsScreenedBatchesWithCopies(t *testing.T) {
+	a := tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100)
+	b := tick("binance", "BTCUSDT", "2", 61*time.Second, 61*time.Second, 101)
+	c := tick("coinbase", "ETHUSDT", "3", 2*time.Second, 2*time.Second, 10)
+	p, s := beam.NewPipelineWithRoot()
+	var early beam.PCollection
+	out := Ticks(s, beamtest.Ticks(s, a, b, c), Options{
+		Screen: func(s beam.Scope, batches beam.PCollection, _ time.Duration) []beam.PCollection {
+			return []beam.PCollection{beam.ParDo(s, unpackFn, batches), beam.ParDo(s, againFn, batches)}
+		},
+		Early: func(batches beam.PCollection) { early = batches },
+	})
+	beamtest.Equals(s, out, []tickbeam.Tick{a, b, c})
+	beamtest.Equals(s, Unbatch(s, early), []tickbeam.Tick{a, b, c, a, b, c})
+	ptest.RunAndValidate(t, p)
+}
