@@ -259,7 +259,7 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
 	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
-	fs.DurationVar(&f.dedupeWindow, "dedupe_window", 0, "the event-time window redelivered trades are recognised in; it divides every --bar resolution. On a stream, rules on ticks see a tick when its window closes: shorter is sooner, at more CPU per tick where symbols are many and sparse (default "+monitor.DefaultStreamDedupeWindow.String()+" on a stream, the bars' on a file)")
+	fs.DurationVar(&f.dedupeWindow, "dedupe_window", 0, "the event-time window redelivered trades are recognised in; it divides every --bar resolution. On a stream, change rows (and change_pct alerts) see a tick when its window closes: shorter is sooner, at more CPU per tick where symbols are many and sparse (default "+monitor.DefaultStreamDedupeWindow.String()+" on a stream, the bars' on a file)")
 	fs.BoolVar(&f.inferSide, "infer_side", false, "give trades without an aggressor side (Alpaca stocks, Alpha Vantage, json/csv) the tick-test side, so buy/sell volumes and trade strength are filled")
 	fs.BoolVar(&f.ackOnCommit, "ack_on_commit", false, "Pub/Sub input on the local runner: ack a message once its bundle is committed, not once every output computed from it is written (a crash then loses what was not written yet)")
 	fs.IntVar(&f.shards, "shards", 1, "files per window and pane")

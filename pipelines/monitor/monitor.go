@@ -192,10 +192,11 @@ type Config struct {
 }
 
 // DefaultStreamDedupeWindow is a stream's dedupe window (Config.DedupeWindow):
-// a tick waits for its window to close before bars and rules see it, up to
-// this long (a bar window closes at the same moment, so only rules on ticks
-// wait). Shorter windows cost more keys per tick where symbols are many
-// and sparse.
+// a tick waits for its window to close before the bars and the previous
+// close see it, up to this long (a bar window closes at the same moment, so
+// only change rows and their change_pct alerts wait; the rules on ticks read
+// the batches before they are grouped, see tickStream.ForRules). Shorter
+// windows cost more keys per tick where symbols are many and sparse.
 const DefaultStreamDedupeWindow = time.Second
 
 // DefaultAllowedLateness is the allowed lateness of AutoAllowedLateness on

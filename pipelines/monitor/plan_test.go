@@ -80,7 +80,7 @@ func TestResolve(t *testing.T) {
 				t.Errorf("pubsub read = %+v, want the subscription and defaults", p.PubSub)
 			}
 			if p.DedupeWindow != DefaultStreamDedupeWindow {
-				t.Errorf("dedupe window %v with 1m bars, want %v: ticks wait for it before rules see them", p.DedupeWindow, DefaultStreamDedupeWindow)
+				t.Errorf("dedupe window %v with 1m bars, want %v: change rows wait for it", p.DedupeWindow, DefaultStreamDedupeWindow)
 			}
 		}},
 		{name: "ack on commit", runner: "prism", cfg: with(remote, func(c *Config) { c.AckOnCommit = true }), check: func(t *testing.T, p Plan) {
