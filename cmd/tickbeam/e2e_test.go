@@ -63,8 +63,8 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 		t.Fatalf("feed output %q, want 7 published", out.String())
 	}
 
-	// Tick rules on a stream read dedupe's batches before its window
-	// closes, the redelivered trade among them.
+	// --early_tick_rules: the tick rules read dedupe's batches before its
+	// window closes, the redelivered trade among them.
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rules, []byte(`rules:
@@ -82,7 +82,7 @@ func TestEndToEndPubSubToBigQuery(t *testing.T) {
 	start := time.Now()
 	code := run(ctx, []string{"monitor", "--input=pubsub:" + sub, "--bar=1m",
 		"--bars_out=bq:" + barsTable, "--deadletter_out=bq:" + deadTable, "--raw_out=gs://lake/raw",
-		"--rules=" + rules, "--alerts_out=" + alertsDir, "--notify=false",
+		"--rules=" + rules, "--alerts_out=" + alertsDir, "--notify=false", "--early_tick_rules",
 		"--watermark_delay=2s", "--duration=25s"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("monitor: exit %d: %s", code, errb.String())

@@ -221,7 +221,7 @@ type monitorFlags struct {
 	logLevel, cpuProfile, indicators, indicatorsOut, sessionOut, calendarName, rules                                                                            string
 	changesOut, prevClose, references, splits, gapsOut, positions, portfolioOut                                                                                 string
 	flagThreshold                                                                                                                                               float64
-	csvHeader, keepDuplicates, inferSide, gzip, notify, ackOnCommit                                                                                             bool
+	csvHeader, keepDuplicates, inferSide, earlyTickRules, gzip, notify, ackOnCommit                                                                             bool
 	shards, maxPayload                                                                                                                                          int
 	duration, maxAhead, watermarkDelay, dedupeWindow, allowedLateness, positionsRefresh                                                                         time.Duration
 	notBefore                                                                                                                                                   string
@@ -259,7 +259,8 @@ func defineMonitorFlags(fs *flag.FlagSet) *monitorFlags {
 	fs.DurationVar(&f.duration, "duration", 0, "for streaming inputs: run this long (synthetic: this much event time), then stop cleanly; 0 runs until SIGINT/SIGTERM")
 	fs.StringVar(&f.source, "source", "", "the source name put on ticks and dead letters (default: the format)")
 	fs.BoolVar(&f.keepDuplicates, "keep_duplicates", false, "do not drop redelivered trades (same source, symbol and trade id)")
-	fs.DurationVar(&f.dedupeWindow, "dedupe_window", 0, "the event-time window redelivered trades are recognised in; it divides every --bar resolution. On a stream, change rows (and change_pct alerts) see a tick when its window closes: shorter is sooner, at more CPU per tick where symbols are many and sparse (default "+monitor.DefaultStreamDedupeWindow.String()+" on a stream, the bars' on a file)")
+	fs.DurationVar(&f.dedupeWindow, "dedupe_window", 0, "the event-time window redelivered trades are recognised in; it divides every --bar resolution. On a stream, rules on ticks (unless --early_tick_rules) and change rows see a tick when its window closes: shorter is sooner, at more CPU per tick where symbols are many and sparse (default "+monitor.DefaultStreamDedupeWindow.String()+" on a stream, the bars' on a file)")
+	fs.BoolVar(&f.earlyTickRules, "early_tick_rules", false, "streaming: rules on ticks read ticks before their --dedupe_window closes and drop copies themselves: tick alerts up to --dedupe_window sooner, at more CPU where symbols are many and sparse or an outlier rule watches every symbol")
 	fs.BoolVar(&f.inferSide, "infer_side", false, "give trades without an aggressor side (Alpaca stocks, Alpha Vantage, json/csv) the tick-test side, so buy/sell volumes and trade strength are filled")
 	fs.BoolVar(&f.ackOnCommit, "ack_on_commit", false, "Pub/Sub input on the local runner: ack a message once its bundle is committed, not once every output computed from it is written (a crash then loses what was not written yet)")
 	fs.IntVar(&f.shards, "shards", 1, "files per window and pane")
@@ -338,6 +339,7 @@ func (f *monitorFlags) config() (monitor.Config, error) {
 		KeepDuplicates:     f.keepDuplicates,
 		DedupeWindow:       f.dedupeWindow,
 		InferSide:          f.inferSide,
+		EarlyTickRules:     f.earlyTickRules,
 		AckOnCommit:        f.ackOnCommit,
 		Shards:             max(f.shards, 1),
 		Gzip:               f.gzip,

@@ -104,9 +104,17 @@ type Config struct {
 	RawOut string
 	// KeepDuplicates turns deduplication of redelivered trades off.
 	KeepDuplicates bool
+	// EarlyTickRules, on a stream, has the rules on ticks read dedupe's
+	// batches before they are grouped (dedupe.Options.Early) and drop
+	// copies themselves, so a tick alert waits for the watermark only, not
+	// for the dedupe window as well: up to DedupeWindow sooner. It costs
+	// CPU where the batches are small, as with many sparse symbols or an
+	// outlier rule over every symbol, whose clean ticks come in per flush
+	// (the soak fell 4-15 s behind with it), hence off by default.
+	EarlyTickRules bool
 	// DedupeWindow is the event-time window copies are recognised in; it
-	// must divide every bar resolution. A stream's ticks reach the rules
-	// only when their window closes. Default: on a stream
+	// must divide every bar resolution. A stream's ticks reach the bars and
+	// the rules (but see EarlyTickRules) only when their window closes. Default: on a stream
 	// DefaultStreamDedupeWindow, on a bounded input the bars' greatest
 	// common divisor.
 	DedupeWindow time.Duration
@@ -119,7 +127,7 @@ type Config struct {
 	// count of inferred sides is the counter tickbeam/tickrule.inferred. The
 	// raw archive (RawOut) keeps the feed's own sides. It costs a stateful
 	// step per symbol holding trades until the watermark passes them: in a
-	// batch run every trade (see the README's benchmarks).
+	// batch run every trade (see docs/benchmarks-log.md).
 	InferSide bool
 	// Taps observe the collections Build made (live metrics, the dashboard)
 	// without changing what the pipeline writes.
@@ -194,9 +202,9 @@ type Config struct {
 // DefaultStreamDedupeWindow is a stream's dedupe window (Config.DedupeWindow):
 // a tick waits for its window to close before the bars and the previous
 // close see it, up to this long (a bar window closes at the same moment, so
-// only change rows and their change_pct alerts wait; the rules on ticks read
-// the batches before they are grouped, see tickStream.ForRules). Shorter
-// windows cost more keys per tick where symbols are many and sparse.
+// only the rules on ticks and change rows wait, unless EarlyTickRules).
+// Shorter windows cost more keys per tick where symbols are many and
+// sparse.
 const DefaultStreamDedupeWindow = time.Second
 
 // DefaultAllowedLateness is the allowed lateness of AutoAllowedLateness on
@@ -309,8 +317,8 @@ func Build(s beam.Scope, p Plan) error {
 type tickStream struct {
 	batches beam.PCollection // PCollection<dedupe.Batch>; invalid when not deduplicated
 	ticks   beam.PCollection // PCollection<tickbeam.Tick>, once asked for
-	// early is dedupe.Options.Early's batches, copies included, on a stream
-	// whose tick rules read them; else invalid.
+	// early is dedupe.Options.Early's batches, copies included, when the
+	// tick rules read them (Plan.EarlyTickRules); else invalid.
 	early beam.PCollection
 }
 
@@ -331,10 +339,10 @@ func (t *tickStream) Batched() beam.PCollection {
 	return t.ticks
 }
 
-// ForRules returns what the tick rules read: on a stream, the batches
-// before dedupe's window closes (the rules drop copies themselves), so an
-// alert waits for its tick's watermark only, not for the window's end as
-// well (up to --dedupe_window more); else Batched.
+// ForRules returns what the tick rules read: with Plan.EarlyTickRules the
+// batches before dedupe's window closes (the rules drop copies
+// themselves), so an alert waits for its tick's watermark only, not for
+// the window's end as well (up to --dedupe_window more); else Batched.
 func (t *tickStream) ForRules() beam.PCollection {
 	if t.early.IsValid() {
 		return t.early
@@ -440,12 +448,12 @@ func (b *builder) readUnique() tickStream {
 // window when it closes; every bar window must then still be open, so
 // dedupe windows tile every bar window (DedupeWindow). The outlier rules
 // judge inside it (alerts.Screen), where the ticks they pass cost no
-// crossing of their own. On a stream the tick rules read its batches
-// before they are grouped (tickStream.ForRules).
+// crossing of their own. With EarlyTickRules the tick rules read its
+// batches before they are grouped (tickStream.ForRules).
 func (b *builder) dedupe(batches func(dedupe.Options) beam.PCollection) tickStream {
 	opts := dedupe.Options{Window: b.DedupeWindow, AllowedLateness: b.AllowedLateness}
 	var unique tickStream
-	if !b.Bounded && b.Rules.Needs(alerts.InputTicks) {
+	if b.EarlyTickRules {
 		opts.Early = func(batches beam.PCollection) { unique.early = batches }
 	}
 	if b.Outliers == nil {

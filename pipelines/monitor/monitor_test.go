@@ -531,3 +531,59 @@ func TestRulesOnIndicatorRows(t *testing.T) {
 		t.Errorf("input: indicators vs input: bars (-bars +rows):\n%s", diff)
 	}
 }
+
+// With EarlyTickRules a stream's tick rules read dedupe's batches before
+// they are grouped (dedupe.Options.Early), so an alert does not wait for
+// the dedupe window; without it, and on a file, they read dedupe's output.
+func TestTickRulesReadEarlyBatchesOnAStream(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - {name: btc-100, kind: price_level, input: ticks, symbols: [BTCUSDT], direction: above, threshold: 100}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "trades.jsonl")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, _ := bars.ParseResolutions("1m")
+	stream := "pubsub:projects/tickbeam-prod/subscriptions/trades"
+	for _, c := range []struct {
+		input       string
+		flag, early bool
+	}{
+		{stream, true, true},
+		{stream, false, false},
+		{file, true, false},
+	} {
+		p, s := beam.NewPipelineWithRoot()
+		err := build(s, Config{Input: c.input, Format: "binance", NativePubSub: strings.HasPrefix(c.input, "pubsub:"), Bars: res,
+			BarsOut: t.TempDir(), Rules: rules, AlertsOut: t.TempDir(), EarlyTickRules: c.flag})
+		if err != nil {
+			t.Fatal(err)
+		}
+		edges, _, err := p.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		made := map[int]string{} // node id -> the scope of the edge making it
+		for _, e := range edges {
+			for _, o := range e.Output {
+				made[o.To.ID()] = e.Scope().String()
+			}
+		}
+		// What the tick rules' step reads from outside it.
+		var from []string
+		for _, e := range edges {
+			if sc := e.Scope().String(); strings.HasSuffix(sc, "/alerts.ticks") {
+				for _, in := range e.Input {
+					if m := made[in.From.ID()]; m != sc {
+						from = append(from, m)
+					}
+				}
+			}
+		}
+		readsEarly := len(from) > 0 && strings.Contains(from[0], "dedupe.Ticks/early")
+		if len(from) != 1 || readsEarly != c.early {
+			t.Errorf("%s, EarlyTickRules %v: the tick rules read what %q made, want early batches: %v", c.input, c.flag, from, c.early)
+		}
+	}
+}

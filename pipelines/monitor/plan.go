@@ -58,6 +58,9 @@ type Plan struct {
 	// DefaultStreamDedupeWindow.
 	Dedupe       bool
 	DedupeWindow time.Duration
+	// EarlyTickRules: the rules on ticks read dedupe's batches before they
+	// are grouped (Config.EarlyTickRules on a stream with such rules).
+	EarlyTickRules bool
 	// InferSide runs the tick test: Config.InferSide, for a format whose
 	// trades may lack a side.
 	InferSide bool
@@ -220,6 +223,7 @@ func (c Config) Resolve(runner string) (Plan, error) {
 		return Plan{}, err
 	}
 	p.InferSide = c.InferSide && !feedformat.TradesHaveSide(c.Format)
+	p.EarlyTickRules = c.EarlyTickRules && !p.Bounded && p.Dedupe && p.Rules.Needs(alerts.InputTicks)
 	p.Bars = bars.Options{Resolutions: c.Bars}
 	if c.Calendar != "" {
 		p.Bars.Calendar = cal

@@ -26,13 +26,18 @@ func unpackFn(k string, b Batch, emit func(string, Batch)) error {
 	return err
 }
 
+// threeTicks are ticks of two sources, two symbols and two windows.
+func threeTicks() (a, b, c tickbeam.Tick) {
+	return tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100),
+		tick("binance", "BTCUSDT", "2", 61*time.Second, 61*time.Second, 101),
+		tick("coinbase", "ETHUSDT", "3", 2*time.Second, 2*time.Second, 10)
+}
+
 // A Screen's branches are grouped together: the same ticks coming back in
 // two branches leave once, the second copies counted as duplicates, and
 // the Screen is told the window in use.
 func TestScreenBranchesAreGrouped(t *testing.T) {
-	a := tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100)
-	b := tick("binance", "BTCUSDT", "2", 61*time.Second, 61*time.Second, 101)
-	c := tick("coinbase", "ETHUSDT", "3", 2*time.Second, 2*time.Second, 10)
+	a, b, c := threeTicks()
 	p, s := beam.NewPipelineWithRoot()
 	var got time.Duration
 	out := Ticks(s, beamtest.Ticks(s, a, b, c), Options{Screen: func(s beam.Scope, batches beam.PCollection, w time.Duration) []beam.PCollection {
@@ -66,9 +71,7 @@ func TestKeyOf(t *testing.T) {
 // Early gets the Screen's batches before they are grouped: both branches'
 // ticks, copies included, while the grouped output has each tick once.
 func TestEarlyGetsScreenedBatchesWithCopies(t *testing.T) {
-	a := tick("binance", "BTCUSDT", "1", time.Second, time.Second, 100)
-	b := tick("binance", "BTCUSDT", "2", 61*time.Second, 61*time.Second, 101)
-	c := tick("coinbase", "ETHUSDT", "3", 2*time.Second, 2*time.Second, 10)
+	a, b, c := threeTicks()
 	p, s := beam.NewPipelineWithRoot()
 	var early beam.PCollection
 	out := Ticks(s, beamtest.Ticks(s, a, b, c), Options{
