@@ -114,9 +114,9 @@ type Config struct {
 	EarlyTickRules bool
 	// DedupeWindow is the event-time window copies are recognised in; it
 	// must divide every bar resolution. A stream's ticks reach the bars and
-	// the rules (but see EarlyTickRules) only when their window closes. Default: on a stream
-	// DefaultStreamDedupeWindow, on a bounded input the bars' greatest
-	// common divisor.
+	// the rules (but see EarlyTickRules) only when their window closes.
+	// Default: on a stream DefaultStreamDedupeWindow, on a bounded input the
+	// bars' greatest common divisor.
 	DedupeWindow time.Duration
 	// InferSide gives trades that the feed sends without an aggressor side
 	// (Alpaca stocks, Alpha Vantage, json/csv without a side) the side of
