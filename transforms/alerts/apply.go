@@ -15,9 +15,9 @@ type Inputs struct {
 	// Ticks: tickbeam.Tick or dedupe.Batch (dedupe.Batches: no step per
 	// tick): price_level/price_cross/price_range on ticks, spread,
 	// stale_feed, outlier. The rules other than outlier evaluate a tick
-	// that comes twice (the same trade id and time, or the same content)
-	// once, so they may read dedupe.Options.Early's batches, which come
-	// before dedupe's window closes.
+	// that comes twice (the same time, trade id and prices) once, so they
+	// may read dedupe.Options.Early's batches, which come before dedupe's
+	// window closes.
 	Ticks      beam.PCollection
 	Bars       beam.PCollection // tickbeam.Bar, any resolutions: bar rules pick theirs
 	Changes    beam.PCollection // tickbeam.PriceChange, alerts.Observation or a change struct (see Apply): change_pct

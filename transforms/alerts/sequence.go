@@ -584,13 +584,13 @@ func sameWindow(prev, next ruleObs) bool {
 		prev.Name == next.Name
 }
 
-// sameTick: a tick seen twice is evaluated once, as dedupe would have
-// kept it once (dedupe.Identity: the trade id, else the content; the rules
-// see one symbol's ticks). The rules on a stream read dedupe.Options.Early's
-// batches, which still hold the copies dedupe drops.
+// sameTick: a tick seen twice (the same time, trade id and prices) is
+// evaluated once, so the rules may read dedupe.Options.Early's batches,
+// which still hold the copies dedupe drops. Ticks that match in all the
+// rules read are alike to them, so on deduplicated input (two sources'
+// trades of one symbol, say) dropping one changes no alert.
 func sameTick(prev, next ruleObs) bool {
-	return prev.Time.Equal(next.Time) && prev.ID == next.ID &&
-		(prev.ID != "" || prev.Price == next.Price && prev.Bid == next.Bid && prev.Ask == next.Ask)
+	return prev.Time.Equal(next.Time) && prev.ID == next.ID && prev.Price == next.Price && prev.Bid == next.Bid && prev.Ask == next.Ask
 }
 
 func (f *seqFn) Setup() error {
