@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -364,6 +365,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	// Publish live: tick i at start + i/rate, its event time.
 	b.ResetTimer()
 	start := time.Now()
+	cpuStart := takeCPU()
 	gen, err := synthetic.NewGenerator(synthetic.Config{Symbols: symbols, Rate: rate, Duration: dur, Start: start, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -424,6 +426,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	pubEnd := time.Now()
+	cpuUsed := takeCPU().since(cpuStart, pubEnd.Sub(start))
 	pubElapsed := lastCall.Sub(start)
 	achieved := float64(published) / pubElapsed.Seconds()
 	if got := pub.Published(); got != messages+1 {
@@ -554,6 +557,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	b.ReportMetric(float64(len(unseen)), "windows-unseen")
 	b.ReportMetric(rowsPerSec, "rows/s")
 	b.ReportMetric(achieved, "ticks/s-published")
+	cpuUsed.report(b)
 	var alertLat, alertLive, alertDetect, alertDeliver, alertSteady []time.Duration
 	if hook != nil {
 		alertLat, alertLive, alertDetect, alertDeliver = hook.latencies(warmupSymbol, time.Time{}, pubEnd)
@@ -591,6 +595,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		fmt.Fprintf(&s, "              of the live ones, tick -> rule evaluated (detected_at): p50 %s, p99 %s; evaluated -> POST received: p50 %s, p99 %s\n",
 			r(percentile(alertDetect, .5)), r(percentile(alertDetect, .99)), r(percentile(alertDeliver, .5)), r(percentile(alertDeliver, .99)))
 	}
+	fmt.Fprintf(&s, "  CPU         while publishing (%s, %d CPUs): %s\n", r(pubEnd.Sub(start)), runtime.NumCPU(), cpuUsed)
 	fmt.Fprintf(&s, "  BigQuery    ticks table %d rows = %.0f rows/s over the publish time; peak %.0f rows/s (%s samples)\n",
 		final.ticks, rowsPerSec, peak, benchCountEvery)
 	if !drainedAt.IsZero() {
@@ -911,4 +916,54 @@ func benchCrossRules(symbols []string, rate float64, url string) ([]byte, error)
 		}
 	}
 	return []byte(s.String()), nil
+}
+
+// cpuTimes is the processor time used so far by this process (the monitor,
+// the publisher and the poller) and by each emulator; an emulator's is -1
+// when it could not be read.
+type cpuTimes struct{ self, pubsub, bigquery time.Duration }
+
+func takeCPU() cpuTimes {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	c := cpuTimes{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), pubsub: -1, bigquery: -1}
+	if d, err := testenv.PubSubCPU(); err == nil {
+		c.pubsub = d
+	}
+	if d, err := testenv.BigQueryCPU(); err == nil {
+		c.bigquery = d
+	}
+	return c
+}
+
+// cpuUse is the cores each process used over a span of wall time.
+type cpuUse struct{ self, pubsub, bigquery float64 }
+
+func (c cpuTimes) since(start cpuTimes, wall time.Duration) cpuUse {
+	cores := func(now, then time.Duration) float64 {
+		if now < 0 || then < 0 {
+			return -1
+		}
+		return (now - then).Seconds() / wall.Seconds()
+	}
+	return cpuUse{cores(c.self, start.self), cores(c.pubsub, start.pubsub), cores(c.bigquery, start.bigquery)}
+}
+
+// String says where the machine's cores went: on a 2-core machine the
+// Pub/Sub emulator's share decides how much is left to the pipeline.
+func (u cpuUse) String() string {
+	f := func(x float64) string {
+		if x < 0 {
+			return "unknown"
+		}
+		return fmt.Sprintf("%.2f cores", x)
+	}
+	return fmt.Sprintf("this process (monitor, publisher, poller) %s, Pub/Sub emulator %s, BigQuery emulator %s",
+		f(u.self), f(u.pubsub), f(u.bigquery))
+}
+
+func (u cpuUse) report(b *testing.B) {
+	b.ReportMetric(u.self, "cores-process")
+	b.ReportMetric(u.pubsub, "cores-pubsub-emulator")
+	b.ReportMetric(u.bigquery, "cores-bigquery-emulator")
 }

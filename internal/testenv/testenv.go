@@ -121,6 +121,19 @@ func BigQuery(t testing.TB) (httpHost, grpcHost string) {
 	return bigquery.hosts[0], bigquery.hosts[1]
 }
 
+// PubSubCPU and BigQueryCPU are the processor time the emulators this test
+// binary started have used so far (see emuproc.Proc.CPU): a benchmark on
+// one machine reports it beside its own.
+func PubSubCPU() (time.Duration, error)   { return pubsub.cpu("Pub/Sub") }
+func BigQueryCPU() (time.Duration, error) { return bigquery.cpu("BigQuery") }
+
+func (e *emulator) cpu(name string) (time.Duration, error) {
+	if e.cmd == nil {
+		return 0, fmt.Errorf("the %s emulator is not running", name)
+	}
+	return e.proc.CPU()
+}
+
 // BigQueryEmulatorPath is where scripts/emulators.sh caches the emulator.
 func BigQueryEmulatorPath() string { return emuproc.BigQueryCachePath() }
 
