@@ -37,7 +37,7 @@ func init() {
 var testSeq atomic.Int64
 
 // newSubscription creates a fresh topic and subscription on the emulator.
-func newSubscription(t *testing.T) (topic, sub string) {
+func newSubscription(t testing.TB) (topic, sub string) {
 	t.Helper()
 	testenv.PubSub(t)
 	n := testSeq.Add(1)
