@@ -105,6 +105,12 @@ var benchRuns atomic.Int64
 // emulator). The count is then the 1s bars' trades: published = sum of the
 // trades of each window's newest pane + dead letters.
 //
+// The CPU line (cores-process, cores-pubsub-emulator,
+// cores-bigquery-emulator) says where the machine's cores went while
+// publishing: with 1m bars the Pub/Sub emulator's share grows with the
+// messages the durable reader holds (BenchmarkEmulatorPullCost in
+// io/pubsubx).
+//
 // First one warm-up tick (symbol WARMUP, counted as published) is published
 // and the benchmark waits for its bar, so the pipeline's start (prism,
 // workers, BigQuery clients) is not measured.
