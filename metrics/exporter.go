@@ -24,7 +24,8 @@ type Source func(ctx context.Context) (*beammetrics.Results, error)
 //
 // Every counter of a tickbeam/ namespace becomes tickbeam_NS_NAME_total
 // (tickbeam/parse messages: tickbeam_parse_messages_total), summed over the
-// steps that report it; dead letters by stage are
+// steps that report it, and every gauge tickbeam_NS_NAME (the pubsub
+// reader's held messages: tickbeam_pubsub_held); dead letters by stage are
 // tickbeam_dead_letters_total{stage}. Observe's distributions become
 // tickbeam_event_time_seconds{source} and tickbeam_freshness_seconds{source}
 // (the clock minus the latest event time), tickbeam_watermark_seconds{stage}
@@ -65,6 +66,10 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		name := "tickbeam_" + sanitize(key) + "_total"
 		desc := prometheus.NewDesc(name, "Beam counter tickbeam/"+strings.Replace(key, ".", " ", 1)+".", nil, nil)
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(sum.Counters[key]))
+	}
+	for _, key := range sortedKeys(sum.Gauges) {
+		desc := prometheus.NewDesc("tickbeam_"+sanitize(key), "Beam gauge tickbeam/"+strings.Replace(key, ".", " ", 1)+".", nil, nil)
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(sum.Gauges[key]))
 	}
 	for _, stage := range sortedKeys(sum.DeadLetters) {
 		ch <- prometheus.MustNewConstMetric(descDead, prometheus.CounterValue, float64(sum.DeadLetters[stage]), stage)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beammetrics "github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/tickbeam/tickbeam/metrics"
 	"github.com/tickbeam/tickbeam/metrics/promtest"
 	"github.com/tickbeam/tickbeam/pipelines/monitor"
@@ -135,5 +137,43 @@ func TestPrometheusScrapesLiveStream(t *testing.T) {
 	}
 	if maxLag <= 0 || maxLag > 10 {
 		t.Errorf("watermark lag up to %.2f s during the run, want in (0, 10]", maxLag)
+	}
+}
+
+// Gauges of tickbeam/ namespaces reach Prometheus as gauges, summed over the
+// steps that report them (three BigQuery sinks each hold their own rows);
+// other namespaces' gauges do not.
+func TestPrometheusScrapesGauges(t *testing.T) {
+	var held atomic.Int64
+	held.Store(300)
+	src := func(context.Context) (*beammetrics.Results, error) {
+		g := func(step, ns, name string, v int) beammetrics.GaugeResult {
+			return beammetrics.GaugeResult{Committed: beammetrics.GaugeValue{Value: int64(v), Timestamp: time.Now()},
+				Key: beammetrics.StepKey{Step: step, Namespace: ns, Name: name}}
+		}
+		return beammetrics.NewResults(nil, nil, []beammetrics.GaugeResult{
+			g("e3", "tickbeam/pubsub", "held", int(held.Load())),
+			g("e7", "tickbeam/bigquery", "rows_held", 10),
+			g("e8", "tickbeam/bigquery", "rows_held", 20),
+			g("e9", "tickbeam/bigquery", "rows_held", 5),
+			g("e9", "beam", "held", 99),
+		}, nil, nil), nil
+	}
+	srv, err := metrics.Serve("127.0.0.1:0", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	prom := promtest.Start(t, srv.Addr())
+	prom.WaitFor(t, "tickbeam_pubsub_held", 300)
+	prom.WaitFor(t, "tickbeam_bigquery_rows_held", 35)
+	// A gauge goes down as well as up.
+	held.Store(0)
+	prom.WaitFor(t, "tickbeam_pubsub_held", 0)
+	if _, ok := prom.Instant(t, "beam_held"); ok {
+		t.Error("a gauge outside tickbeam/ was exported")
+	}
+	if _, ok := prom.Instant(t, "tickbeam_beam_held"); ok {
+		t.Error("a gauge outside tickbeam/ was exported")
 	}
 }

@@ -20,11 +20,15 @@ type Summary struct {
 	// Watermark is the latest bar window end the watermark passed, per bars
 	// stage (Observe): "bars_1m".
 	Watermark map[string]time.Time `json:"watermark"`
+	// Gauges are the tickbeam/ gauges' latest committed values, summed over
+	// the steps that report them: "pubsub.held", "bigquery.rows_held".
+	Gauges map[string]int64 `json:"gauges,omitempty"`
 }
 
 // Summarize reads a Summary from Beam metrics.
 func Summarize(r *beammetrics.Results) Summary {
-	s := Summary{Counters: map[string]int64{}, DeadLetters: map[string]int64{}, EventTime: map[string]time.Time{}, Watermark: map[string]time.Time{}}
+	s := Summary{Counters: map[string]int64{}, DeadLetters: map[string]int64{}, EventTime: map[string]time.Time{},
+		Watermark: map[string]time.Time{}, Gauges: map[string]int64{}}
 	all := r.AllMetrics()
 	for _, c := range all.Counters() {
 		switch {
@@ -32,6 +36,11 @@ func Summarize(r *beammetrics.Results) Summary {
 			s.DeadLetters[c.Key.Name] += c.Committed
 		case strings.HasPrefix(c.Key.Namespace, "tickbeam/"):
 			s.Counters[strings.TrimPrefix(c.Key.Namespace, "tickbeam/")+"."+c.Key.Name] += c.Committed
+		}
+	}
+	for _, g := range all.Gauges() {
+		if strings.HasPrefix(g.Key.Namespace, "tickbeam/") {
+			s.Gauges[strings.TrimPrefix(g.Key.Namespace, "tickbeam/")+"."+g.Key.Name] += g.Committed.Value
 		}
 	}
 	for _, d := range all.Distributions() {

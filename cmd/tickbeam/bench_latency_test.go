@@ -28,6 +28,8 @@ import (
 	"github.com/tickbeam/tickbeam/io/bigqueryx"
 	"github.com/tickbeam/tickbeam/io/pubsubx"
 	"github.com/tickbeam/tickbeam/io/synthetic"
+	"github.com/tickbeam/tickbeam/metrics"
+	"github.com/tickbeam/tickbeam/runners"
 )
 
 // Settings of BenchmarkStreamingLatency, read from the environment (not
@@ -372,6 +374,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	cpuStart := takeCPU()
+	heldPeak := watchHeld(ctx)
 	gen, err := synthetic.NewGenerator(synthetic.Config{Symbols: symbols, Rate: rate, Duration: dur, Start: start, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -433,6 +436,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	}
 	pubEnd := time.Now()
 	cpuUsed := takeCPU().since(cpuStart, pubEnd.Sub(start))
+	maxHeld := heldPeak()
 	pubElapsed := lastCall.Sub(start)
 	achieved := float64(published) / pubElapsed.Seconds()
 	if got := pub.Published(); got != messages+1 {
@@ -564,6 +568,7 @@ func BenchmarkStreamingLatency(b *testing.B) {
 	b.ReportMetric(rowsPerSec, "rows/s")
 	b.ReportMetric(achieved, "ticks/s-published")
 	cpuUsed.report(b)
+	b.ReportMetric(float64(maxHeld), "held-max")
 	var alertLat, alertLive, alertDetect, alertDeliver, alertSteady []time.Duration
 	if hook != nil {
 		alertLat, alertLive, alertDetect, alertDeliver = hook.latencies(warmupSymbol, time.Time{}, pubEnd)
@@ -601,7 +606,8 @@ func BenchmarkStreamingLatency(b *testing.B) {
 		fmt.Fprintf(&s, "              of the live ones, tick -> rule evaluated (detected_at): p50 %s, p99 %s; evaluated -> POST received: p50 %s, p99 %s\n",
 			r(percentile(alertDetect, .5)), r(percentile(alertDetect, .99)), r(percentile(alertDeliver, .5)), r(percentile(alertDeliver, .99)))
 	}
-	fmt.Fprintf(&s, "  CPU         while publishing (%s, %d CPUs): %s\n", r(pubEnd.Sub(start)), runtime.NumCPU(), cpuUsed)
+	fmt.Fprintf(&s, "  CPU         while publishing (%s, %d CPUs): %s; the reader held up to %d messages unacked for the outputs (gauge pubsub.held)\n",
+		r(pubEnd.Sub(start)), runtime.NumCPU(), cpuUsed, maxHeld)
 	fmt.Fprintf(&s, "  BigQuery    ticks table %d rows = %.0f rows/s over the publish time; peak %.0f rows/s (%s samples)\n",
 		final.ticks, rowsPerSec, peak, benchCountEvery)
 	if !drainedAt.IsZero() {
@@ -972,4 +978,32 @@ func (u cpuUse) report(b *testing.B) {
 	b.ReportMetric(u.self, "cores-process")
 	b.ReportMetric(u.pubsub, "cores-pubsub-emulator")
 	b.ReportMetric(u.bigquery, "cores-bigquery-emulator")
+}
+
+// watchHeld samples the monitor's gauge pubsub.held every second (the
+// monitor runs in this process, so its live metrics are here) until the
+// returned func is called, which returns the largest value seen.
+func watchHeld(ctx context.Context) func() int64 {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan int64)
+	go func() {
+		var peak int64
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- peak
+				return
+			case <-tick.C:
+				if m, err := runners.LiveMetrics(ctx); err == nil {
+					peak = max(peak, metrics.Summarize(m).Gauges["pubsub.held"])
+				}
+			}
+		}
+	}()
+	return func() int64 {
+		cancel()
+		return <-done
+	}
 }

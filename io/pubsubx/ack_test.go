@@ -12,6 +12,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/tickbeam/tickbeam"
 	"github.com/tickbeam/tickbeam/internal/beamtest"
+	"github.com/tickbeam/tickbeam/metrics"
+	"github.com/tickbeam/tickbeam/runners"
 )
 
 func init() {
@@ -62,7 +64,17 @@ func TestReadDurable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err, ok := runUntil(t, p, time.Minute, func() bool { return rd.acked.Load() >= n })
+	// Gauge held, read live as a Prometheus scrape would: up while windows
+	// wait for the sink, 0 once all are acked.
+	var maxHeld, lastHeld int64 = 0, -1
+	res, err, ok := runUntil(t, p, time.Minute, func() bool {
+		if m, err := runners.LiveMetrics(context.Background()); err == nil {
+			if g, ok := metrics.Summarize(m).Gauges["pubsub.held"]; ok {
+				maxHeld, lastHeld = max(maxHeld, g), g
+			}
+		}
+		return rd.acked.Load() >= n && lastHeld == 0
+	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -86,6 +98,9 @@ func TestReadDurable(t *testing.T) {
 	}
 	if got := beamtest.Counter(t, res, Namespace, "acked"); got != n {
 		t.Errorf("counter acked = %d, want %d", got, n)
+	}
+	if maxHeld <= 0 || maxHeld > n || lastHeld != 0 {
+		t.Errorf("gauge pubsub.held: at most %d during the run and %d at its end; want between 1 and %d, then 0", maxHeld, lastHeld, n)
 	}
 	if left := pullLeftovers(t, sub, 2*time.Second); len(left) > 0 {
 		t.Errorf("%d messages still in the subscription after the run, want 0", len(left))

@@ -49,6 +49,10 @@ var (
 	// hold's span or more: each puts the span back to 2 s for a minute, so
 	// a stream that keeps counting them pays ~2 s more latency.
 	holdResetsCounter = beam.NewCounter(Namespace, "hold_resets")
+	// Messages a durable read holds unacked until the outputs are written:
+	// what a crash would have Pub/Sub redeliver, and what the Pub/Sub
+	// emulator walks on every Pull (BenchmarkEmulatorPullCost).
+	heldGauge = beam.NewGauge(Namespace, "held")
 )
 
 // Defaults of ReadOptions.
@@ -414,6 +418,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	if durable {
 		run.rd.Store(fn.rd)
 		ackedEarlyCounter.Inc(ctx, run.unreportedEarly.Swap(0))
+		heldGauge.Set(ctx, fn.rd.heldCount())
 		// Until the run has gone for restartWait its watermark stays put,
 		// for the messages a killed process held to come back first.
 		settled = run.called(time.Now()) >= restartWait

@@ -1121,6 +1121,13 @@ func (r *reader) keep() {
 	}
 }
 
+// heldCount reports the messages a durable read holds for its outputs.
+func (r *reader) heldCount() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.heldMsgs
+}
+
 // outstanding reports the messages held under pending leases or buffered.
 func (r *reader) outstanding() int64 {
 	r.mu.Lock()
