@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func TestReadDurable(t *testing.T) {
 	tag := t.Name()
 	p := pipeline(t, func(s beam.Scope) {
 		d := ReadDurable(s, ReadOptions{Subscription: sub, TimestampAttribute: "ts", IdleTimeout: time.Second, MaxBatch: 50,
-			AckWindow: time.Second, AckHorizon: time.Second})
+			AckWindow: time.Second})
 		keyed := beam.AddFixedKey(s, beam.WindowInto(s, window.NewFixedWindows(time.Second), d.Messages))
 		written := beam.ParDo(s, &ackProbeSink{Tag: tag, Sub: sub}, beam.GroupByKey(s, keyed))
 		d.AckWhenWritten(s, written)
@@ -106,4 +107,35 @@ func TestReadDurable(t *testing.T) {
 		t.Errorf("%d messages still in the subscription after the run, want 0", len(left))
 	}
 	t.Logf("windows (start, messages, acked before): %v", values(tag))
+}
+
+// AckHorizon may be 0 with an AckWindow (the window's end is past its
+// messages), not without one, and never below the allowed lateness.
+func TestReadDurableAckHorizon(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   ReadOptions
+		panics bool
+	}{
+		{"window, no horizon", ReadOptions{AckWindow: time.Minute}, false},
+		{"no window, a horizon", ReadOptions{AckHorizon: time.Millisecond}, false},
+		{"no window, no horizon", ReadOptions{}, true},
+		{"horizon below the lateness", ReadOptions{AckWindow: time.Minute, AllowedLateness: time.Second}, true},
+		{"negative horizon", ReadOptions{AckWindow: time.Minute, AckHorizon: -time.Second}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Subscription = "projects/tickbeam-test/subscriptions/ticks-sub"
+			var got any
+			func() {
+				defer func() { got = recover() }()
+				ReadDurable(beam.NewPipeline().Root(), tc.opts)
+			}()
+			if got != nil && !strings.Contains(fmt.Sprint(got), "AckHorizon") {
+				t.Fatalf("panic %v, not about AckHorizon", got)
+			}
+			if (got != nil) != tc.panics {
+				t.Errorf("ReadDurable with AckWindow %v, AckHorizon %v, AllowedLateness %v: panic %v, want a panic: %v", tc.opts.AckWindow, tc.opts.AckHorizon, tc.opts.AllowedLateness, got, tc.panics)
+			}
+		})
+	}
 }

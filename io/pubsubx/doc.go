@@ -66,7 +66,7 @@
 // PCollection its sinks return to Durable.AckWhenWritten, whose stateful
 // step keeps an event-time timer per run at the earliest pending ackAt: the
 // end of the message's ReadOptions.AckWindow plus AckHorizon. The timer
-// fires once every sink's output watermark has passed it (prism holds a
+// fires once every sink's output watermark has reached it (prism holds a
 // stage's watermark at its pending and in-progress elements, and a sink
 // finishes a bundle only once its rows are written), and the reader acks
 // the messages due, a window at a time. Until then committed messages are

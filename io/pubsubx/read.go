@@ -124,13 +124,18 @@ type ReadOptions struct {
 	// dropped by the runner at the first event-time aggregation with this
 	// allowed lateness, so ReadWithLate diverts it to its late output.
 	AllowedLateness time.Duration
-	// AckHorizon applies to ReadDurable only, which requires it: how far
-	// past the end of a message's AckWindow (its event time when there is
-	// none) everything the pipeline computes from the message is final and
-	// written: the allowed lateness, plus the longest window that is not
-	// aligned with AckWindow, plus the windows the sinks batch rows in that
-	// AckWindow does not cover. A message is acked once the watermark of
-	// every collection given to AckWhenWritten has passed that time.
+	// AckHorizon applies to ReadDurable only: how far past the end of a
+	// message's AckWindow (its event time when there is none, and then it
+	// must be > 0) everything the pipeline computes from the message is
+	// final and written: the allowed lateness, plus the longest window that
+	// is not aligned with AckWindow, plus the windows the sinks batch rows
+	// in that AckWindow does not cover. A message is acked once the
+	// watermark of every collection given to AckWhenWritten has reached that
+	// time. Keep it 0 where nothing else applies: prism holds a grouping's
+	// output watermark at its earliest pending element, so while the next
+	// window is open the sinks' watermark stays at its start, and a horizon
+	// past the window's end waits for the next window to be written too
+	// (with 1m windows, a minute more of messages held).
 	AckHorizon time.Duration
 	// AckWindow applies to ReadDurable only: the messages of each fixed
 	// window of this length (aligned to the Unix epoch, as Beam's fixed
@@ -265,13 +270,14 @@ type Durable struct {
 // written again (the same rows). Without AckWhenWritten nothing is ever
 // acked.
 //
-// opts.AckHorizon must be > 0 and at least opts.AllowedLateness. With opts.Native (Dataflow, whose state is
+// opts.AckHorizon must be at least opts.AllowedLateness, and > 0 without
+// an opts.AckWindow (a message's own time is not past it). With opts.Native (Dataflow, whose state is
 // durable and whose source acks once it holds a message) AckWhenWritten
 // does nothing.
 func ReadDurable(s beam.Scope, opts ReadOptions) Durable {
 	s = s.Scope("pubsubx.ReadDurable")
-	if opts.AckHorizon <= 0 || opts.AckHorizon < opts.AllowedLateness {
-		panic(fmt.Sprintf("pubsubx.ReadDurable: AckHorizon %v must be > 0 and at least AllowedLateness %v", opts.AckHorizon, opts.AllowedLateness))
+	if opts.AckHorizon < opts.AllowedLateness || opts.AckHorizon < 0 || opts.AckHorizon == 0 && opts.AckWindow <= 0 {
+		panic(fmt.Sprintf("pubsubx.ReadDurable: AckHorizon %v must be at least AllowedLateness %v, and > 0 without an AckWindow", opts.AckHorizon, opts.AllowedLateness))
 	}
 	msgs, late, marks := read(s, opts, true, true)
 	return Durable{Messages: msgs, Late: late, marks: marks}
@@ -301,7 +307,7 @@ func read(s beam.Scope, opts ReadOptions, divertLate, durable bool) (msgs, late,
 		AllowedLateness:        o.AllowedLateness,
 	}
 	if durable {
-		fn.AckHorizon, fn.AckWindow, fn.MaxHeldMessages = o.AckHorizon, o.AckWindow, o.MaxHeldMessages
+		fn.Durable, fn.AckHorizon, fn.AckWindow, fn.MaxHeldMessages = true, o.AckHorizon, o.AckWindow, o.MaxHeldMessages
 	}
 	return beam.ParDo3(s, fn, beam.Impulse(s))
 }
@@ -335,8 +341,9 @@ type readFn struct {
 	WatermarkDelay         time.Duration
 	DivertLate             bool
 	AllowedLateness        time.Duration
-	// AckHorizon > 0: a durable read (ReadDurable), whose batches hold
-	// their acks until AckWhenWritten sees the outputs pass their ackAt.
+	// Durable: a read by ReadDurable, whose batches hold their acks until
+	// AckWhenWritten sees the outputs reach their ackAt.
+	Durable         bool
 	AckHorizon      time.Duration
 	AckWindow       time.Duration
 	MaxHeldMessages int
@@ -345,7 +352,7 @@ type readFn struct {
 }
 
 func (fn *readFn) Setup(ctx context.Context) error {
-	rd, err := getReader(ctx, fn.Subscription, fn.IDAttribute, fn.DedupeWindow, fn.AckHorizon > 0)
+	rd, err := getReader(ctx, fn.Subscription, fn.IDAttribute, fn.DedupeWindow, fn.Durable)
 	if err != nil {
 		return err
 	}
@@ -413,7 +420,7 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 	ackedCounter.Inc(ctx, int64(fn.rd.commitID(r.Lease)))
 	run := runOf(r.Token)
 	nackedCounter.Inc(ctx, run.unreported.Swap(0))
-	durable := fn.AckHorizon > 0
+	durable := fn.Durable
 	settled := true
 	if durable {
 		run.rd.Store(fn.rd)
@@ -543,8 +550,9 @@ func (fn *readFn) ProcessElement(ctx context.Context, we *sdf.ManualWatermarkEst
 
 // ackAt is when (Unix ms) a message whose outputs are counted from t may
 // be acked: the end of its AckWindow, plus AckHorizon. It is later than the
-// watermark before the bundle that emits the message, so the outputs' passing
-// it means that bundle has committed.
+// watermark before the bundle that emits the message, and than the message
+// itself and the panes of its window (stamped at most the window's end less
+// 1 ms), so the outputs' watermark reaching it means they are written.
 func (fn *readFn) ackAt(t time.Time) int64 {
 	ms := t.UnixMilli()
 	if w := fn.AckWindow.Milliseconds(); w > 0 {

@@ -472,13 +472,13 @@ func TestAckTimes(t *testing.T) {
 		c                     Config
 		wantWindow, wantHoriz time.Duration
 	}{
-		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute)}}, time.Minute, time.Second},
-		{Config{Bars: []bars.Resolution{bars.Resolution(time.Second), bars.Resolution(7 * time.Second)}}, 35 * time.Second, time.Second},
-		{Config{Bars: []bars.Resolution{bars.Resolution(7 * time.Second)}, RawOut: "raw"}, 7 * time.Minute, time.Second},
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute)}}, time.Minute, 0},
+		{Config{Bars: []bars.Resolution{bars.Resolution(time.Second), bars.Resolution(7 * time.Second)}}, 35 * time.Second, 0},
+		{Config{Bars: []bars.Resolution{bars.Resolution(7 * time.Second)}, RawOut: "raw"}, 7 * time.Minute, 0},
 		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute), bars.Resolution(24 * time.Hour)}, AllowedLateness: time.Minute},
-			24 * time.Hour, time.Minute + time.Second},
+			24 * time.Hour, time.Minute},
 		{Config{Bars: []bars.Resolution{bars.Resolution(time.Minute), bars.Resolution(24 * time.Hour)}, Calendar: "XNYS"},
-			time.Minute, 24*time.Hour + time.Second},
+			time.Minute, 24 * time.Hour},
 	} {
 		w, h := tc.c.ackTimes()
 		if w != tc.wantWindow || h != tc.wantHoriz {

@@ -375,8 +375,10 @@ func (c Config) dedupeWindow(bounded bool) (time.Duration, error) {
 // windows), so that a crash leaves whole windows unacked and a restart
 // writes them again whole, the same rows. Calendar days (1d bars of a
 // Calendar) are not fixed windows; they go into the horizon instead, as
-// does the allowed lateness (LATE panes come until then), plus a second
-// for the sinks' bundles.
+// does the allowed lateness (LATE panes come until then). Nothing more: the
+// sinks' watermark reaching the window's end means their bundles are done,
+// and a horizon past it would wait for the next window as well
+// (pubsubx.ReadOptions.AckHorizon).
 func (c Config) ackTimes() (window, horizon time.Duration) {
 	window = globalRowsWindow
 	if c.RawOut != "" || c.ChangesOut != "" {
@@ -389,7 +391,7 @@ func (c Config) ackTimes() (window, horizon time.Duration) {
 			window = lcm(window, d)
 		}
 	}
-	return window, horizon + c.AllowedLateness + time.Second
+	return window, horizon + c.AllowedLateness
 }
 
 func lcm(a, b time.Duration) time.Duration {
