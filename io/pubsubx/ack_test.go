@@ -120,6 +120,7 @@ func TestReadDurableAckHorizon(t *testing.T) {
 		{"window, no horizon", ReadOptions{AckWindow: time.Minute}, false},
 		{"no window, a horizon", ReadOptions{AckHorizon: time.Millisecond}, false},
 		{"no window, no horizon", ReadOptions{}, true},
+		{"a window under the ack times' millisecond, no horizon", ReadOptions{AckWindow: time.Microsecond}, true},
 		{"horizon below the lateness", ReadOptions{AckWindow: time.Minute, AllowedLateness: time.Second}, true},
 		{"negative horizon", ReadOptions{AckWindow: time.Minute, AckHorizon: -time.Second}, true},
 	} {

@@ -276,7 +276,7 @@ type Durable struct {
 // does nothing.
 func ReadDurable(s beam.Scope, opts ReadOptions) Durable {
 	s = s.Scope("pubsubx.ReadDurable")
-	if opts.AckHorizon < opts.AllowedLateness || opts.AckHorizon < 0 || opts.AckHorizon == 0 && opts.AckWindow <= 0 {
+	if opts.AckHorizon < opts.AllowedLateness || opts.AckHorizon < 0 || opts.AckHorizon == 0 && opts.AckWindow < time.Millisecond {
 		panic(fmt.Sprintf("pubsubx.ReadDurable: AckHorizon %v must be at least AllowedLateness %v, and > 0 without an AckWindow", opts.AckHorizon, opts.AllowedLateness))
 	}
 	msgs, late, marks := read(s, opts, true, true)
