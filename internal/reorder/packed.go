@@ -40,14 +40,25 @@ type Packer struct {
 	held int
 }
 
+// packing is one key's parts so far. It holds the parts themselves, not a
+// copy: Flush copies each once, into a packed batch of the exact size, where
+// appending them as they came copied a bundle's ticks about three times
+// over (130 MB for the 54 rules' 1M trades).
 type packing struct {
-	rows, parts int64
+	rows        int64
 	first, last int64
-	body        []byte
+	size        int // the packed batch's bytes
+	parts       []heldPart
+}
+
+type heldPart struct {
+	first, last, rows int64
+	data              []byte
 }
 
 // Add adds part, rows rows of key with event times from first to last; a
-// Packer holding MaxBatched rows emits them first.
+// Packer holding MaxBatched rows emits them first. It keeps part itself
+// until then: part must not change before the Packer emits it.
 func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, emit func(mtime.Time, string, []byte)) {
 	if p.open == nil {
 		p.open = map[string]*packing{}
@@ -58,13 +69,13 @@ func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, e
 		p.open[key] = k
 	}
 	f, l := first.UnixNano(), last.UnixNano()
-	if k.parts == 0 {
+	if len(k.parts) == 0 {
 		k.first, k.last = f, l
 	}
 	k.first, k.last = min(k.first, f), max(k.last, l)
 	k.rows += int64(rows)
-	k.parts++
-	k.body = appendPart(k.body, f, l, int64(rows), part)
+	k.parts = append(k.parts, heldPart{f, l, int64(rows), part})
+	k.size += 4*binary.MaxVarintLen64 + len(part)
 	if p.held += rows; p.held >= MaxBatched {
 		p.Flush(emit)
 	}
@@ -80,17 +91,29 @@ func appendPart(b []byte, first, last, rows int64, part []byte) []byte {
 // Flush emits every open packed batch.
 func (p *Packer) Flush(emit func(mtime.Time, string, []byte)) {
 	for key, k := range p.open {
-		emit(mtime.FromTime(time.Unix(0, k.first)), key, encodePacked(k.rows, k.first, k.last, k.parts, k.body))
+		out := make([]byte, 0, packedHeaderBytes+k.size)
+		out = appendPackedHeader(out, k.rows, k.first, k.last, int64(len(k.parts)))
+		for _, x := range k.parts {
+			out = appendPart(out, x.first, x.last, x.rows, x.data)
+		}
+		emit(mtime.FromTime(time.Unix(0, k.first)), key, out)
 		delete(p.open, key)
 	}
 	p.held = 0
 }
 
-func encodePacked(rows, first, last, parts int64, body []byte) []byte {
-	out := make([]byte, 0, 5*binary.MaxVarintLen64+len(body))
+// packedHeaderBytes bounds a packed batch's header.
+const packedHeaderBytes = 5 * binary.MaxVarintLen64
+
+func appendPackedHeader(out []byte, rows, first, last, parts int64) []byte {
 	for _, x := range [...]int64{packedBatch, rows, first, last, parts} {
 		out = wire.AppendInt(out, x)
 	}
+	return out
+}
+
+func encodePacked(rows, first, last, parts int64, body []byte) []byte {
+	out := appendPackedHeader(make([]byte, 0, packedHeaderBytes+len(body)), rows, first, last, parts)
 	return append(out, body...)
 }
 

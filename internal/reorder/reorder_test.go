@@ -3,6 +3,7 @@ package reorder
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -479,5 +480,50 @@ func TestBufferDropsCopiesAmongTies(t *testing.T) {
 	}
 	if len(apart) > 0 {
 		t.Errorf("rows of different times compared: %v", apart)
+	}
+}
+
+func TestSortRuns(t *testing.T) {
+	type row struct{ t, seq int }
+	byTime := func(a, b row) int { return cmp.Or(cmp.Compare(a.t, b.t), cmp.Compare(a.seq, b.seq)) }
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name       string
+		n, runs    int
+		sortedRuns bool // else shuffled: more runs than sortRuns merges
+	}{
+		{"empty", 0, 0, true},
+		{"one row", 1, 1, true},
+		{"in order", 1000, 1, true},
+		{"two runs", 1000, 2, true},
+		{"three runs", 1000, 3, true},
+		{"many runs", 5000, 63, true},
+		{"shuffled", 5000, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			xs := make([]row, tc.n)
+			for i := range xs {
+				xs[i] = row{t: rng.IntN(tc.n/4 + 1), seq: i}
+			}
+			if tc.sortedRuns && tc.runs > 0 {
+				for r := range tc.runs { // each run ascending, runs overlapping in time
+					lo, hi := r*tc.n/tc.runs, (r+1)*tc.n/tc.runs
+					slices.SortFunc(xs[lo:hi], byTime)
+				}
+			}
+			want := slices.Clone(xs)
+			slices.SortFunc(want, byTime)
+			var scratch []row
+			for range 2 { // the scratch comes back reusable
+				got := slices.Clone(xs)
+				scratch = sortRuns(got, byTime, scratch)
+				if diff := gocmp.Diff(want, got, gocmp.AllowUnexported(row{})); diff != "" {
+					t.Fatalf("sortRuns (-want +got):\n%s", diff)
+				}
+				if len(scratch) != 0 {
+					t.Fatalf("scratch of length %d, want 0", len(scratch))
+				}
+			}
+		})
 	}
 }
