@@ -57,7 +57,8 @@ type heldPart struct {
 }
 
 // Add adds part, rows rows of key with event times from first to last; a
-// Packer holding MaxBatched rows emits them first. It keeps part itself
+// Packer holding MaxPackedBytes emits them all, a key's batch reaching
+// MaxPackedKeyBytes is emitted. It keeps part itself
 // until then: part must not change before the Packer emits it.
 func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, emit func(mtime.Time, string, []byte)) {
 	if p.open == nil {
@@ -76,8 +77,11 @@ func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, e
 	k.rows += int64(rows)
 	k.parts = append(k.parts, heldPart{f, l, int64(rows), part})
 	k.size += 4*binary.MaxVarintLen64 + len(part)
-	if p.held += rows; p.held >= MaxBatched {
+	switch p.held += len(part); {
+	case p.held >= MaxPackedBytes:
 		p.Flush(emit)
+	case k.size >= MaxPackedKeyBytes:
+		p.emit(key, k, emit)
 	}
 }
 
@@ -88,18 +92,35 @@ func appendPart(b []byte, first, last, rows int64, part []byte) []byte {
 	return wire.AppendBytes(b, part)
 }
 
+// MaxPackedBytes bounds the bytes of the parts a Packer holds before it
+// emits them all, and MaxPackedKeyBytes those of one key's packed batch.
+// They are the parts' own memory, which the Packer only keeps alive: a
+// bundle's ticks cross as one element per symbol where possible, each a
+// state write and a timer of the keyed step (a row bound of 32768 made
+// ten times as many in the 1M-trade run).
+const (
+	MaxPackedBytes    = 32 << 20
+	MaxPackedKeyBytes = 4 << 20
+)
+
 // Flush emits every open packed batch.
 func (p *Packer) Flush(emit func(mtime.Time, string, []byte)) {
 	for key, k := range p.open {
-		out := make([]byte, 0, packedHeaderBytes+k.size)
-		out = appendPackedHeader(out, k.rows, k.first, k.last, int64(len(k.parts)))
-		for _, x := range k.parts {
-			out = appendPart(out, x.first, x.last, x.rows, x.data)
-		}
-		emit(mtime.FromTime(time.Unix(0, k.first)), key, out)
-		delete(p.open, key)
+		p.emit(key, k, emit)
 	}
 	p.held = 0
+}
+
+// emit emits key's packed batch k and forgets it.
+func (p *Packer) emit(key string, k *packing, emit func(mtime.Time, string, []byte)) {
+	out := make([]byte, 0, packedHeaderBytes+k.size)
+	out = appendPackedHeader(out, k.rows, k.first, k.last, int64(len(k.parts)))
+	for _, x := range k.parts {
+		out = appendPart(out, x.first, x.last, x.rows, x.data)
+		p.held -= len(x.data)
+	}
+	emit(mtime.FromTime(time.Unix(0, k.first)), key, out)
+	delete(p.open, key)
 }
 
 // packedHeaderBytes bounds a packed batch's header.

@@ -2,6 +2,7 @@ package reorder
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -412,5 +413,52 @@ func TestConcurrently(t *testing.T) {
 	})
 	if !errors.Is(err, boom) || after.Load() {
 		t.Errorf("error at 3 of one run: got %v, later calls %v", err, after.Load())
+	}
+}
+
+// TestPackerBounds: a key's packed batch leaves once it reaches
+// MaxPackedKeyBytes, every batch once the parts held reach MaxPackedBytes,
+// and each batch holds its parts as they came, in order.
+func TestPackerBounds(t *testing.T) {
+	const partBytes = 1 << 20
+	var p Packer
+	emitted := map[string][]int{} // per key, the parts of each batch emitted
+	emit := func(_ mtime.Time, key string, b []byte) {
+		n := 0
+		if _, err := EachPart(b, func(part []byte) error {
+			if len(part) != partBytes || part[0] != byte(n) {
+				t.Errorf("key %s: part %d of %d bytes starting %d, want %d bytes starting %d", key, n, len(part), part[0], partBytes, n)
+			}
+			n++
+			return nil
+		}); err != nil {
+			t.Fatalf("key %s: %v", key, err)
+		}
+		emitted[key] = append(emitted[key], n)
+	}
+	add := func(key string, i int) {
+		part := make([]byte, partBytes)
+		part[0] = byte(i)
+		p.Add(key, part, 1, time.Unix(int64(i), 0), time.Unix(int64(i), 0), emit)
+	}
+	perKey := MaxPackedKeyBytes / partBytes // a batch of perKey parts is a little over the bound
+	add("b", 0)
+	for i := range perKey {
+		add("a", i)
+	}
+	if diff := gocmp.Diff(map[string][]int{"a": {perKey}}, emitted); diff != "" {
+		t.Fatalf("after %d parts of key a (-want +got):\n%s", perKey, diff)
+	}
+	// Keys of a part each, until the Packer holds MaxPackedBytes.
+	keys := MaxPackedBytes/partBytes - 1 // with b's part
+	for i := range keys {
+		add(fmt.Sprintf("k%03d", i), 0)
+	}
+	if len(emitted) != 2+keys || !slices.Equal(emitted["b"], []int{1}) {
+		t.Fatalf("after %d bytes held: %d keys emitted (b: %v), want %d, b's one part", MaxPackedBytes, len(emitted), emitted["b"], 2+keys)
+	}
+	p.Flush(emit)
+	if len(emitted) != 2+keys || len(emitted["a"]) != 1 {
+		t.Errorf("Flush of an empty Packer emitted: %v", emitted)
 	}
 }
