@@ -37,7 +37,7 @@ const packedBatch = -3
 // timestamped at its earliest row and leaves in the global window.
 type Packer struct {
 	open map[string]*packing
-	held int
+	held int // the bytes of the parts open holds
 }
 
 // packing is one key's parts so far. It holds the parts themselves, not a
@@ -56,10 +56,10 @@ type heldPart struct {
 	data              []byte
 }
 
-// Add adds part, rows rows of key with event times from first to last; a
-// Packer holding MaxPackedBytes emits them all, a key's batch reaching
-// MaxPackedKeyBytes is emitted. It keeps part itself
-// until then: part must not change before the Packer emits it.
+// Add adds part, rows rows of key with event times from first to last. A
+// Packer holding MaxPackedBytes then emits every batch, and a key's batch
+// reaching MaxPackedKeyBytes leaves alone. It keeps part itself until it
+// emits it, so part must not change before then.
 func (p *Packer) Add(key string, part []byte, rows int, first, last time.Time, emit func(mtime.Time, string, []byte)) {
 	if p.open == nil {
 		p.open = map[string]*packing{}
